@@ -1,0 +1,329 @@
+"""Zonotopes Z = shift + sum_j [0, 1] g_j: vertices, area, volume, support function.
+
+The zonotopes of the paper (Theorem 2) are Z_G1 and Z_G2 with generators the rows of G1, G2
+(see ``ShallowReluNet.zonotope_generators``). Everything here is exact up to float64
+round-off: two generators are merged as parallel when their directions differ by less than
+``ANGLE_TOL`` radians (a vertex that close to an edge is indistinguishable in float64 drawing).
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ANGLE_TOL",
+    "zonotope_vertices",
+    "zonogon_directions",
+    "zonotope_area",
+    "zonotope_volume",
+    "zonotope_perimeter",
+    "support_function",
+    "subset_sums",
+]
+
+#: Angular tolerance (radians) under which two generator directions count as parallel.
+ANGLE_TOL = 1e-11
+#: Relative tolerance (to the largest generator norm) under which a generator counts as zero.
+ZERO_TOL = 1e-13
+
+
+def _check_G(G: Any, shift: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    G = np.asarray(G, dtype=np.float64)
+    if G.ndim == 1:
+        G = G[:, None]
+    if G.ndim != 2:
+        raise ValueError(f"Generators must be a 2-D array (m, d); got shape {G.shape}.")
+    d = G.shape[1]
+    if d == 0:
+        raise ValueError("Generators must have at least one coordinate (d >= 1).")
+    if not np.all(np.isfinite(G)):
+        raise ValueError("Generators contain NaN or infinite entries.")
+    if shift is None:
+        s = np.zeros(d)
+    else:
+        s = np.asarray(shift, dtype=np.float64).reshape(-1)
+        if s.shape != (d,):
+            raise ValueError(f"shift must have shape ({d},) to match generators (m, {d}); got {s.shape}.")
+        if not np.all(np.isfinite(s)):
+            raise ValueError("shift contains NaN or infinite entries.")
+    return G, s
+
+
+def _drop_zero(G: np.ndarray) -> np.ndarray:
+    if G.shape[0] == 0:
+        return G
+    norms = np.linalg.norm(G, axis=1)
+    scale = norms.max()
+    if scale == 0.0:
+        return G[:0]
+    return G[norms > ZERO_TOL * scale]
+
+
+def _canonical_2d(G: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Orient nonzero 2-D generators into angles [0, pi), sort, and merge parallel ones.
+
+    Returns (H, theta, flip_sum): merged generators sorted by angle (k, 2), their angles (k,),
+    and the sum of the generators that were flipped (to add to the base point, because
+    [0, 1] g = g + [0, 1] (-g)).
+    """
+    theta = np.arctan2(G[:, 1], G[:, 0])
+    th = np.mod(theta, np.pi)
+    # angles just below pi are parallel to angle 0: wrap them so they sort (and merge) first
+    th = np.where(th >= np.pi - ANGLE_TOL, th - np.pi, th)
+    u = np.stack([np.cos(th), np.sin(th)], axis=1)
+    flip = np.einsum("ij,ij->i", G, u) < 0.0
+    Gc = np.where(flip[:, None], -G, G)
+    flip_sum = G[flip].sum(axis=0)
+    order = np.argsort(th, kind="stable")
+    th, Gc = th[order], Gc[order]
+    if th.size == 0:
+        return Gc, th, flip_sum
+    new_group = np.empty(th.size, dtype=bool)
+    new_group[0] = True
+    new_group[1:] = np.diff(th) > ANGLE_TOL
+    starts = np.flatnonzero(new_group)
+    H = np.add.reduceat(Gc, starts, axis=0)
+    return H, th[starts], flip_sum
+
+
+def zonogon_directions(G: Any) -> int:
+    """Number of distinct directions among the nonzero rows of a 2-D generator matrix (m, 2).
+
+    Parallel and antiparallel generators count once; the zonogon has twice this many vertices
+    (reference I6).
+    """
+    G, _ = _check_G(G)
+    if G.shape[1] != 2:
+        raise ValueError(f"zonogon_directions needs 2-D generators; got d = {G.shape[1]}.")
+    H, _, _ = _canonical_2d(_drop_zero(G))
+    return int(H.shape[0])
+
+
+def _zonogon_vertices(G: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Counter-clockwise vertices of shift + sum [0,1] g_j in 2-D, O(m log m)."""
+    G = _drop_zero(G)
+    H, _, flip_sum = _canonical_2d(G)
+    base = shift + flip_sum
+    k = H.shape[0]
+    if k == 0:
+        return base[None, :].copy()
+    # lower chain: add the generators in increasing angle (angles in [0, pi) walk counter-clockwise)
+    lower = base + np.concatenate([np.zeros((1, 2)), np.cumsum(H, axis=0)], axis=0)  # k + 1 points
+    top = lower[-1]
+    # upper chain: subtract in the same order, all but the last (that one closes at base)
+    upper = top - np.cumsum(H[:-1], axis=0)  # k - 1 points
+    return np.concatenate([lower, upper], axis=0)
+
+
+def _orthonormal_basis(G: np.ndarray, rank: int) -> np.ndarray:
+    _, _, vt = np.linalg.svd(G, full_matrices=False)
+    return vt[:rank]
+
+
+def _numerical_rank(G: np.ndarray) -> int:
+    if G.shape[0] == 0:
+        return 0
+    sv = np.linalg.svd(G, compute_uv=False)
+    return int(np.sum(sv > 1e-10 * sv[0])) if sv[0] > 0 else 0
+
+
+def _merge_parallel_nd(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Merge parallel generators in any dimension; returns (H, flip_sum) as in _canonical_2d."""
+    if G.shape[0] == 0:
+        return G, np.zeros(G.shape[1])
+    U = G / np.linalg.norm(G, axis=1, keepdims=True)
+    # orient so that the first clearly nonzero coordinate is positive
+    idx = np.argmax(np.abs(U) > 1e-6, axis=1)
+    sgn = np.sign(U[np.arange(len(U)), idx])
+    flip = sgn < 0
+    U = U * np.where(flip, -1.0, 1.0)[:, None]
+    Gc = np.where(flip[:, None], -G, G)
+    flip_sum = G[flip].sum(axis=0)
+    group = -np.ones(len(U), dtype=int)
+    reps: list[np.ndarray] = []
+    for a in range(len(U)):
+        if group[a] >= 0:
+            continue
+        # parallel (after orientation) <=> |u_a - u_b| small; antiparallel already flipped
+        close = np.linalg.norm(U - U[a], axis=1) < 1e-9
+        close &= group < 0
+        group[close] = len(reps)
+        reps.append(Gc[close].sum(axis=0))
+    return np.array(reps), flip_sum
+
+
+def _dedupe(V: np.ndarray, scale: float) -> np.ndarray:
+    from scipy.spatial import cKDTree
+
+    if len(V) <= 1:
+        return V
+    tree = cKDTree(V)
+    pairs = tree.query_pairs(r=1e-9 * max(scale, 1e-300), output_type="ndarray")
+    keep = np.ones(len(V), dtype=bool)
+    if len(pairs):
+        # drop the later index of every close pair (a representative of each cluster stays)
+        keep[np.unique(pairs.max(axis=1))] = False
+    out = V[keep]
+    return out[np.lexsort(out.T[::-1])]
+
+
+def _zonohedron_vertices(G: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Vertices of a full-rank 3-D zonotope, exact, O(m^3) (face-normal enumeration, §1.5.4)."""
+    H, flip_sum = _merge_parallel_nd(G)
+    base = shift + flip_sum
+    m = H.shape[0]
+    scale = float(np.abs(H).sum() + np.abs(base).max() + 1.0)
+    norms = np.linalg.norm(H, axis=1)
+    verts: list[np.ndarray] = []
+    seen_planes: set[tuple[int, ...]] = set()
+    I, J = np.triu_indices(m, k=1)
+    chunk = max(1, 2_000_000 // max(m, 1))
+    for start in range(0, len(I), chunk):
+        ii, jj = I[start : start + chunk], J[start : start + chunk]
+        N = np.cross(H[ii], H[jj])  # face normals, nonzero since H has no parallel pairs
+        nN = np.linalg.norm(N, axis=1)
+        D = N @ H.T  # (P, m)
+        zero = np.abs(D) <= 1e-10 * nN[:, None] * norms[None, :]
+        pos = (D > 0) & ~zero
+        neg = (D < 0) & ~zero
+        top = base + pos.astype(float) @ H  # sum of generators on the +n side
+        bot = base + neg.astype(float) @ H
+        nz = zero.sum(axis=1)
+        generic = nz == 2
+        # generic pair: the two faces at +n and -n are parallelograms
+        gi, gj = H[ii[generic]], H[jj[generic]]
+        for B0 in (top[generic], bot[generic]):
+            verts += [B0, B0 + gi, B0 + gj, B0 + gi + gj]
+        # several coplanar generators: each face is a zonogon in that plane
+        for r in np.flatnonzero(~generic):
+            key = tuple(np.flatnonzero(zero[r]))
+            if key in seen_planes:
+                continue
+            seen_planes.add(key)
+            Hp = H[list(key)]
+            E = _orthonormal_basis(Hp, 2)  # (2, 3)
+            poly2 = _zonogon_vertices(Hp @ E.T, np.zeros(2))
+            face = poly2 @ E
+            verts += [top[r] + face, bot[r] + face]
+    return _dedupe(np.concatenate(verts, axis=0), scale)
+
+
+def subset_sums(G: Any, shift: Any = None, max_m: int = 20) -> np.ndarray:
+    """All 2^m subset sums shift + sum_{j in S} g_j (2^m, d): the brute-force reference.
+
+    Raises ValueError when m > max_m (memory grows as 2^m).
+    """
+    G, s = _check_G(G, shift)
+    m = G.shape[0]
+    if m > max_m:
+        raise ValueError(f"Subset-sum enumeration needs m <= {max_m} generators; got {m}.")
+    bits = ((np.arange(2**m)[:, None] >> np.arange(m)[None, :]) & 1).astype(np.float64)
+    return s + bits @ G
+
+
+def zonotope_vertices(G: Any, shift: Any = None) -> np.ndarray:
+    """Vertices of the zonotope shift + sum_j [0, 1] G_j.
+
+    Parameters
+    ----------
+    G : (m, d) array, one generator per row (zero rows are ignored).
+    shift : (d,) array or None (origin).
+
+    Returns
+    -------
+    (v, d) array. For d = 2, counter-clockwise, v = 2 x (number of distinct directions),
+    computed by sorting generator angles in O(m log m) (a segment when all are parallel, one
+    point when all are zero). For d = 3, exact (face-normal enumeration, O(m^3)), sorted
+    lexicographically; generic generators give m^2 - m + 2 vertices. d = 1 gives the two
+    end points. For d > 3 the 2^m subset sums are enumerated and hulled (m <= 16).
+    """
+    G, s = _check_G(G, shift)
+    d = G.shape[1]
+    if d == 2:
+        return _zonogon_vertices(G, s)
+    Gz = _drop_zero(G)
+    if Gz.shape[0] == 0:
+        return s[None, :].copy()
+    if d == 1:
+        lo = s + np.minimum(Gz, 0).sum(axis=0)
+        hi = s + np.maximum(Gz, 0).sum(axis=0)
+        return np.array([lo, hi])
+    rank = _numerical_rank(Gz)
+    if rank < d:
+        # flat zonotope: compute in the span, map back (exact; Qhull would fail here)
+        E = _orthonormal_basis(Gz, rank)
+        low = zonotope_vertices(Gz @ E.T, None)
+        return _dedupe(s + low @ E, float(np.abs(Gz).sum() + np.abs(s).max() + 1.0))
+    if d == 3:
+        return _zonohedron_vertices(Gz, s)
+    H, flip_sum = _merge_parallel_nd(Gz)
+    if H.shape[0] > 16:
+        raise ValueError(f"Exact zonotope vertices for d = {d} > 3 are limited to 16 distinct generators; got {H.shape[0]}.")
+    from scipy.spatial import ConvexHull
+
+    pts = subset_sums(H, s + flip_sum, max_m=16)
+    hull = ConvexHull(pts)
+    return pts[np.sort(hull.vertices)]
+
+
+def zonotope_area(G: Any) -> float:
+    """Area of the 2-D zonotope sum_j [0,1] g_j: sum_{i<j} |det(g_i, g_j)| (reference §1.5).
+
+    Computed in O(m log m) by the shoelace formula on the vertices (equal to the pairwise sum).
+    """
+    G, _ = _check_G(G)
+    if G.shape[1] != 2:
+        raise ValueError(f"zonotope_area needs 2-D generators; got d = {G.shape[1]}.")
+    V = _zonogon_vertices(G, np.zeros(2))
+    if len(V) < 3:
+        return 0.0
+    x, y = V[:, 0], V[:, 1]
+    return float(0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def zonotope_perimeter(G: Any) -> float:
+    """Perimeter of the 2-D zonotope: 2 sum_j ||g_j|| (a segment counts both sides)."""
+    G, _ = _check_G(G)
+    if G.shape[1] != 2:
+        raise ValueError(f"zonotope_perimeter needs 2-D generators; got d = {G.shape[1]}.")
+    return float(2.0 * np.linalg.norm(G, axis=1).sum())
+
+
+def zonotope_volume(G: Any) -> float:
+    """Volume of the 3-D zonotope: sum_{i<j<k} |det(g_i, g_j, g_k)| (reference §1.5), O(m^3)."""
+    G, _ = _check_G(G)
+    if G.shape[1] != 3:
+        raise ValueError(f"zonotope_volume needs 3-D generators; got d = {G.shape[1]}.")
+    G = _drop_zero(G)
+    m = G.shape[0]
+    if m < 3:
+        return 0.0
+    total = 0.0
+    for i, j in combinations(range(m - 1), 2):
+        c = np.cross(G[i], G[j])
+        total += float(np.abs(G[j + 1 :] @ c).sum()) if j + 1 < m else 0.0
+    return total
+
+
+def support_function(G: Any, directions: Any, shift: Any = None) -> np.ndarray:
+    """Support function h_Z(u) = <shift, u> + sum_j max(0, <g_j, u>) (reference §1.5).
+
+    Parameters
+    ----------
+    G : (m, d) generators; directions : (n, d) or (d,); shift : (d,) or None.
+
+    Returns
+    -------
+    (n,) array (a scalar array for a single direction).
+    """
+    G, s = _check_G(G, shift)
+    U = np.asarray(directions, dtype=np.float64)
+    single = U.ndim == 1
+    U = np.atleast_2d(U)
+    if U.shape[1] != G.shape[1]:
+        raise ValueError(f"directions must have {G.shape[1]} columns; got shape {U.shape}.")
+    h = U @ s + np.maximum(U @ G.T, 0.0).sum(axis=1)
+    return h[0] if single else h
