@@ -164,10 +164,10 @@ class ShallowReluNet:
         dtype = torch.float32 if dtype is None else dtype
         model = nn.Sequential(nn.Linear(self.d, self.p), nn.ReLU(), nn.Linear(self.p, self.k)).to(dtype)
         with torch.no_grad():
-            model[0].weight.copy_(torch.as_tensor(self.A, dtype=dtype))
-            model[0].bias.copy_(torch.as_tensor(self.c1, dtype=dtype))
-            model[2].weight.copy_(torch.as_tensor(self.B, dtype=dtype))
-            model[2].bias.copy_(torch.as_tensor(self.c2, dtype=dtype))
+            model[0].weight.copy_(torch.tensor(np.array(self.A), dtype=dtype))
+            model[0].bias.copy_(torch.tensor(np.array(self.c1), dtype=dtype))
+            model[2].weight.copy_(torch.tensor(np.array(self.B), dtype=dtype))
+            model[2].bias.copy_(torch.tensor(np.array(self.c2), dtype=dtype))
         return model
 
     # -------------------------------------------------------------- geometry
@@ -215,8 +215,11 @@ class ShallowReluNet:
         return tropical_decomposition(self, explicit_max_p=explicit_max_p)
 
     def decision_boundary_2d(self, box: Any, i: int = 0, j: int = 1) -> list:
-        """Exact decision boundary {f_i = f_j} (restricted to where i, j lead for k > 2 is NOT applied)
-        clipped to ``box`` = (xmin, xmax, ymin, ymax), as a list of segments ((x0, y0), (x1, y1))."""
+        """Exact decision boundary {x : f_i(x) = f_j(x)} for d = 2, clipped to ``box`` =
+        (xmin, xmax, ymin, ymax), as a list of segments ((x0, y0), (x1, y1)).
+
+        For k > 2 this is the pairwise set f_i = f_j over the whole plane (other classes may lead
+        there); ``boundary.argmax_boundary_2d`` gives the k-class argmax boundary."""
         from .boundary import decision_boundary_cells
 
         return decision_boundary_cells(self, box, i, j)

@@ -1,0 +1,243 @@
+"""Data-dependent sigma (Alfarra et al., "Data Dependent Randomized Smoothing", UAI 2022).
+
+For each input ``x`` the noise level is chosen by stochastic gradient ascent on the *surrogate*
+certified radius of the noise-averaged softmax (DDRS eq. for the isotropic case)::
+
+    psi(sigma)     = 1/n sum_i softmax(f(x + sigma * eps_i)),   eps_i ~ N(0, I)   (reparameterised)
+    R~(sigma)      = sigma / 2 * (Phi^-1(clip psi_(1)) - Phi^-1(clip psi_(2)))
+    sigma <- sigma + lr * dR~/dsigma                                             (fresh eps each step)
+
+``psi_(1)``, ``psi_(2)`` are the two largest entries of ``psi``: the label is never used, so the
+method runs at test time. The probabilities are clipped to ``clip`` (DDRS training scripts use
+[0.02, 0.98], the ``ddsmoothing`` package [0.001, 0.999]).
+
+Differences from the official code, each a deliberate (sound) choice:
+- sigma is kept in ``[sigma_min, sigma_max]`` after every step (the original has no floor, so a
+  large step can make sigma negative);
+- the model's parameters, their ``requires_grad`` flags and its train/eval mode are untouched
+  (we differentiate only with respect to sigma with ``torch.autograd.grad``);
+- the whole path (sigma and surrogate per step) is returned so it can be plotted.
+
+The sigma returned here is **not** a certificate. Certifying ``g_{sigma_x}`` at ``x`` with fresh
+samples is a sound statement about that *fixed-sigma* classifier only; see
+``robustcore.smoothing.memory`` and ``robustcore.smoothing.lipschitz_sigma`` for sound
+certificates of a data-dependent classifier.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["SigmaPath", "optimize_sigma", "surrogate_radius", "check_clip", "probabilities_of"]
+
+_SQRT2 = math.sqrt(2.0)
+
+
+def check_clip(clip: tuple[float, float]) -> tuple[float, float]:
+    """Validate a probability clip interval ``(lo, hi)`` with ``0 < lo < 0.5 < hi < 1``."""
+    try:
+        lo, hi = float(clip[0]), float(clip[1])
+    except (TypeError, IndexError, ValueError) as exc:
+        raise ValueError(f"clip must be a pair (lo, hi) of probabilities, got {clip!r}.") from exc
+    if not (0.0 < lo < 0.5 < hi < 1.0):
+        raise ValueError(f"clip must satisfy 0 < lo < 0.5 < hi < 1, got {clip!r}.")
+    return lo, hi
+
+
+def _ndtri(p: torch.Tensor) -> torch.Tensor:
+    # Phi^-1(p) = sqrt(2) erfinv(2p - 1); differentiable, and p is clipped away from 0 and 1.
+    return _SQRT2 * torch.erfinv(2.0 * p - 1.0)
+
+
+def surrogate_radius(psi: torch.Tensor, sigma: torch.Tensor, clip: tuple[float, float] = (0.02, 0.98)) -> torch.Tensor:
+    """DDRS surrogate radius ``sigma/2 (Phi^-1(clip psi_(1)) - Phi^-1(clip psi_(2)))``.
+
+    Parameters
+    ----------
+    psi : Tensor (B, K)
+        Noise-averaged class probabilities (rows sum to 1), K >= 2.
+    sigma : Tensor (B,)
+        Noise level per row (l2, pixel units).
+    clip : (lo, hi)
+        Probabilities are clamped to ``[lo, hi]`` before ``Phi^-1`` (zero gradient outside).
+
+    Returns
+    -------
+    Tensor (B,)
+        The surrogate radius; differentiable in ``psi`` and ``sigma``.
+    """
+    lo, hi = check_clip(clip)
+    top2 = torch.topk(psi, 2, dim=1).values.clamp(lo, hi)
+    return sigma / 2.0 * (_ndtri(top2[:, 0]) - _ndtri(top2[:, 1]))
+
+
+def probabilities_of(model: nn.Module, x: torch.Tensor, probabilities: bool) -> torch.Tensor:
+    """Class probabilities of ``model`` at ``x``: softmax of its logits unless it returns probabilities."""
+    out = model(x)
+    if out.ndim != 2 or out.shape[1] < 2:
+        raise ValueError(f"The model must return (batch, classes) scores with at least 2 classes, got {tuple(out.shape)}.")
+    return out if probabilities else torch.softmax(out, dim=1)
+
+
+@dataclass
+class SigmaPath:
+    """Result of :func:`optimize_sigma`.
+
+    Attributes
+    ----------
+    sigma : ndarray (B,)
+        Final per-input sigma.
+    sigma_history : ndarray (steps + 1, B)
+        sigma before each step and after the last one (row 0 is ``sigma0``).
+    surrogate_history : ndarray (steps, B)
+        Surrogate radius R~ at the iterate of each step (with that step's noise draw).
+    top_class : ndarray (B,)
+        Top class of the noise-averaged softmax at the last step.
+    config : dict
+        steps, lr, n_samples, clip, sigma bounds, seed.
+    """
+
+    sigma: np.ndarray
+    sigma_history: np.ndarray
+    surrogate_history: np.ndarray
+    top_class: np.ndarray
+    config: dict = field(default_factory=dict)
+
+
+def _check_inputs(x, sigma0, steps, lr, n_samples, sigma_min, sigma_max, batch_size) -> tuple[torch.Tensor, torch.Tensor]:
+    if not isinstance(x, torch.Tensor):
+        x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+    if x.ndim < 2:
+        raise ValueError(f"x must have a batch dimension, shape (B, ...), got shape {tuple(x.shape)}.")
+    if x.shape[0] < 1:
+        raise ValueError("x must hold at least one input.")
+    if not torch.isfinite(x).all():
+        raise ValueError("x contains NaN or infinite values.")
+    s0 = np.asarray(sigma0, dtype=np.float64).reshape(-1)
+    if s0.size == 1:
+        s0 = np.full(x.shape[0], float(s0[0]))
+    if s0.size != x.shape[0]:
+        raise ValueError(f"sigma0 must be a scalar or hold one value per input ({x.shape[0]}), got {s0.size}.")
+    if not np.all(np.isfinite(s0)) or np.any(s0 <= 0):
+        raise ValueError("sigma0 must be finite and positive.")
+    if int(steps) != steps or steps < 0:
+        raise ValueError(f"steps must be a non-negative integer, got {steps!r}.")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number, got {lr!r}.")
+    if int(n_samples) != n_samples or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+    if not (sigma_min > 0 and sigma_max > sigma_min):
+        raise ValueError(f"Need 0 < sigma_min < sigma_max, got {sigma_min!r}, {sigma_max!r}.")
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    return x, torch.as_tensor(np.clip(s0, sigma_min, sigma_max))
+
+
+def optimize_sigma(
+    model: nn.Module,
+    x: torch.Tensor,
+    sigma0: float | np.ndarray = 0.25,
+    steps: int = 100,
+    lr: float = 1e-3,
+    n_samples: int = 64,
+    clip: tuple[float, float] = (0.02, 0.98),
+    sigma_min: float = 1e-3,
+    sigma_max: float = 10.0,
+    seed: int = 0,
+    batch_size: int = 20_000,
+    device: str = "cpu",
+    probabilities: bool = False,
+    progress=None,
+) -> SigmaPath:
+    """Per-input sigma by stochastic gradient ascent on the DDRS surrogate radius (batched over inputs).
+
+    Each step draws fresh ``eps`` of shape (B, n_samples, *x.shape[1:]), forms
+    ``psi = mean_n softmax(f(x + sigma eps))``, evaluates
+    ``R~ = sigma/2 (Phi^-1(clip psi_(1)) - Phi^-1(clip psi_(2)))`` and sets
+    ``sigma <- clamp(sigma + lr * dR~/dsigma, sigma_min, sigma_max)``, one step size for all inputs
+    (Alfarra et al. 2022, Alg. 1 / ``OptimzeSigma``). The inputs are independent: the gradient of
+    the sum of radii is the per-input gradient.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Base classifier mapping (m, *x.shape[1:]) to (m, K) logits (or probabilities when
+        ``probabilities=True``). Its parameters and mode are not changed.
+    x : Tensor (B, ...)
+        Inputs in pixel space (noise is added there).
+    sigma0 : float or array (B,)
+        Starting sigma (> 0).
+    steps, lr, n_samples : int, float, int
+        Ascent steps, step size and Monte Carlo samples per input per step.
+    clip : (lo, hi)
+        Probability clipping of the surrogate.
+    sigma_min, sigma_max : float
+        sigma is projected onto this interval after each step (keeps it positive).
+    seed : int
+        Seed of the noise generator: the result is deterministic.
+    batch_size : int
+        Largest number of noisy rows per forward pass (inputs are processed in chunks).
+    device : str
+        Torch device for the sampling and the model.
+    probabilities : bool
+        True if ``model`` already returns probabilities (as the DDRS ResNets do).
+    progress : callable(fraction, message) or None
+        Called after each step.
+
+    Returns
+    -------
+    SigmaPath
+        Final sigma (B,), the sigma history (steps + 1, B) and the surrogate history (steps, B).
+    """
+    x, sigma = _check_inputs(x, sigma0, steps, lr, n_samples, sigma_min, sigma_max, batch_size)
+    check_clip(clip)
+    steps, n_samples = int(steps), int(n_samples)
+    dev = torch.device(device)
+    model = model.to(dev)
+    was_training = model.training
+    model.eval()
+    x = x.to(dev, torch.float32)
+    B = x.shape[0]
+    feat = tuple(x.shape[1:])
+    per_chunk = max(1, int(batch_size) // n_samples)  # inputs per forward pass
+    gen = torch.Generator(device=dev).manual_seed(int(seed))
+    sigma = sigma.to(dev, torch.float32)
+    sig_hist = np.empty((steps + 1, B))
+    sur_hist = np.empty((steps, B))
+    sig_hist[0] = sigma.double().cpu().numpy()
+    top_class = np.zeros(B, dtype=np.int64)
+    try:
+        for t in range(steps):
+            grads = torch.empty(B, device=dev)
+            for start in range(0, B, per_chunk):
+                stop = min(B, start + per_chunk)
+                b = stop - start
+                # sigma is re-created from the current iterate every step (the 2021-03-26 fix in the
+                # official code): the noise scale must follow the iterate.
+                s = sigma[start:stop].detach().clone().requires_grad_(True)
+                eps = torch.randn((b, n_samples) + feat, generator=gen, device=dev)
+                noisy = x[start:stop, None] + s.view((b, 1) + (1,) * len(feat)) * eps
+                probs = probabilities_of(model, noisy.reshape((b * n_samples,) + feat), probabilities)
+                psi = probs.reshape(b, n_samples, -1).mean(dim=1)
+                radius = surrogate_radius(psi, s, clip)
+                (g,) = torch.autograd.grad(radius.sum(), s)
+                grads[start:stop] = g
+                sur_hist[t, start:stop] = radius.detach().double().cpu().numpy()
+                if t == steps - 1:
+                    top_class[start:stop] = psi.argmax(dim=1).cpu().numpy()
+            sigma = (sigma + lr * grads).clamp(sigma_min, sigma_max).detach()
+            sig_hist[t + 1] = sigma.double().cpu().numpy()
+            if progress is not None:
+                progress((t + 1) / steps, f"sigma ascent step {t + 1}/{steps}")
+    finally:
+        model.train(was_training)
+    config = {
+        "steps": steps, "lr": float(lr), "n_samples": n_samples, "clip": [float(c) for c in clip],
+        "sigma_min": float(sigma_min), "sigma_max": float(sigma_max), "seed": int(seed),
+    }
+    return SigmaPath(sigma=sig_hist[-1].copy(), sigma_history=sig_hist, surrogate_history=sur_hist,
+                     top_class=top_class, config=config)
