@@ -91,11 +91,13 @@ class ResultsStore:
         self.path = Path(path) if path is not None else default_store_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with self._connect() as con:
-                row = None
+            con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+            try:
+                con.execute("PRAGMA busy_timeout=60000")
                 has_meta = con.execute(
                     "SELECT name FROM sqlite_master WHERE type='table' AND name='meta'"
                 ).fetchone()
+                row = None
                 if has_meta:
                     row = con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
                 if row is not None and int(row[0]) > SCHEMA_VERSION:
@@ -103,10 +105,14 @@ class ResultsStore:
                         f"The results store {str(self.path)!r} has schema version {row[0]}, newer than this "
                         f"robustcore ({SCHEMA_VERSION}); upgrade robustcore or point ROBUSTCORE_STORE at another file."
                     )
-                con.executescript(_SCHEMA)
+                con.execute("PRAGMA journal_mode=WAL")
+                # executescript runs the CREATE ... IF NOT EXISTS statements in one script.
+                con.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
                 con.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
                 )
+            finally:
+                con.close()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"{str(self.path)!r} is not a robustcore results store ({exc}); "
@@ -117,7 +123,6 @@ class ResultsStore:
     def _connect(self) -> Iterator[sqlite3.Connection]:
         con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
         try:
-            con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA busy_timeout=60000")
             con.execute("PRAGMA foreign_keys=ON")
             con.execute("BEGIN IMMEDIATE")
