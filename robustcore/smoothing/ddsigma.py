@@ -209,7 +209,7 @@ def optimize_sigma(
     sig_hist = np.empty((steps + 1, B))
     sur_hist = np.empty((steps, B))
     sig_hist[0] = sigma.double().cpu().numpy()
-    top_class = np.zeros(B, dtype=np.int64)
+    top_class = np.full(B, -1, dtype=np.int64)  # -1 when steps == 0
     try:
         for t in range(steps):
             grads = torch.empty(B, device=dev)
