@@ -1,0 +1,26 @@
+"""robustcore dashboard: ``streamlit run app.py``.
+
+The entry point draws the shared sidebar once (so its settings survive page switches) and
+navigates over the pages in ``pages/``.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.common import mark_app_sidebar, render_sidebar
+
+st.set_page_config(page_title="robustcore", page_icon="🛡️", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("pages/tropical.py", title="Tropical geometry", icon="🔺", url_path="tropical"),
+    st.Page("pages/gabor.py", title="Gabor filters", icon="🌊", url_path="gabor"),
+    st.Page("pages/certificates.py", title="Certificates", icon="🎲", url_path="certificates"),
+    st.Page("pages/clustering.py", title="Clustering certificates", icon="🎯", url_path="clustering"),
+    st.Page("pages/batch_size.py", title="Batch size", icon="📦", url_path="batch_size"),
+]
+
+page = st.navigation(PAGES)
+render_sidebar()
+mark_app_sidebar()
+page.run()

@@ -1,0 +1,141 @@
+"""Shared Streamlit pieces: the sidebar, the error guard, page headers and URL state."""
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import streamlit as st
+
+log = logging.getLogger("robustcore.ui")
+T = TypeVar("T")
+
+DATASETS = {"digits": "Digits (8x8, bundled with scikit-learn)", "mnist": "MNIST (local folder)",
+            "cifar10": "CIFAR-10 (local folder)"}
+MODELS = {"digits-cnn": "Small CNN", "digits-mlp": "Small MLP"}
+_APP_FLAG = "_rc_sidebar_in_app"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the sidebar chose: dataset, its folder (for MNIST / CIFAR-10), model, device, seed."""
+
+    dataset: str
+    data_root: str
+    model: str
+    device: str
+    seed: int
+
+
+def _devices() -> list[str]:
+    try:
+        import torch
+
+        return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    except ImportError:  # pragma: no cover
+        return ["cpu"]
+
+
+def render_sidebar() -> Settings:
+    """Draw the sidebar's common controls (dataset, model, device, seed) and return them."""
+    sb = st.sidebar
+    sb.markdown("### robustcore")
+    dataset = sb.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get, key="rc_dataset",
+                           help="Digits ships with scikit-learn; MNIST and CIFAR-10 load from a folder you name.")
+    root = ""
+    if dataset != "digits":
+        root = sb.text_input("Dataset folder", key="rc_data_root", placeholder="/path/to/data",
+                             help="torchvision's on-disk layout; nothing is downloaded.")
+    model = sb.selectbox("Model", list(MODELS), format_func=MODELS.get, key="rc_model")
+    device = sb.selectbox("Device", _devices(), key="rc_device")
+    seed = sb.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="rc_seed")
+    return Settings(dataset, root, model, device, int(seed))
+
+
+def mark_app_sidebar() -> None:
+    """Called by ``app.py`` after it draws the sidebar, so pages reuse it instead of drawing their own."""
+    st.session_state[_APP_FLAG] = True
+
+
+def sidebar_settings() -> Settings:
+    """The consistent sidebar: drawn once by ``app.py`` for every page; drawn here when a page runs alone."""
+    if st.session_state.get(_APP_FLAG):
+        s = st.session_state
+        return Settings(s.get("rc_dataset", "digits"), s.get("rc_data_root", ""), s.get("rc_model", "digits-cnn"),
+                        s.get("rc_device", "cpu"), int(s.get("rc_seed", 0)))
+    return render_sidebar()
+
+
+@contextlib.contextmanager
+def guard(what: str) -> Iterator[None]:
+    """Run a block; show a clear ``st.error`` instead of a traceback when it fails.
+
+    ``ValueError`` (bad input: the message is already written for the user) is shown as is; any other
+    exception is shown as one sentence naming what we were doing, and logged with its traceback.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        st.error(f"{what.capitalize()}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a page must never show a traceback
+        log.exception("failed while %s", what)
+        st.error(f"Something went wrong while {what}: {type(exc).__name__}: {exc}")
+
+
+def page_header(title: str, summary: str, equation: str | None = None) -> None:
+    """Title, a one-paragraph summary and (optionally) the page's key equation in LaTeX."""
+    st.title(title)
+    st.markdown(summary)
+    if equation:
+        st.latex(equation)
+
+
+def url_state(name: str, default: T, cast: Callable[[str], T] | None = None,
+              choices: list | tuple | None = None) -> T:
+    """A value kept in the page URL (``?name=value``), so the state of a page can be shared.
+
+    Falls back to ``default`` when the parameter is missing, does not parse with ``cast`` or is not
+    one of ``choices``; a bad URL is never an error.
+    """
+    raw = st.query_params.get(name)
+    if raw is None:
+        return default
+    cast = cast or type(default)
+    try:
+        value = cast(raw) if cast is not bool else raw.lower() in ("1", "true", "yes")
+    except (TypeError, ValueError):
+        return default
+    if choices is not None and value not in choices:
+        return default
+    return value
+
+
+def set_url_state(**values: Any) -> None:
+    """Write values into the URL's query parameters (None removes a key)."""
+    for k, v in values.items():
+        if v is None:
+            st.query_params.pop(k, None)
+        else:
+            st.query_params[k] = str(v)
+
+
+class StreamlitProgress:
+    """A ``progress(fraction, message)`` callback drawing an ``st.progress`` bar."""
+
+    def __init__(self, label: str = "Working..."):
+        self.bar = st.progress(0.0, text=label)
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        self.bar.progress(min(max(float(fraction), 0.0), 1.0), text=message or None)
+
+    def done(self) -> None:
+        self.bar.empty()
+
+
+def placeholder(title: str, what: str, shows: list[str]) -> None:
+    """A page that is not built yet: what it will show, without errors."""
+    page_header(title, what)
+    st.info("This page is being built. It will show:")
+    st.markdown("\n".join(f"- {s}" for s in shows))
