@@ -1,0 +1,59 @@
+"""Regularisers that lower the Gabor layer's Lipschitz bound, as loss terms with a weight.
+
+* ``"paper"``: Pérez et al. (ECCV 2020) add ``-beta sum_i sigma_i^2`` to the cross-entropy; a
+  larger sigma^2 (inverse width) narrows the envelope and lowers every factor of the bound.
+  The term is unbounded below: the cross-entropy is what keeps sigma finite.
+* ``"bound"``: ``beta * ||W||_2 sqrt(sum_f L_f^2)``, the closed-form layer bound itself,
+  differentiated through the same sympy expression that :mod:`.bound` evaluates (it also acts
+  on the scales alpha and on the 1 x 1 mixing).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .bound import lipschitz_upper_bound_torch
+from .layer import GaborConv2d
+
+__all__ = ["sigma_regularizer", "bound_regularizer", "gabor_layers", "make_regularizer", "REGULARIZERS"]
+
+REGULARIZERS = ("paper", "bound")
+
+
+def gabor_layers(model: nn.Module) -> list[GaborConv2d]:
+    """Every :class:`GaborConv2d` inside ``model`` (itself included)."""
+    return [m for m in model.modules() if isinstance(m, GaborConv2d)]
+
+
+def sigma_regularizer(layer: GaborConv2d, beta: float) -> torch.Tensor:
+    """The paper's term ``-beta sum_i sigma_i^2`` over the layer's families (scalar tensor)."""
+    return -float(beta) * torch.sum(layer.sigma**2)
+
+
+def bound_regularizer(layer: GaborConv2d, beta: float, include_mixing: bool = True) -> torch.Tensor:
+    """``beta`` times the closed-form layer bound ``||W||_2 sqrt(sum_f L_f^2)`` (scalar tensor)."""
+    return float(beta) * lipschitz_upper_bound_torch(layer, include_mixing=include_mixing)
+
+
+def make_regularizer(kind: str = "paper", beta: float = 1e-2) -> Callable[[nn.Module], torch.Tensor]:
+    """A ``regularizer(model) -> scalar`` for ``robustcore.nets.train_classifier``.
+
+    Sums the chosen term over every Gabor layer in the model; raises ``ValueError`` for an
+    unknown kind or a negative/non-finite weight, and (when called) for a model with no Gabor layer.
+    """
+    if kind not in REGULARIZERS:
+        raise ValueError(f"unknown regulariser {kind!r}; choose one of {REGULARIZERS}.")
+    beta = float(beta)
+    if not (beta >= 0.0) or beta == float("inf"):
+        raise ValueError(f"the regulariser weight must be a finite number >= 0, got {beta}.")
+    term = sigma_regularizer if kind == "paper" else bound_regularizer
+
+    def regularizer(model: nn.Module) -> torch.Tensor:
+        layers = gabor_layers(model)
+        if not layers:
+            raise ValueError("the model has no Gabor layer to regularise.")
+        return sum(term(layer, beta) for layer in layers)
+
+    return regularizer

@@ -1,0 +1,218 @@
+"""Exact Lipschitz constants (spectral norms) of convolutions.
+
+Circular padding (Sedghi, Gupta & Long, "The Singular Values of Convolutional Layers", ICLR 2019):
+on an n x m input the 2-D DFT block-diagonalises the convolution, so its singular values are
+those of the c_out x c_in matrices ``K^(u, v) = sum_{a,b} w[:, :, a, b] exp(-2 pi i (a u / n + b v / m))``
+and the spectral norm is ``max_{u,v} sigma_max(K^(u, v))``. Zero padding has no such
+diagonalisation: :func:`conv_spectral_norm_power` runs power iteration on ``A^T A``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "kernel_spectrum",
+    "conv_spectral_norm",
+    "per_filter_spectral_norms",
+    "bank_spectral_norm",
+    "conv_spectral_norm_power",
+    "circular_conv_matrix",
+]
+
+
+def _as_weight(weight) -> np.ndarray:
+    w = weight.detach().cpu().double().numpy() if isinstance(weight, torch.Tensor) else np.asarray(weight, dtype=np.float64)
+    if w.ndim == 2:
+        w = w[None, None]
+    if w.ndim != 4:
+        raise ValueError(f"weight must have shape (c_out, c_in, kh, kw) or (kh, kw), got {w.shape}.")
+    if not np.all(np.isfinite(w)):
+        raise ValueError("weight contains NaN or infinite values.")
+    return w
+
+
+def _check_hw(input_hw) -> tuple[int, int]:
+    if isinstance(input_hw, (int, np.integer)):
+        input_hw = (int(input_hw), int(input_hw))
+    n, m = (int(v) for v in input_hw)
+    if n < 1 or m < 1 or n * m > 4096 * 4096:
+        raise ValueError(f"input_hw must be two positive sizes (at most 4096 x 4096), got {input_hw}.")
+    return n, m
+
+
+def _fold(w: np.ndarray, n: int, m: int) -> np.ndarray:
+    """Wrap a kernel larger than the input onto the n x m torus (circular convolution aliases taps)."""
+    kh, kw = w.shape[-2:]
+    if kh <= n and kw <= m:
+        return w
+    out = np.zeros(w.shape[:-2] + (n, m), dtype=w.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            out[..., a % n, b % m] += w[..., a, b]
+    return out
+
+
+def kernel_spectrum(weight, input_hw) -> np.ndarray:
+    """Per-frequency channel matrices ``K^(u, v)`` on the half-plane that real kernels need.
+
+    Parameters
+    ----------
+    weight : array or tensor
+        (c_out, c_in, kh, kw) real kernel (or (kh, kw)).
+    input_hw : int or (int, int)
+        Input size (n, m) of the circular convolution.
+
+    Returns
+    -------
+    np.ndarray
+        complex (n, m // 2 + 1, c_out, c_in). For real kernels ``K^(-u, -v)`` is the complex
+        conjugate of ``K^(u, v)`` (same singular values), so the half-plane ``rfft2`` covers
+        every singular value of the operator.
+    """
+    w = _as_weight(weight)
+    n, m = _check_hw(input_hw)
+    spec = np.fft.rfft2(_fold(w, n, m), s=(n, m))  # (c_out, c_in, n, m//2+1)
+    return np.moveaxis(spec, (0, 1), (2, 3))
+
+
+def conv_spectral_norm(weight, input_hw) -> float:
+    """Exact spectral norm (Lipschitz constant in l2) of a circularly padded convolution.
+
+    ``||A||_2 = max_{u,v} sigma_max(K^(u, v))`` (Sedghi et al. 2019, Thm. 6); stride 1; the
+    shift implied by any padding offset does not change singular values.
+
+    Parameters
+    ----------
+    weight : array or tensor
+        (c_out, c_in, kh, kw) real kernel (or (kh, kw) for one channel).
+    input_hw : int or (int, int)
+        Input size (n, m).
+
+    Returns
+    -------
+    float
+    """
+    spec = kernel_spectrum(weight, input_hw)
+    c_out, c_in = spec.shape[-2:]
+    if c_out == 1 or c_in == 1:  # a rank-one-shaped matrix: sigma_max is the vector norm
+        return float(np.sqrt((np.abs(spec) ** 2).sum(axis=(-2, -1))).max())
+    return float(np.linalg.norm(spec.reshape(-1, c_out, c_in), ord=2, axis=(-2, -1)).max())
+
+
+def per_filter_spectral_norms(bank, input_hw) -> np.ndarray:
+    """Exact circular spectral norm of each single-channel kernel of a bank.
+
+    bank: (F, 1, k, k) or (F, k, k). Returns (F,) ``max_{u,v} |K^_f(u, v)|``.
+    """
+    w = _as_weight(bank.reshape(-1, 1, *bank.shape[-2:]) if hasattr(bank, "reshape") else bank)
+    n, m = _check_hw(input_hw)
+    spec = np.fft.rfft2(_fold(w[:, 0], n, m), s=(n, m))  # (F, n, m//2+1)
+    return np.abs(spec).reshape(spec.shape[0], -1).max(axis=1)
+
+
+def bank_spectral_norm(bank, input_hw) -> float:
+    """Exact circular spectral norm of the one-channel-in, F-out bank (the depthwise block).
+
+    ``max_{u,v} sqrt(sum_f |K^_f(u, v)|^2)``; (F, 1, k, k) or (F, k, k) in, float out.
+    """
+    w = _as_weight(bank.reshape(-1, 1, *bank.shape[-2:]) if hasattr(bank, "reshape") else bank)
+    return conv_spectral_norm(w, input_hw)
+
+
+def conv_spectral_norm_power(
+    weight,
+    input_hw,
+    padding: str = "zeros",
+    iters: int = 500,
+    tol: float = 1e-10,
+    seed: int = 0,
+    device: str = "cpu",
+) -> float:
+    """Spectral norm of a stride-1 'same' convolution by power iteration on ``A^T A``.
+
+    Parameters
+    ----------
+    weight : array or tensor
+        (c_out, c_in, k, k) real kernel, k odd (so 'same' padding is k // 2 on each side).
+    input_hw : int or (int, int)
+        Input size (n, m).
+    padding : {"zeros", "circular"}
+        Boundary handling of the operator.
+    iters, tol : int, float
+        At most ``iters`` iterations; stop when the estimate changes by less than ``tol``
+        (relative).
+    seed : int
+        Seed of the random start.
+    device : str
+        Torch device.
+
+    Returns
+    -------
+    float
+        The estimate ``||A v||`` for the final unit vector v: a lower bound on the true norm that
+        converges to it (geometrically, at the rate of the squared gap to the next distinct
+        singular value).
+    """
+    w_np = _as_weight(weight)
+    n, m = _check_hw(input_hw)
+    if padding not in ("zeros", "circular"):
+        raise ValueError(f"padding must be 'zeros' or 'circular', got {padding!r}.")
+    c_out, c_in, kh, kw = w_np.shape
+    if kh % 2 == 0 or kw % 2 == 0:
+        raise ValueError("power iteration here needs an odd kernel size ('same' padding).")
+    w = torch.as_tensor(w_np, dtype=torch.float64, device=device)
+    ph, pw = kh // 2, kw // 2
+    if padding == "circular" and (ph > n or pw > m):
+        raise ValueError("circular padding wider than the input; use conv_spectral_norm instead.")
+
+    def op(x: torch.Tensor) -> torch.Tensor:
+        if padding == "circular":
+            return F.conv2d(F.pad(x, (pw, pw, ph, ph), mode="circular"), w)
+        return F.conv2d(x, w, padding=(ph, pw))
+
+    gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    v = torch.randn(1, c_in, n, m, generator=gen, dtype=torch.float64).to(device)
+    v = v / v.norm()
+    est = 0.0
+    for _ in range(int(iters)):
+        v.requires_grad_(True)
+        y = op(v)
+        # A^T y by autograd: the gradient of <A v, y> with respect to v (y held fixed).
+        (g,) = torch.autograd.grad(y, v, grad_outputs=y.detach())
+        v = g.detach()
+        nrm = v.norm()
+        if nrm == 0:
+            return 0.0
+        v = v / nrm
+        new = float(op(v).norm())
+        if abs(new - est) <= tol * max(new, 1e-300):
+            est = new
+            break
+        est = new
+    return est
+
+
+def circular_conv_matrix(weight, input_hw) -> np.ndarray:
+    """Explicit matrix of the circular cross-correlation ``y[o,i,j] = sum w[o,c,a,b] x[c,i+a,j+b]``.
+
+    Built entry by entry from the definition (indices mod n, m), independent of the FFT; for
+    small inputs only. Returns (c_out * n * m, c_in * n * m).
+    """
+    w = _as_weight(weight)
+    n, m = _check_hw(input_hw)
+    c_out, c_in, kh, kw = w.shape
+    if c_out * c_in * n * n * m * m > 5e7:
+        raise ValueError("the explicit convolution matrix would be too large; use a smaller input.")
+    mat = np.zeros((c_out, n, m, c_in, n, m))
+    ii, jj = np.meshgrid(np.arange(n), np.arange(m), indexing="ij")
+    for a in range(kh):
+        for b in range(kw):
+            # add w[o, c, a, b] at (o, i, j) <- (c, (i + a) mod n, (j + b) mod m); np.add.at
+            # accumulates taps that alias onto the same input pixel.
+            src_i, src_j = (ii + a) % n, (jj + b) % m
+            for o in range(c_out):
+                for c in range(c_in):
+                    np.add.at(mat[o, :, :, c], (ii, jj, src_i, src_j), w[o, c, a, b])
+    return mat.reshape(c_out * n * m, c_in * n * m)
