@@ -1,0 +1,207 @@
+"""The decision boundary of a 2-D-input ShallowReluNet, computed two independent ways.
+
+1. *Cells* (``decision_boundary_cells``): on the activation cell with pattern sigma the net is
+   affine, so {f_i = f_j} there is the line
+   (sum_l sigma_l (B_il - B_jl) A_l) x + sum_l sigma_l (B_il - B_jl) c1_l + c2_i - c2_j = 0,
+   clipped to the cell polygon (reference §1.5, step 7).
+2. *Dual* (``decision_boundary_dual``): the pieces of T(R) dual to the bridging edges of
+   delta(R), i.e. edges joining a vertex of the lifted Z_G1 to one of Z_G2 (§1.3).
+
+They must give the same set (invariant I8); ``segment_set_distance`` measures the gap.
+The k-class argmax boundary has the same two constructions (``argmax_boundary_cells`` and
+``argmax_boundary_dual``, the latter through the common-denominator zonotopes of §1.4).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .regions import RegionMap, check_box, linear_regions_2d
+
+__all__ = [
+    "decision_boundary_cells",
+    "decision_boundary_dual",
+    "argmax_boundary_cells",
+    "argmax_boundary_dual",
+    "tie_regions",
+    "segment_set_distance",
+    "segments_length",
+]
+
+
+def _clip_line_to_polygon(g: np.ndarray, c: float, poly: np.ndarray) -> Any:
+    """Segment {x in poly : g.x + c = 0} for a convex polygon, or None."""
+    vals = poly @ g + c
+    ng = np.linalg.norm(g)
+    if ng == 0.0:
+        return None
+    scale = 1e-12 * (1.0 + np.abs(poly).max()) * ng
+    vals = np.where(np.abs(vals) <= scale, 0.0, vals)
+    if vals.min() > 0 or vals.max() < 0:
+        return None
+    pts = []
+    n = len(poly)
+    for a in range(n):
+        b = (a + 1) % n
+        va, vb = vals[a], vals[b]
+        if va == 0.0:
+            pts.append(poly[a])
+        if (va > 0 > vb) or (va < 0 < vb):
+            t = va / (va - vb)
+            pts.append(poly[a] + t * (poly[b] - poly[a]))
+    if len(pts) < 2:
+        return None
+    P = np.array(pts)
+    u = np.array([-g[1], g[0]])
+    t = P @ u
+    s = np.array([P[np.argmin(t)], P[np.argmax(t)]])
+    if np.linalg.norm(s[1] - s[0]) <= 1e-12 * (1.0 + np.abs(poly).max()):
+        return None
+    return s
+
+
+def _regions(net: Any, box: Any, regions: RegionMap | None) -> RegionMap:
+    return regions if regions is not None else linear_regions_2d(net, box)
+
+
+def decision_boundary_cells(net: Any, box: Any, i: int = 0, j: int = 1, regions: RegionMap | None = None) -> np.ndarray:
+    """{x in box : f_i(x) = f_j(x)} solved cell by cell; (n, 2, 2) segments.
+
+    Cells where f_i = f_j identically (tie regions) contribute no segment; see ``tie_regions``.
+    """
+    i, j = net._check_pair(i, j)
+    if net.d != 2:
+        raise ValueError(f"The decision boundary is drawn for 2-D inputs (d = 2); this net has d = {net.d}.")
+    box = check_box(box)
+    R = _regions(net, box, regions)
+    dB = net.B[i] - net.B[j]
+    dc = float(net.c2[i] - net.c2[j])
+    S = R.patterns.astype(np.float64) * dB  # (C, p)
+    G = S @ net.A  # (C, 2)
+    C = S @ net.c1 + dc
+    segs = []
+    for r, g, c in zip(R.regions, G, C):
+        s = _clip_line_to_polygon(g, c, r.polygon)
+        if s is not None:
+            segs.append(s)
+    return np.array(segs).reshape(-1, 2, 2)
+
+
+def tie_regions(net: Any, box: Any, i: int = 0, j: int = 1, regions: RegionMap | None = None) -> list:
+    """Polygons of the cells where f_i = f_j identically (full-dimensional parts of the boundary).
+
+    Example: the bias-free net's all-off cone {Ax <= 0} when c2_i = c2_j.
+    """
+    i, j = net._check_pair(i, j)
+    R = _regions(net, box, regions)
+    dB = net.B[i] - net.B[j]
+    S = R.patterns.astype(np.float64) * dB
+    G = S @ net.A
+    C = S @ net.c1 + float(net.c2[i] - net.c2[j])
+    scale = 1e-12 * (1.0 + np.abs(net.B).max() * (np.abs(net.A).max() + np.abs(net.c1).max()) * net.p + np.abs(net.c2).max())
+    return [r.polygon for r, g, c in zip(R.regions, G, C) if np.abs(g).max() <= scale and abs(c) <= scale]
+
+
+def decision_boundary_dual(net: Any, box: Any, i: int = 0, j: int = 1) -> np.ndarray:
+    """{f_i = f_j} as the T(R) pieces dual to bridging edges of delta(R); (n, 2, 2) segments."""
+    from .subdivision import dual_subdivision
+
+    box = check_box(box)
+    return dual_subdivision(net, i, j).hypersurface_segments(box, bridging_only=True)
+
+
+def _clip_polygon_halfplane(poly: np.ndarray, g: np.ndarray, c: float) -> np.ndarray:
+    """Part of a convex polygon where g.x + c >= 0 (Sutherland-Hodgman, one plane)."""
+    if len(poly) == 0:
+        return poly
+    vals = poly @ g + c
+    out = []
+    n = len(poly)
+    for a in range(n):
+        b = (a + 1) % n
+        va, vb = vals[a], vals[b]
+        if va >= 0:
+            out.append(poly[a])
+        if (va > 0 > vb) or (va < 0 < vb):
+            t = va / (va - vb)
+            out.append(poly[a] + t * (poly[b] - poly[a]))
+    return np.array(out).reshape(-1, 2)
+
+
+def argmax_boundary_cells(net: Any, box: Any, regions: RegionMap | None = None) -> np.ndarray:
+    """Boundary of the k-class decision regions {argmax_i f_i} in the box; (n, 2, 2) segments.
+
+    On each cell the logits are affine, f(x) = M x + m; the boundary there is the union over
+    pairs (a, b) of {f_a = f_b >= f_c for all c}, a line clipped to a convex polygon.
+    """
+    if net.d != 2:
+        raise ValueError(f"The decision boundary is drawn for 2-D inputs (d = 2); this net has d = {net.d}.")
+    box = check_box(box)
+    R = _regions(net, box, regions)
+    segs = []
+    for r in R.regions:
+        s = r.pattern.astype(np.float64)
+        M = (net.B * s) @ net.A  # (k, 2)
+        m = (net.B * s) @ net.c1 + net.c2  # (k,)
+        for a in range(net.k):
+            for b in range(a + 1, net.k):
+                poly = r.polygon
+                for c in range(net.k):
+                    if c in (a, b) or len(poly) < 3:
+                        continue
+                    poly = _clip_polygon_halfplane(poly, M[a] - M[c], float(m[a] - m[c]))
+                if len(poly) < 2:
+                    continue
+                seg = _clip_line_to_polygon(M[a] - M[b], float(m[a] - m[b]), poly) if len(poly) >= 3 else None
+                if seg is not None:
+                    segs.append(seg)
+    return np.array(segs).reshape(-1, 2, 2)
+
+
+def argmax_boundary_dual(net: Any, box: Any) -> np.ndarray:
+    """k-class boundary from the common-denominator dual subdivision (bridging edges, §1.4)."""
+    from .subdivision import dual_subdivision
+
+    box = check_box(box)
+    return dual_subdivision(net, mode="common").hypersurface_segments(box, bridging_only=True)
+
+
+def segments_length(S: np.ndarray) -> float:
+    """Total length of segments (n, 2, 2)."""
+    S = np.asarray(S).reshape(-1, 2, 2)
+    return float(np.linalg.norm(S[:, 1] - S[:, 0], axis=1).sum())
+
+
+def _point_segment_distance(P: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """Distance from each point (n, 2) to the union of segments (m, 2, 2) -> (n,)."""
+    if len(S) == 0:
+        return np.full(len(P), np.inf)
+    a, b = S[:, 0], S[:, 1]
+    ab = b - a
+    L2 = np.maximum((ab**2).sum(axis=1), 1e-300)
+    t = np.clip(((P[:, None, :] - a[None]) * ab[None]).sum(axis=2) / L2[None], 0.0, 1.0)
+    Q = a[None] + t[:, :, None] * ab[None]
+    return np.sqrt(((P[:, None, :] - Q) ** 2).sum(axis=2)).min(axis=1)
+
+
+def segment_set_distance(S1: Any, S2: Any, samples_per_segment: int = 9) -> float:
+    """Symmetric Hausdorff-type gap between two segment sets (n, 2, 2), by dense sampling.
+
+    Points at ``samples_per_segment`` evenly spaced positions (end points included) on every
+    segment of one set are measured against the other set, and vice versa; returns the largest
+    distance (0 for two empty sets, inf when exactly one is empty).
+    """
+    S1 = np.asarray(S1, dtype=float).reshape(-1, 2, 2)
+    S2 = np.asarray(S2, dtype=float).reshape(-1, 2, 2)
+    if len(S1) == 0 and len(S2) == 0:
+        return 0.0
+    if len(S1) == 0 or len(S2) == 0:
+        return float("inf")
+    t = np.linspace(0.0, 1.0, samples_per_segment)
+
+    def pts(S: np.ndarray) -> np.ndarray:
+        return (S[:, None, 0] + t[None, :, None] * (S[:, None, 1] - S[:, None, 0])).reshape(-1, 2)
+
+    return float(max(_point_segment_distance(pts(S1), S2).max(), _point_segment_distance(pts(S2), S1).max()))

@@ -1,0 +1,390 @@
+"""Lifted zonotopes, the dual subdivision delta(R) and the tropical curve T(R) in 2-D.
+
+For the class pair (i, j) (reference §1.3): H_i + Q_j is the support function, in direction
+(x, 1), of the lifted zonotope P1 = (s, c2_i) + sum_l [0, 1] w1_l (A_l, c1_l) in R^{d+1}, and
+H_j + Q_i likewise of P2 with (s, c2_j) and w2. R = max(H_i + Q_j, H_j + Q_i) is then the support
+function of conv(P1 u P2), and
+
+    delta(R) = pi(upper faces of conv(P1 u P2))        (the paper's Theorem 2, general form)
+
+where pi drops the height. For the bias-free net (c1 = 0, c2 = 0) every lifted point has
+height 0 and delta(R) = conv(Z_G1 u Z_G2) with no interior edge (Theorem 2 as stated).
+The same machinery handles the k-class common-denominator construction (§1.4) with k lifted
+zonotopes. Each point is tagged with a bit mask of the zonotopes it belongs to.
+
+Duality (2-D input): an upper face F with height function h(e) = <a_F, e> + b_F is dual to the
+vertex x_F = -a_F of T(R); an interior edge shared by faces F, F' is dual to the segment
+[x_F, x_F']; a boundary edge of face F is dual to the ray from x_F along the edge's outward
+normal; an upper vertex is dual to a linear region of R.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .zonotope import zonotope_vertices
+
+__all__ = [
+    "LiftedZonotope",
+    "DualSubdivision",
+    "lifted_zonotopes",
+    "dual_subdivision",
+    "subdivision_from_lifted",
+    "upper_hull_2d",
+]
+
+_TOL = 1e-9
+
+
+@dataclass
+class LiftedZonotope:
+    """shift + sum_l [0, 1] generators_l in R^{d+1} (last coordinate = height)."""
+
+    generators: np.ndarray  # (p, d + 1)
+    shift: np.ndarray  # (d + 1,)
+    label: str = ""
+
+    def vertices(self) -> np.ndarray:
+        """Exact vertices (v, d + 1) of the lifted zonotope."""
+        return zonotope_vertices(self.generators, self.shift)
+
+    @property
+    def projected_generators(self) -> np.ndarray:
+        """Generators with the height dropped (p, d): the paper's G rows."""
+        return self.generators[:, :-1]
+
+
+def lifted_zonotopes(net: Any, i: int = 0, j: int | None = 1, mode: str = "pair") -> list[LiftedZonotope]:
+    """Lifted zonotopes of a net: two for a class pair (mode "pair"), k for "common" (§1.4).
+
+    Pair (i, j): P1 = (s, c2_i) + sum_l [0,1] w1_l (A_l, c1_l), P2 with (s, c2_j) and w2, where
+    w1 = ReLU(B_i) + ReLU(-B_j), w2 = ReLU(B_j) + ReLU(-B_i), s = sum_l (|B_il| + |B_jl|) A_l^-.
+    Common: P_i = (s, c2_i) + sum_l [0,1] W_il (A_l, c1_l) with W of
+    ``polynomial.common_denominator_weights``.
+    """
+    lifted_rows = np.hstack([net.A, net.c1[:, None]])  # (p, d + 1)
+    if mode == "pair":
+        if j is None:
+            raise ValueError("A class pair needs j.")
+        w1, w2 = net.pair_weights(i, j)
+        s = net.common_shift([i, j])
+        return [
+            LiftedZonotope(w1[:, None] * lifted_rows, np.append(s, net.c2[i]), f"Z{i}"),
+            LiftedZonotope(w2[:, None] * lifted_rows, np.append(s, net.c2[j]), f"Z{j}"),
+        ]
+    if mode == "common":
+        from .polynomial import common_denominator_weights
+
+        W, s = common_denominator_weights(net)
+        return [LiftedZonotope(W[c][:, None] * lifted_rows, np.append(s, net.c2[c]), f"Z{c}") for c in range(net.k)]
+    raise ValueError(f"mode must be 'pair' or 'common'; got {mode!r}.")
+
+
+def upper_hull_2d(points: np.ndarray) -> np.ndarray:
+    """Indices of the strict upper hull of 2-D points (t, h), ordered by increasing t."""
+    order = np.lexsort((points[:, 1], points[:, 0]))
+    hull: list[int] = []
+    for idx in order:
+        while len(hull) >= 2:
+            o, a = points[hull[-2]], points[hull[-1]]
+            b = points[idx]
+            cross = (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+            if cross >= -_TOL * (1 + abs(a[1]) + abs(b[1])):  # keep only right turns (upper chain)
+                hull.pop()
+            else:
+                break
+        if hull and abs(points[hull[-1], 0] - points[idx, 0]) <= _TOL * (1 + abs(points[idx, 0])):
+            hull.pop()  # same t: keep the higher point (it comes later in the order)
+        hull.append(int(idx))
+    return np.array(hull, dtype=int)
+
+
+def _convex_polygon_order(P: np.ndarray) -> np.ndarray:
+    """Indices of the strictly convex hull of 2-D points, counter-clockwise (monotone chain)."""
+    order = np.lexsort((P[:, 1], P[:, 0]))
+
+    def chain(idx: np.ndarray) -> list[int]:
+        out: list[int] = []
+        for t in idx:
+            while len(out) >= 2:
+                o, a, b = P[out[-2]], P[out[-1]], P[t]
+                cross = (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+                scale = 1e-12 * (1 + np.abs(P).max()) ** 2
+                if cross <= scale:
+                    out.pop()
+                else:
+                    break
+            out.append(int(t))
+        return out
+
+    lower = chain(order)
+    upper = chain(order[::-1])
+    return np.array(lower[:-1] + upper[:-1], dtype=int)
+
+
+@dataclass
+class DualSubdivision:
+    """The dual subdivision delta(R) of R = max_c (support function of lifted zonotope c).
+
+    Attributes
+    ----------
+    points : (n, d) projected points (deduplicated union of all lifted-zonotope vertices).
+    heights : (n,) their heights (the monomial coefficients).
+    tags : (n,) int bit mask: bit c set when the point is a vertex of lifted zonotope c.
+    cells : list of int arrays, each an upper face, counter-clockwise (2-D), coplanar merged.
+    planes : (F, 3) for 2-D: (a1, a2, b) with height = <a, e> + b on each cell.
+    upper : sorted int array of upper-vertex indices (one per linear region of R).
+    edges : (E, 2) int array of subdivision edges (vertex indices, a < b).
+    edge_cells : (E, 2) int array of the cells on each side (-1 = outside the Newton polygon).
+    kind : "full" (2-D cells), "flat" (all lifted points coplanar: one cell, Theorem 2's
+        bias-free case), "segment" (Newton polytope is a segment), "point".
+    direction : for "segment", the unit direction u of the Newton segment; else None.
+    """
+
+    points: np.ndarray
+    heights: np.ndarray
+    tags: np.ndarray
+    cells: list = field(default_factory=list)
+    planes: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    upper: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    edges: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=int))
+    edge_cells: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=int))
+    kind: str = "full"
+    direction: Any = None
+    n_zonotopes: int = 2
+
+    # ----------------------------------------------------------------- queries
+    @property
+    def n_regions(self) -> int:
+        """Number of linear regions of R (= number of upper vertices)."""
+        return int(self.upper.size)
+
+    def R(self, X: Any) -> np.ndarray:
+        """R(x) = max_e (<e, x> + h_e) over the stored points, X (n, d) -> (n,)."""
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        return (X @ self.points.T + self.heights).max(axis=1)
+
+    def bridging_edges(self) -> np.ndarray:
+        """Indices into ``edges`` of the edges joining points of different zonotopes.
+
+        Their dual pieces of T(R) form the decision boundary (reference §1.3). An edge between a
+        point of one zonotope and a point shared by both bounds a tie region and counts too.
+        """
+        if self.edges.size == 0:
+            return np.zeros(0, dtype=int)
+        ta, tb = self.tags[self.edges[:, 0]], self.tags[self.edges[:, 1]]
+        return np.flatnonzero(ta != tb)
+
+    def tie_vertices(self) -> np.ndarray:
+        """Upper vertices shared by more than one zonotope: open regions where two classes tie."""
+        t = self.tags[self.upper]
+        return self.upper[(t & (t - 1)) != 0]
+
+    def hull_vertices(self) -> np.ndarray:
+        """Vertices of the Newton polygon conv(Z_1 u Z_2 ...) (counter-clockwise for 2-D)."""
+        if self.points.shape[1] != 2:
+            raise ValueError("hull_vertices is for 2-D subdivisions.")
+        if self.kind == "point":
+            return np.array([0])
+        if self.kind == "segment":
+            t = self.points @ self.direction
+            return np.array([int(np.argmin(t)), int(np.argmax(t))])
+        return _convex_polygon_order(self.points)
+
+    # ------------------------------------------------------- T(R) in 2-D input
+    def tropical_vertices(self) -> np.ndarray:
+        """Vertices x_F = -a_F of T(R), one per cell (F, 2) (2-D, kind 'full' or 'flat')."""
+        return -self.planes[:, :2]
+
+    def pieces(self) -> list[dict]:
+        """Pieces of T(R) in input space, one per subdivision edge (2-D).
+
+        Each dict: ``kind`` ("segment", "ray" or "line"), ``start`` (2,), ``end`` (2,) for
+        segments, ``direction`` (2,) for rays and lines, ``edge`` (index into ``edges``, -1 for
+        "segment"-kind subdivisions), ``bridging`` (bool), ``dual`` (the two point indices).
+        """
+        out: list[dict] = []
+        if self.points.shape[1] != 2:
+            raise ValueError("T(R) pieces are computed for 2-D inputs only.")
+        if self.kind == "segment":
+            # R depends on <u, x> only: 1-D upper hull; each hull edge gives a full line
+            u = self.direction
+            t = self.points @ u
+            uh = upper_hull_2d(np.column_stack([t, self.heights]))
+            perp = np.array([-u[1], u[0]])
+            for a, b in zip(uh[:-1], uh[1:]):
+                # tie: t_a z + h_a = t_b z + h_b with z = <u, x>
+                z = -(self.heights[b] - self.heights[a]) / (t[b] - t[a])
+                bridging = bool(self.tags[a] != self.tags[b])
+                out.append(dict(kind="line", start=z * u, direction=perp, edge=-1, bridging=bridging,
+                                dual=(int(a), int(b))))
+            return out
+        if self.kind == "point":
+            return out
+        xF = self.tropical_vertices()
+        centroid = self.points[self.upper].mean(axis=0)
+        for e, ((a, b), (f, g)) in enumerate(zip(self.edges, self.edge_cells)):
+            bridging = bool(self.tags[a] != self.tags[b])
+            if f >= 0 and g >= 0:
+                if np.linalg.norm(xF[f] - xF[g]) <= _TOL * (1 + np.abs(xF[f]).max()):
+                    continue  # a zero-length piece (coplanar cells that were not merged)
+                out.append(dict(kind="segment", start=xF[f], end=xF[g], edge=e, bridging=bridging,
+                                dual=(int(a), int(b))))
+            else:
+                cell = f if f >= 0 else g
+                va, vb = self.points[a], self.points[b]
+                t = vb - va
+                nrm = np.array([t[1], -t[0]])
+                mid = 0.5 * (va + vb)
+                ref = self.points[self.cells[cell]].mean(axis=0) if cell >= 0 else centroid
+                if np.dot(nrm, mid - ref) < 0:
+                    nrm = -nrm
+                nrm = nrm / np.linalg.norm(nrm)
+                out.append(dict(kind="ray", start=xF[cell], direction=nrm, edge=e, bridging=bridging,
+                                dual=(int(a), int(b))))
+        return out
+
+    def hypersurface_segments(self, box: Any, bridging_only: bool = False) -> np.ndarray:
+        """T(R) (or, with ``bridging_only``, the decision boundary) clipped to ``box``.
+
+        box = (xmin, xmax, ymin, ymax). Returns (n, 2, 2) segment end points.
+        """
+        from .regions import clip_piece
+
+        segs = []
+        for pc in self.pieces():
+            if bridging_only and not pc["bridging"]:
+                continue
+            s = clip_piece(pc, box)
+            if s is not None:
+                segs.append(s)
+        return np.array(segs).reshape(-1, 2, 2)
+
+
+def _dedupe_tagged(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Union of point blocks with a bit-mask tag per distinct point."""
+    from scipy.spatial import cKDTree
+
+    pts = np.concatenate(blocks, axis=0)
+    owner = np.concatenate([np.full(len(b), c, dtype=np.int64) for c, b in enumerate(blocks)])
+    scale = 1.0 + np.abs(pts).max()
+    tree = cKDTree(pts)
+    pairs = tree.query_pairs(r=1e-9 * scale, output_type="ndarray")
+    # union-find over close pairs (clusters are tiny: a point shared by a few zonotopes)
+    parent = np.arange(len(pts))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for a, b in pairs:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    roots = np.array([find(a) for a in range(len(pts))])
+    uniq, inv = np.unique(roots, return_inverse=True)
+    tags = np.zeros(len(uniq), dtype=np.int64)
+    np.bitwise_or.at(tags, inv, np.left_shift(1, owner))
+    return pts[uniq], tags
+
+
+def subdivision_from_lifted(zonos: list[LiftedZonotope]) -> DualSubdivision:
+    """Dual subdivision pi(upper faces of conv(union of the lifted zonotopes)), 2-D inputs.
+
+    Handles the degenerate cases without Qhull errors: all lifted points coplanar (the bias-free
+    case: one cell, the whole Newton polygon), a Newton segment (all generators parallel), a
+    single point (all generators zero), duplicates and zero generators.
+    """
+    from scipy.spatial import ConvexHull
+
+    d1 = zonos[0].generators.shape[1]
+    if d1 != 3:
+        raise ValueError(f"The dual subdivision is drawn for 2-D inputs (d = 2); got d = {d1 - 1}.")
+    blocks = [z.vertices() for z in zonos]
+    pts3, tags = _dedupe_tagged(blocks)
+    P, h = pts3[:, :2], pts3[:, 2]
+    sub = DualSubdivision(points=P, heights=h, tags=tags, n_zonotopes=len(zonos))
+    scale = 1.0 + np.abs(P).max()
+    # affine rank of the projected points decides the case
+    Pc = P - P.mean(axis=0)
+    sv = np.linalg.svd(Pc, compute_uv=False) if len(P) > 1 else np.zeros(2)
+    rank2 = int(np.sum(sv > 1e-10 * scale))
+    if rank2 == 0:
+        sub.kind = "point"
+        sub.upper = np.array([int(np.argmax(h))])
+        return sub
+    if rank2 == 1:
+        u = np.linalg.svd(Pc)[2][0]
+        u = u / np.linalg.norm(u)
+        sub.kind, sub.direction = "segment", u
+        t = P @ u
+        uh = upper_hull_2d(np.column_stack([t, h]))
+        sub.upper = np.sort(uh)
+        sub.edges = np.sort(np.column_stack([uh[:-1], uh[1:]]), axis=1)
+        sub.edge_cells = -np.ones_like(sub.edges)
+        return sub
+    # is everything coplanar in R^3? (fit h = <a, e> + b and check residuals)
+    M = np.column_stack([P, np.ones(len(P))])
+    coef, *_ = np.linalg.lstsq(M, h, rcond=None)
+    hscale = 1.0 + np.abs(h).max()
+    if np.abs(M @ coef - h).max() <= 1e-9 * (scale + hscale):
+        poly = _convex_polygon_order(P)
+        sub.kind = "flat"
+        sub.cells = [poly]
+        sub.planes = coef[None, :].copy()
+        sub.upper = np.sort(poly)
+        e = np.column_stack([poly, np.roll(poly, -1)])
+        sub.edges = np.sort(e, axis=1)
+        sub.edge_cells = np.column_stack([np.zeros(len(e), dtype=int), -np.ones(len(e), dtype=int)])
+        return sub
+    hull = ConvexHull(pts3)
+    eq = hull.equations  # (nf, 4): outward unit normal and offset
+    up = np.flatnonzero(eq[:, 2] > 1e-9)
+    # merge coplanar triangles: same supporting plane <=> same face of a convex polytope
+    planes = -eq[up, :2] / eq[up, 2:3]  # height = <a, e> + b with a = -n_xy / n_z
+    offs = -eq[up, 3] / eq[up, 2]
+    key = np.column_stack([planes, offs])
+    kscale = 1.0 + np.abs(key).max(axis=0)
+    order = np.lexsort((key / kscale).T[::-1])
+    groups: list[list[int]] = []
+    last = None
+    for o in order:
+        k = key[o] / kscale
+        if last is not None and np.abs(k - last).max() <= 1e-9:
+            groups[-1].append(int(o))
+        else:
+            groups.append([int(o)])
+            last = k
+    cells, plane_rows = [], []
+    for g in groups:
+        idx = np.unique(hull.simplices[up[g]].reshape(-1))
+        poly = idx[_convex_polygon_order(P[idx])]
+        cells.append(poly)
+        plane_rows.append([planes[g[0], 0], planes[g[0], 1], offs[g[0]]])
+    sub.cells = cells
+    sub.planes = np.array(plane_rows)
+    sub.upper = np.unique(np.concatenate(cells))
+    # edges and the cells on each side
+    emap: dict[tuple[int, int], list[int]] = {}
+    for c, poly in enumerate(cells):
+        for a, b in zip(poly, np.roll(poly, -1)):
+            emap.setdefault((min(a, b), max(a, b)), []).append(c)
+    edges = np.array(list(emap.keys()), dtype=int).reshape(-1, 2)
+    ec = np.array([(v + [-1])[:2] for v in emap.values()], dtype=int).reshape(-1, 2)
+    sub.edges, sub.edge_cells = edges, ec
+    return sub
+
+
+def dual_subdivision(net: Any, i: int = 0, j: int = 1, mode: str = "pair") -> DualSubdivision:
+    """delta(R) for a 2-D-input net: class pair (i, j) (mode "pair") or all k classes ("common").
+
+    See the module docstring for the duality with T(R) and the linear regions of R.
+    """
+    if net.d != 2:
+        raise ValueError(f"The dual subdivision view needs a 2-D input (d = 2); this net has d = {net.d}.")
+    return subdivision_from_lifted(lifted_zonotopes(net, i, j, mode=mode))
