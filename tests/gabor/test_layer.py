@@ -1,0 +1,57 @@
+"""GaborConv2d: structure against an independent scipy reference, drop-in use, gradients."""
+import numpy as np
+import pytest
+import torch
+from scipy.signal import correlate2d
+
+from robustcore.gabor import GaborConv2d, orientations_for
+from robustcore.nets import DigitsCNN
+
+
+def test_bank_shape_and_orientations():
+    layer = GaborConv2d(1, 16, 5, families=3, orientations=8)
+    assert layer.kernels().shape == (24, 1, 5, 5)
+    np.testing.assert_allclose(layer.thetas.numpy(), 2 * np.pi * np.arange(8) / 8, rtol=1e-6)
+    np.testing.assert_allclose(orientations_for(4), [0, np.pi / 2, np.pi, 3 * np.pi / 2])
+    # Orientation r and r + R/2 differ by pi: x' -> -x', so with psi = 0 the kernels coincide.
+    with torch.no_grad():
+        layer.psi.zero_()
+    k = layer.kernels().detach()
+    torch.testing.assert_close(k[0], k[4], atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "circular"])
+def test_forward_matches_scipy_reference(padding_mode):
+    torch.manual_seed(0)
+    layer = GaborConv2d(2, 3, 3, families=1, orientations=4, padding_mode=padding_mode, seed=5).double()
+    x = torch.rand(2, 2, 6, 7, dtype=torch.float64)
+    out = layer(x).detach().numpy()
+    bank = layer.kernels().detach().numpy()[:, 0]
+    W = layer.mix.weight.detach().numpy()[:, :, 0, 0]
+    b = layer.mix.bias.detach().numpy()
+    boundary = "fill" if padding_mode == "zeros" else "wrap"
+    for i in range(2):
+        resp = np.stack([correlate2d(x[i, c].numpy(), bank[f], mode="same", boundary=boundary)
+                         for c in range(2) for f in range(4)])  # channel-major, as in the paper
+        ref = np.einsum("oc,chw->ohw", W, np.maximum(resp, 0)) + b[:, None, None]
+        np.testing.assert_allclose(out[i], ref, atol=1e-10)
+
+
+def test_drop_in_first_layer_and_gradients():
+    model = DigitsCNN(first_layer=GaborConv2d(1, 16, 5))
+    x = torch.rand(4, 1, 8, 8)
+    out = model(x)
+    assert out.shape == (4, 10)
+    out.sum().backward()
+    for name in ("sigma", "gamma", "lambd", "psi", "alpha"):
+        g = getattr(model.first, name).grad
+        assert g is not None and torch.isfinite(g).all() and g.abs().sum() > 0, name
+
+
+def test_bad_construction_and_input():
+    with pytest.raises(ValueError):
+        GaborConv2d(0, 4, 3)
+    with pytest.raises(ValueError):
+        GaborConv2d(1, 4, 3, padding_mode="reflect")
+    with pytest.raises(ValueError):
+        GaborConv2d(1, 4, 3)(torch.rand(2, 3, 8, 8))
