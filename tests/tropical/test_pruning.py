@@ -141,7 +141,7 @@ def test_hausdorff_polygons_against_dense_sampling():
         W = decision_polygon(random_net(int(rng.integers(1000)), p=4))
 
         def boundary(P):  # dense points on the boundary and the inside (convex combos of vertices)
-            t = np.linspace(0, 1, 400)[:, None]
+            t = np.linspace(0, 1, 120)[:, None]
             edges = [P[i] * (1 - t) + P[(i + 1) % len(P)] * t for i in range(len(P))]
             return np.vstack(edges)
 
