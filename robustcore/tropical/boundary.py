@@ -78,12 +78,19 @@ def decision_boundary_cells(net: Any, box: Any, i: int = 0, j: int = 1, regions:
     R = _regions(net, box, regions)
     dB = net.B[i] - net.B[j]
     dc = float(net.c2[i] - net.c2[j])
+    if len(R) == 0:
+        return np.zeros((0, 2, 2))
     S = R.patterns.astype(np.float64) * dB  # (C, p)
-    G = S @ net.A  # (C, 2)
+    G = S @ net.A  # (C, 2): gradient of f_i - f_j on each cell
     C = S @ net.c1 + dc
+    # only cells whose vertex values change sign can meet the line (vectorised pre-filter)
+    vals = np.einsum("ij,ij->i", R.vertices, G[R.owner]) + C[R.owner]
+    vmin = np.minimum.reduceat(vals, R.starts)
+    vmax = np.maximum.reduceat(vals, R.starts)
+    cand = np.flatnonzero((vmin <= 0) & (vmax >= 0) & (np.abs(G).max(axis=1) > 0))
     segs = []
-    for r, g, c in zip(R.regions, G, C):
-        s = _clip_line_to_polygon(g, c, r.polygon)
+    for c in cand:
+        s = _clip_line_to_polygon(G[c], C[c], R.polygon(c))
         if s is not None:
             segs.append(s)
     return np.array(segs).reshape(-1, 2, 2)
@@ -101,7 +108,7 @@ def tie_regions(net: Any, box: Any, i: int = 0, j: int = 1, regions: RegionMap |
     G = S @ net.A
     C = S @ net.c1 + float(net.c2[i] - net.c2[j])
     scale = 1e-12 * (1.0 + np.abs(net.B).max() * (np.abs(net.A).max() + np.abs(net.c1).max()) * net.p + np.abs(net.c2).max())
-    return [r.polygon for r, g, c in zip(R.regions, G, C) if np.abs(g).max() <= scale and abs(c) <= scale]
+    return [R.polygon(r) for r in range(len(R)) if np.abs(G[r]).max() <= scale and abs(C[r]) <= scale]
 
 
 def decision_boundary_dual(net: Any, box: Any, i: int = 0, j: int = 1) -> np.ndarray:
@@ -141,13 +148,13 @@ def argmax_boundary_cells(net: Any, box: Any, regions: RegionMap | None = None) 
     box = check_box(box)
     R = _regions(net, box, regions)
     segs = []
-    for r in R.regions:
-        s = r.pattern.astype(np.float64)
+    for r in range(len(R)):
+        s = R.patterns[r].astype(np.float64)
         M = (net.B * s) @ net.A  # (k, 2)
         m = (net.B * s) @ net.c1 + net.c2  # (k,)
         for a in range(net.k):
             for b in range(a + 1, net.k):
-                poly = r.polygon
+                poly = R.polygon(r)
                 for c in range(net.k):
                     if c in (a, b) or len(poly) < 3:
                         continue

@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "Region",
     "RegionMap",
     "check_box",
     "linear_regions_2d",
     "region_bound",
     "clip_piece",
     "clip_segment",
+    "clip_many",
 ]
 
 
@@ -68,6 +68,33 @@ def clip_segment(p0: np.ndarray, p1: np.ndarray, box: Any, t0: float = 0.0, t1: 
     return np.array([p0 + t0 * dx, p0 + t1 * dx])
 
 
+def clip_many(start: np.ndarray, vec: np.ndarray, t0: np.ndarray, t1: np.ndarray, box: Any) -> np.ndarray:
+    """Vectorised Liang-Barsky: clip {start + t vec : t0 <= t <= t1} (n rows) to a box.
+
+    Returns the (m, 2, 2) end points of the pieces that meet the box with positive length.
+    """
+    xmin, xmax, ymin, ymax = box
+    start = np.asarray(start, dtype=float).reshape(-1, 2)
+    vec = np.asarray(vec, dtype=float).reshape(-1, 2)
+    lo = np.array(t0, dtype=float).reshape(-1)
+    hi = np.array(t1, dtype=float).reshape(-1)
+    ok = np.ones(len(start), dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for q, r in ((-vec[:, 0], start[:, 0] - xmin), (vec[:, 0], xmax - start[:, 0]),
+                     (-vec[:, 1], start[:, 1] - ymin), (vec[:, 1], ymax - start[:, 1])):
+            zero = q == 0.0
+            ok &= ~(zero & (r < 0))
+            t = np.where(zero, 0.0, r / np.where(zero, 1.0, q))
+            lo = np.where(~zero & (q < 0), np.maximum(lo, t), lo)
+            hi = np.where(~zero & (q > 0), np.minimum(hi, t), hi)
+    ok &= np.isfinite(lo) & np.isfinite(hi) & (hi > lo)
+    P0 = start[ok] + lo[ok, None] * vec[ok]
+    P1 = start[ok] + hi[ok, None] * vec[ok]
+    seg = np.stack([P0, P1], axis=1)
+    L = np.linalg.norm(seg[:, 1] - seg[:, 0], axis=1)
+    return seg[L > 1e-12 * max(xmax - xmin, ymax - ymin)]
+
+
 def clip_piece(piece: dict, box: Any) -> Any:
     """Clip a T(R) piece (segment, ray or line; see ``DualSubdivision.pieces``) to a box."""
     if piece["kind"] == "segment":
@@ -78,67 +105,79 @@ def clip_piece(piece: dict, box: Any) -> Any:
     return clip_segment(start, start + d, box, t0, np.inf)
 
 
-@dataclass
-class Region:
-    """One linear region: a convex polygon (counter-clockwise) and its activation pattern."""
-
-    polygon: np.ndarray  # (v, 2)
-    pattern: np.ndarray  # (p,) bool
-
-    @property
-    def centroid(self) -> np.ndarray:
-        """Area centroid (2,) of the polygon (an interior point)."""
-        P = self.polygon
-        x, y = P[:, 0], P[:, 1]
-        xn, yn = np.roll(x, -1), np.roll(y, -1)
-        cr = x * yn - xn * y
-        a = cr.sum() / 2
-        if abs(a) < 1e-300:
-            return P.mean(axis=0)
-        return np.array([((x + xn) * cr).sum(), ((y + yn) * cr).sum()]) / (6 * a)
-
-    @property
-    def area(self) -> float:
-        """Area of the polygon."""
-        P = self.polygon
-        return float(0.5 * abs(np.dot(P[:, 0], np.roll(P[:, 1], -1)) - np.dot(P[:, 1], np.roll(P[:, 0], -1))))
-
-
-@dataclass
 class RegionMap:
-    """The linear regions of a net inside a box."""
+    """The linear regions of a net inside a box, stored flat for vectorised work.
 
-    regions: list
-    box: tuple
+    Attributes
+    ----------
+    vertices : (N, 2) all polygon vertices, region after region (each counter-clockwise).
+    starts, counts : (C,) where each region's vertices start in ``vertices`` and how many.
+    patterns : (C, p) bool activation patterns sigma_j = [A_j x + c1_j > 0].
+    box : the clipping box.
+    """
+
+    def __init__(self, vertices: np.ndarray, counts: np.ndarray, patterns: np.ndarray, box: tuple) -> None:
+        self.vertices = np.asarray(vertices, dtype=np.float64).reshape(-1, 2)
+        self.counts = np.asarray(counts, dtype=np.int64)
+        self.starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64) if len(self.counts) else np.zeros(0, dtype=np.int64)
+        self.patterns = np.asarray(patterns, dtype=bool)
+        self.box = box
+        owner = np.repeat(np.arange(len(self.counts)), self.counts)
+        idx = np.arange(len(self.vertices))
+        nxt = idx + 1
+        if len(self.counts):
+            ends = self.starts + self.counts - 1
+            nxt[ends] = self.starts
+        self.owner, self._next = owner, nxt
+        x, y = self.vertices[:, 0], self.vertices[:, 1]
+        xn, yn = x[nxt], y[nxt]
+        cr = x * yn - xn * y
+        C = len(self.counts)
+        a = np.bincount(owner, cr, minlength=C) / 2
+        cx = np.bincount(owner, (x + xn) * cr, minlength=C)
+        cy = np.bincount(owner, (y + yn) * cr, minlength=C)
+        safe = np.where(np.abs(a) > 1e-300, a, 1.0)
+        self.areas = np.abs(a)
+        self.centroids = np.column_stack([cx, cy]) / (6 * safe[:, None])
 
     def __len__(self) -> int:
-        return len(self.regions)
+        return len(self.counts)
+
+    def polygon(self, c: int) -> np.ndarray:
+        """Vertices (v, 2) of region c, counter-clockwise."""
+        return self.vertices[self.starts[c] : self.starts[c] + self.counts[c]]
 
     @property
-    def patterns(self) -> np.ndarray:
-        """(C, p) bool activation patterns, one row per region."""
-        return np.array([r.pattern for r in self.regions])
+    def polygons(self) -> list:
+        """All region polygons as a list of (v, 2) arrays."""
+        return [self.polygon(c) for c in range(len(self))]
 
-    @property
-    def centroids(self) -> np.ndarray:
-        """(C, 2) interior points, one per region."""
-        return np.array([r.centroid for r in self.regions])
+    def index_of_patterns(self, patterns: Any) -> np.ndarray:
+        """Region index for each activation pattern row (n, p) (-1 when no region in the box has it).
+
+        Use with ``net.activation_patterns(X)`` to find the region of each point X.
+        """
+        lookup = {row.tobytes(): c for c, row in enumerate(self.patterns)}
+        P = np.atleast_2d(np.asarray(patterns, dtype=bool))
+        return np.array([lookup.get(r.tobytes(), -1) for r in P], dtype=np.int64)
 
 
 def _split(poly: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Split a convex polygon by the line vals = 0 (vals at its vertices) into (>= 0, <= 0) parts."""
-    nxt = np.roll(np.arange(len(poly)), -1)
+    P = poly.tolist()  # plain floats: much faster than numpy scalars for these tiny loops
+    v = vals.tolist()
+    n = len(P)
     pos, neg = [], []
-    for a in range(len(poly)):
-        b = nxt[a]
-        va, vb = vals[a], vals[b]
+    for a in range(n):
+        b = a + 1 if a + 1 < n else 0
+        va, vb = v[a], v[b]
         if va >= 0:
-            pos.append(poly[a])
+            pos.append(P[a])
         if va <= 0:
-            neg.append(poly[a])
+            neg.append(P[a])
         if (va > 0 and vb < 0) or (va < 0 and vb > 0):
             t = va / (va - vb)
-            q = poly[a] + t * (poly[b] - poly[a])
+            q = [P[a][0] + t * (P[b][0] - P[a][0]), P[a][1] + t * (P[b][1] - P[a][1])]
             pos.append(q)
             neg.append(q)
     return np.array(pos), np.array(neg)
@@ -154,8 +193,9 @@ def linear_regions_2d(net: Any, box: Any) -> RegionMap:
 
     Returns
     -------
-    RegionMap whose regions carry convex polygons and activation patterns
-    sigma_j = [A_j x + c1_j > 0] (the net is affine on each; at most 1 + p + C(p, 2) of them).
+    RegionMap with convex polygons and activation patterns sigma_j = [A_j x + c1_j > 0] (the net
+    is affine on each; at most 1 + p + C(p, 2) of them). Lines are added one at a time; only the
+    polygons a line crosses are split (the others are classified in one vectorised step).
     """
     if net.d != 2:
         raise ValueError(f"Linear regions are drawn for 2-D inputs (d = 2); this net has d = {net.d}.")
@@ -163,42 +203,46 @@ def linear_regions_2d(net: Any, box: Any) -> RegionMap:
     xmin, xmax, ymin, ymax = box
     p = net.p
     scale = max(xmax - xmin, ymax - ymin)
+    eps = 1e-12 * scale
     polys = [np.array([[xmin, ymin], [xmax, ymin], [xmax, ymax], [xmin, ymax]], dtype=np.float64)]
-    pats = [np.zeros(p, dtype=bool)]
+    pats = np.zeros((1, p), dtype=bool)
     A, c = net.A, net.c1
+    counts = np.array([4])
+    V = polys[0]
     for l in range(p):
         a = A[l]
         na = np.linalg.norm(a)
         if na == 0.0:
-            on = c[l] > 0
-            for pat in pats:
-                pat[l] = on
+            pats[:, l] = c[l] > 0
             continue
-        counts = np.array([len(q) for q in polys])
-        V = np.concatenate(polys, axis=0)
-        vals = (V @ a + c[l]) / na  # signed distances
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        vals = (V @ a + c[l]) / na  # signed distances
         vmin = np.minimum.reduceat(vals, starts)
         vmax = np.maximum.reduceat(vals, starts)
-        eps = 1e-12 * scale
-        new_polys, new_pats = [], []
-        for q, (poly, pat) in enumerate(zip(polys, pats)):
-            if vmin[q] >= -eps:
-                pat[l] = True
-                new_polys.append(poly)
-                new_pats.append(pat)
-            elif vmax[q] <= eps:
-                new_polys.append(poly)
-                new_pats.append(pat)
-            else:
-                v = vals[starts[q] : starts[q] + counts[q]]
-                v = np.where(np.abs(v) <= eps, 0.0, v)
-                P_pos, P_neg = _split(poly, v)
-                p_on = pat.copy()
-                p_on[l] = True
-                new_polys += [P_pos, P_neg]
-                new_pats += [p_on, pat]
-        polys, pats = new_polys, new_pats
-    regions = [Region(P, s) for P, s in zip(polys, pats) if len(P) >= 3]
-    regions = [r for r in regions if r.area > 1e-14 * scale * scale]
-    return RegionMap(regions, box)
+        pats[vmin >= -eps, l] = True
+        cross = np.flatnonzero((vmin < -eps) & (vmax > eps))
+        if cross.size == 0:
+            continue
+        add_polys, add_pats = [], []
+        for q in cross:
+            v = vals[starts[q] : starts[q] + counts[q]]
+            v = np.where(np.abs(v) <= eps, 0.0, v)
+            P_pos, P_neg = _split(polys[q], v)
+            polys[q] = P_neg  # the pattern row of q keeps sigma_l = False
+            counts[q] = len(P_neg)
+            add_polys.append(P_pos)
+            row = pats[q].copy()
+            row[l] = True
+            add_pats.append(row)
+        polys.extend(add_polys)
+        pats = np.vstack([pats, np.array(add_pats)])
+        counts = np.concatenate([counts, [len(P) for P in add_polys]])
+        V = np.concatenate(polys, axis=0)
+    keep = counts >= 3
+    rm = RegionMap(V, counts, pats, box)
+    keep &= rm.areas > 1e-14 * scale * scale
+    if not keep.all():
+        polys = [P for P, k in zip(polys, keep) if k]
+        rm = RegionMap(np.concatenate(polys, axis=0) if polys else np.zeros((0, 2)),
+                       np.array([len(P) for P in polys], dtype=int), pats[keep], box)
+    return rm

@@ -51,6 +51,14 @@ class LiftedZonotope:
         """Exact vertices (v, d + 1) of the lifted zonotope."""
         return zonotope_vertices(self.generators, self.shift)
 
+    def upper_vertices(self) -> np.ndarray:
+        """The vertices on its upper faces (a superset of the upper vertices; all for flat ones).
+
+        Only these can be vertices of the upper hull of a union, so the dual subdivision needs
+        no more (half the work of ``vertices`` for a full-dimensional lifted zonotope).
+        """
+        return zonotope_vertices(self.generators, self.shift, upper_only=True)
+
     @property
     def projected_generators(self) -> np.ndarray:
         """Generators with the height dropped (p, d): the paper's G rows."""
@@ -155,6 +163,8 @@ class DualSubdivision:
     kind: str = "full"
     direction: Any = None
     n_zonotopes: int = 2
+    _pieces: Any = field(default=None, repr=False)
+    _cell_centroids: Any = field(default=None, repr=False)
 
     # ----------------------------------------------------------------- queries
     @property
@@ -199,52 +209,72 @@ class DualSubdivision:
         """Vertices x_F = -a_F of T(R), one per cell (F, 2) (2-D, kind 'full' or 'flat')."""
         return -self.planes[:, :2]
 
-    def pieces(self) -> list[dict]:
-        """Pieces of T(R) in input space, one per subdivision edge (2-D).
+    def piece_arrays(self) -> dict:
+        """T(R) pieces as arrays (2-D): one row per piece.
 
-        Each dict: ``kind`` ("segment", "ray" or "line"), ``start`` (2,), ``end`` (2,) for
-        segments, ``direction`` (2,) for rays and lines, ``edge`` (index into ``edges``, -1 for
-        "segment"-kind subdivisions), ``bridging`` (bool), ``dual`` (the two point indices).
+        Keys: ``start`` (n, 2); ``vec`` (n, 2) (end - start for segments, the unit direction for
+        rays and lines); ``t0``, ``t1`` (n,) the parameter range of start + t vec (0..1 for a
+        segment, 0..inf for a ray, -inf..inf for a line); ``kind`` (n,) "segment" / "ray" /
+        "line"; ``bridging`` (n,) bool; ``dual`` (n, 2) the point indices of the dual edge.
         """
-        out: list[dict] = []
+        if getattr(self, "_pieces", None) is not None:
+            return self._pieces
         if self.points.shape[1] != 2:
             raise ValueError("T(R) pieces are computed for 2-D inputs only.")
-        if self.kind == "segment":
-            # R depends on <u, x> only: 1-D upper hull; each hull edge gives a full line
+        empty = dict(start=np.zeros((0, 2)), vec=np.zeros((0, 2)), t0=np.zeros(0), t1=np.zeros(0),
+                     kind=np.zeros(0, dtype="<U7"), bridging=np.zeros(0, bool), dual=np.zeros((0, 2), int))
+        if self.kind == "point":
+            out = empty
+        elif self.kind == "segment":
+            # R depends on z = <u, x> only: each edge of the 1-D upper hull gives a whole line
             u = self.direction
             t = self.points @ u
-            uh = upper_hull_2d(np.column_stack([t, self.heights]))
-            perp = np.array([-u[1], u[0]])
-            for a, b in zip(uh[:-1], uh[1:]):
-                # tie: t_a z + h_a = t_b z + h_b with z = <u, x>
-                z = -(self.heights[b] - self.heights[a]) / (t[b] - t[a])
-                bridging = bool(self.tags[a] != self.tags[b])
-                out.append(dict(kind="line", start=z * u, direction=perp, edge=-1, bridging=bridging,
-                                dual=(int(a), int(b))))
-            return out
-        if self.kind == "point":
-            return out
-        xF = self.tropical_vertices()
-        centroid = self.points[self.upper].mean(axis=0)
-        for e, ((a, b), (f, g)) in enumerate(zip(self.edges, self.edge_cells)):
-            bridging = bool(self.tags[a] != self.tags[b])
-            if f >= 0 and g >= 0:
-                if np.linalg.norm(xF[f] - xF[g]) <= _TOL * (1 + np.abs(xF[f]).max()):
-                    continue  # a zero-length piece (coplanar cells that were not merged)
-                out.append(dict(kind="segment", start=xF[f], end=xF[g], edge=e, bridging=bridging,
-                                dual=(int(a), int(b))))
+            a, b = self.edges[:, 0], self.edges[:, 1]
+            z = -(self.heights[b] - self.heights[a]) / (t[b] - t[a])
+            n = len(a)
+            out = dict(start=z[:, None] * u[None], vec=np.tile([-u[1], u[0]], (n, 1)), t0=np.full(n, -np.inf),
+                       t1=np.full(n, np.inf), kind=np.full(n, "line"), bridging=self.tags[a] != self.tags[b],
+                       dual=self.edges.copy())
+        else:
+            xF = self.tropical_vertices()
+            a, b = self.edges[:, 0], self.edges[:, 1]
+            f, g = self.edge_cells[:, 0], self.edge_cells[:, 1]
+            inner = (f >= 0) & (g >= 0)
+            start = xF[np.maximum(f, 0)]
+            end = xF[np.maximum(g, 0)]
+            # boundary edges: ray along the outward normal of the Newton polygon's edge
+            t = self.points[b] - self.points[a]
+            nrm = np.column_stack([t[:, 1], -t[:, 0]])
+            cell_cen = self._cell_centroids
+            mid = 0.5 * (self.points[a] + self.points[b])
+            flip = np.einsum("ij,ij->i", nrm, mid - cell_cen[np.maximum(f, 0)]) < 0
+            nrm = np.where(flip[:, None], -nrm, nrm)
+            nrm = nrm / np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-300)
+            vec = np.where(inner[:, None], end - start, nrm)
+            keep = ~inner | (np.linalg.norm(end - start, axis=1) > _TOL * (1 + np.abs(start).max(axis=1)))
+            n = len(a)
+            out = dict(start=start[keep], vec=vec[keep], t0=np.zeros(n)[keep],
+                       t1=np.where(inner, 1.0, np.inf)[keep], kind=np.where(inner, "segment", "ray")[keep],
+                       bridging=(self.tags[a] != self.tags[b])[keep], dual=self.edges[keep])
+        self._pieces = out
+        return out
+
+    def pieces(self) -> list[dict]:
+        """Pieces of T(R) in input space as dicts (2-D); see ``piece_arrays`` for the fields.
+
+        Each dict: ``kind``, ``start``, ``end`` (segments) or ``direction`` (rays, lines),
+        ``bridging``, ``dual``.
+        """
+        pa = self.piece_arrays()
+        out = []
+        for r in range(len(pa["start"])):
+            d = dict(kind=str(pa["kind"][r]), start=pa["start"][r], bridging=bool(pa["bridging"][r]),
+                     dual=tuple(int(v) for v in pa["dual"][r]))
+            if d["kind"] == "segment":
+                d["end"] = pa["start"][r] + pa["vec"][r]
             else:
-                cell = f if f >= 0 else g
-                va, vb = self.points[a], self.points[b]
-                t = vb - va
-                nrm = np.array([t[1], -t[0]])
-                mid = 0.5 * (va + vb)
-                ref = self.points[self.cells[cell]].mean(axis=0) if cell >= 0 else centroid
-                if np.dot(nrm, mid - ref) < 0:
-                    nrm = -nrm
-                nrm = nrm / np.linalg.norm(nrm)
-                out.append(dict(kind="ray", start=xF[cell], direction=nrm, edge=e, bridging=bridging,
-                                dual=(int(a), int(b))))
+                d["direction"] = pa["vec"][r]
+            out.append(d)
         return out
 
     def hypersurface_segments(self, box: Any, bridging_only: bool = False) -> np.ndarray:
@@ -252,16 +282,11 @@ class DualSubdivision:
 
         box = (xmin, xmax, ymin, ymax). Returns (n, 2, 2) segment end points.
         """
-        from .regions import clip_piece
+        from .regions import check_box, clip_many
 
-        segs = []
-        for pc in self.pieces():
-            if bridging_only and not pc["bridging"]:
-                continue
-            s = clip_piece(pc, box)
-            if s is not None:
-                segs.append(s)
-        return np.array(segs).reshape(-1, 2, 2)
+        pa = self.piece_arrays()
+        sel = pa["bridging"] if bridging_only else np.ones(len(pa["start"]), dtype=bool)
+        return clip_many(pa["start"][sel], pa["vec"][sel], pa["t0"][sel], pa["t1"][sel], check_box(box))
 
 
 def _dedupe_tagged(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -305,7 +330,7 @@ def subdivision_from_lifted(zonos: list[LiftedZonotope]) -> DualSubdivision:
     d1 = zonos[0].generators.shape[1]
     if d1 != 3:
         raise ValueError(f"The dual subdivision is drawn for 2-D inputs (d = 2); got d = {d1 - 1}.")
-    blocks = [z.vertices() for z in zonos]
+    blocks = [z.upper_vertices() for z in zonos]
     pts3, tags = _dedupe_tagged(blocks)
     P, h = pts3[:, :2], pts3[:, 2]
     sub = DualSubdivision(points=P, heights=h, tags=tags, n_zonotopes=len(zonos))
@@ -336,6 +361,7 @@ def subdivision_from_lifted(zonos: list[LiftedZonotope]) -> DualSubdivision:
         poly = _convex_polygon_order(P)
         sub.kind = "flat"
         sub.cells = [poly]
+        sub._cell_centroids = P[poly].mean(axis=0)[None]
         sub.planes = coef[None, :].copy()
         sub.upper = np.sort(poly)
         e = np.column_stack([poly, np.roll(poly, -1)])
@@ -345,38 +371,48 @@ def subdivision_from_lifted(zonos: list[LiftedZonotope]) -> DualSubdivision:
     hull = ConvexHull(pts3)
     eq = hull.equations  # (nf, 4): outward unit normal and offset
     up = np.flatnonzero(eq[:, 2] > 1e-9)
-    # merge coplanar triangles: same supporting plane <=> same face of a convex polytope
-    planes = -eq[up, :2] / eq[up, 2:3]  # height = <a, e> + b with a = -n_xy / n_z
-    offs = -eq[up, 3] / eq[up, 2]
-    key = np.column_stack([planes, offs])
-    kscale = 1.0 + np.abs(key).max(axis=0)
-    order = np.lexsort((key / kscale).T[::-1])
-    groups: list[list[int]] = []
-    last = None
-    for o in order:
-        k = key[o] / kscale
-        if last is not None and np.abs(k - last).max() <= 1e-9:
-            groups[-1].append(int(o))
-        else:
-            groups.append([int(o)])
-            last = k
-    cells, plane_rows = [], []
-    for g in groups:
-        idx = np.unique(hull.simplices[up[g]].reshape(-1))
-        poly = idx[_convex_polygon_order(P[idx])]
-        cells.append(poly)
-        plane_rows.append([planes[g[0], 0], planes[g[0], 1], offs[g[0]]])
-    sub.cells = cells
-    sub.planes = np.array(plane_rows)
-    sub.upper = np.unique(np.concatenate(cells))
-    # edges and the cells on each side
-    emap: dict[tuple[int, int], list[int]] = {}
-    for c, poly in enumerate(cells):
-        for a, b in zip(poly, np.roll(poly, -1)):
-            emap.setdefault((min(a, b), max(a, b)), []).append(c)
-    edges = np.array(list(emap.keys()), dtype=int).reshape(-1, 2)
-    ec = np.array([(v + [-1])[:2] for v in emap.values()], dtype=int).reshape(-1, 2)
-    sub.edges, sub.edge_cells = edges, ec
+    # height = <a, e> + b on the plane of each upper triangle, a = -n_xy / n_z
+    key = np.column_stack([-eq[up, :2] / eq[up, 2:3], -eq[up, 3] / eq[up, 2]])
+    # merge coplanar triangles: the same supporting plane <=> the same face of a convex polytope
+    # (Qhull gives the triangles of one merged facet identical equations; the tolerance only
+    # catches near-coplanar facets it left unmerged)
+    ks = key / (1.0 + np.abs(key).max(axis=0))
+    order = np.lexsort(ks.T[::-1])
+    step = np.abs(np.diff(ks[order], axis=0)).max(axis=1) > 1e-9 if len(order) > 1 else np.zeros(0, bool)
+    gid = np.empty(len(up), dtype=np.int64)
+    gid[order] = np.concatenate([[0], np.cumsum(step)])
+    n_cells = int(gid.max()) + 1
+    first = np.full(n_cells, -1)
+    first[gid[::-1]] = np.arange(len(up))[::-1]
+    planes = key[first]
+    # vertices of each cell, counter-clockwise by angle about the cell's centroid
+    tri = hull.simplices[up]
+    pairkey = np.unique(np.repeat(gid, 3) * len(P) + tri.reshape(-1))
+    cg, cv = pairkey // len(P), pairkey % len(P)
+    cnt = np.bincount(cg, minlength=n_cells)
+    cen = np.column_stack([np.bincount(cg, P[cv, 0], n_cells), np.bincount(cg, P[cv, 1], n_cells)]) / cnt[:, None]
+    ang = np.arctan2(P[cv, 1] - cen[cg, 1], P[cv, 0] - cen[cg, 0])
+    o = np.lexsort((ang, cg))
+    cg, cv = cg[o], cv[o]
+    bounds = np.cumsum(cnt)[:-1]
+    sub.cells = np.split(cv, bounds)
+    sub._cell_centroids = cen
+    sub.planes = planes
+    sub.upper = np.unique(cv)
+    # edges (consecutive vertices of each cell) and the cells on each side
+    starts = np.concatenate([[0], bounds])
+    nxt = np.arange(len(cv)) + 1
+    nxt[starts + cnt - 1] = starts
+    ea, eb = cv, cv[nxt]
+    lo, hi = np.minimum(ea, eb), np.maximum(ea, eb)
+    ekey = lo * len(P) + hi
+    uk, inv, ecount = np.unique(ekey, return_inverse=True, return_counts=True)
+    oi = np.argsort(inv, kind="stable")
+    firsts = np.concatenate([[0], np.cumsum(ecount)[:-1]])
+    c1 = cg[oi[firsts]]
+    c2 = np.where(ecount >= 2, cg[oi[np.minimum(firsts + 1, len(oi) - 1)]], -1)
+    sub.edges = np.column_stack([uk // len(P), uk % len(P)])
+    sub.edge_cells = np.column_stack([c1, c2])
     return sub
 
 

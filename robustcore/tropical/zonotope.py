@@ -170,8 +170,12 @@ def _dedupe(V: np.ndarray, scale: float) -> np.ndarray:
     return out[np.lexsort(out.T[::-1])]
 
 
-def _zonohedron_vertices(G: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """Vertices of a full-rank 3-D zonotope, exact, O(m^3) (face-normal enumeration, §1.5.4)."""
+def _zonohedron_vertices(G: np.ndarray, shift: np.ndarray, upper_only: bool = False) -> np.ndarray:
+    """Vertices of a full-rank 3-D zonotope, exact, O(m^3) (face-normal enumeration, §1.5.4).
+
+    With ``upper_only`` only the faces whose normal has a positive last coordinate (and the
+    vertical ones) are enumerated: their corners include every upper vertex.
+    """
     H, flip_sum = _merge_parallel_nd(G)
     base = shift + flip_sum
     m = H.shape[0]
@@ -185,6 +189,9 @@ def _zonohedron_vertices(G: np.ndarray, shift: np.ndarray) -> np.ndarray:
         ii, jj = I[start : start + chunk], J[start : start + chunk]
         N = np.cross(H[ii], H[jj])  # face normals, nonzero since H has no parallel pairs
         nN = np.linalg.norm(N, axis=1)
+        # orient each normal upward; the face at +n is then an upper (or vertical) face
+        N = np.where((N[:, 2] < 0)[:, None], -N, N)
+        vertical = np.abs(N[:, 2]) <= 1e-12 * nN
         D = N @ H.T  # (P, m)
         zero = np.abs(D) <= 1e-10 * nN[:, None] * norms[None, :]
         pos = (D > 0) & ~zero
@@ -195,8 +202,14 @@ def _zonohedron_vertices(G: np.ndarray, shift: np.ndarray) -> np.ndarray:
         generic = nz == 2
         # generic pair: the two faces at +n and -n are parallelograms
         gi, gj = H[ii[generic]], H[jj[generic]]
-        for B0 in (top[generic], bot[generic]):
-            verts += [B0, B0 + gi, B0 + gj, B0 + gi + gj]
+        if upper_only:
+            T0 = top[generic]
+            vg = vertical[generic]  # vertical faces: keep both sides (they may hold upper vertices)
+            B0, gi_b, gj_b = bot[generic][vg], gi[vg], gj[vg]
+            verts += [T0, T0 + gi, T0 + gj, T0 + gi + gj, B0, B0 + gi_b, B0 + gj_b, B0 + gi_b + gj_b]
+        else:
+            for B0 in (top[generic], bot[generic]):
+                verts += [B0, B0 + gi, B0 + gj, B0 + gi + gj]
         # several coplanar generators: each face is a zonogon in that plane
         for r in np.flatnonzero(~generic):
             key = tuple(np.flatnonzero(zero[r]))
@@ -207,7 +220,9 @@ def _zonohedron_vertices(G: np.ndarray, shift: np.ndarray) -> np.ndarray:
             E = _orthonormal_basis(Hp, 2)  # (2, 3)
             poly2 = _zonogon_vertices(Hp @ E.T, np.zeros(2))
             face = poly2 @ E
-            verts += [top[r] + face, bot[r] + face]
+            verts.append(top[r] + face)
+            if not upper_only or vertical[r]:
+                verts.append(bot[r] + face)
     return _dedupe(np.concatenate(verts, axis=0), scale)
 
 
@@ -224,7 +239,7 @@ def subset_sums(G: Any, shift: Any = None, max_m: int = 20) -> np.ndarray:
     return s + bits @ G
 
 
-def zonotope_vertices(G: Any, shift: Any = None) -> np.ndarray:
+def zonotope_vertices(G: Any, shift: Any = None, upper_only: bool = False) -> np.ndarray:
     """Vertices of the zonotope shift + sum_j [0, 1] G_j.
 
     Parameters
@@ -239,6 +254,8 @@ def zonotope_vertices(G: Any, shift: Any = None) -> np.ndarray:
     point when all are zero). For d = 3, exact (face-normal enumeration, O(m^3)), sorted
     lexicographically; generic generators give m^2 - m + 2 vertices. d = 1 gives the two
     end points. For d > 3 the 2^m subset sums are enumerated and hulled (m <= 16).
+    ``upper_only`` (d = 3, full rank): only the corners of the upper and vertical faces, a
+    superset of the upper vertices (used by the dual subdivision).
     """
     G, s = _check_G(G, shift)
     d = G.shape[1]
@@ -258,7 +275,7 @@ def zonotope_vertices(G: Any, shift: Any = None) -> np.ndarray:
         low = zonotope_vertices(Gz @ E.T, None)
         return _dedupe(s + low @ E, float(np.abs(Gz).sum() + np.abs(s).max() + 1.0))
     if d == 3:
-        return _zonohedron_vertices(Gz, s)
+        return _zonohedron_vertices(Gz, s, upper_only=upper_only)
     H, flip_sum = _merge_parallel_nd(Gz)
     if H.shape[0] > 16:
         raise ValueError(f"Exact zonotope vertices for d = {d} > 3 are limited to 16 distinct generators; got {H.shape[0]}.")
