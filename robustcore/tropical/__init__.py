@@ -1,9 +1,32 @@
 """Tropical geometry of (Affine, ReLU, Affine) networks (Alfarra et al., arXiv:2002.08838).
 
-Compute only (no streamlit). See ``../shared/reference/tropical.md`` for the mathematics.
+Compute only (no streamlit). See ``../shared/reference/tropical.md`` for the mathematics:
+``net`` (the network), ``polynomial`` (f_i = H_i - Q_i), ``zonotope`` (Z_G1, Z_G2), ``subdivision``
+(lifted zonotopes, delta(R), T(R)), ``regions`` (linear regions), ``boundary`` (the decision
+boundary two ways), ``geometry`` (everything a 2-D view draws), ``projection`` (d > 2).
 """
 
+from .boundary import (
+    argmax_boundary_cells,
+    argmax_boundary_dual,
+    decision_boundary_cells,
+    decision_boundary_dual,
+    segment_set_distance,
+    segments_length,
+    tie_regions,
+)
+from .geometry import PairGeometry, pair_geometry, region_dual_points
 from .net import ShallowReluNet, relu_part
+from .polynomial import (
+    TropicalPolynomial,
+    common_denominator_polynomials,
+    common_denominator_weights,
+    pair_polynomials,
+    tropical_decomposition,
+)
+from .projection import coordinate_frame, pca_frame, project_generators, projected_zonotope, slice_net
+from .regions import RegionMap, linear_regions_2d, region_bound
+from .subdivision import DualSubdivision, LiftedZonotope, dual_subdivision, lifted_zonotopes, subdivision_from_lifted
 from .zonotope import (
     subset_sums,
     support_function,
@@ -17,6 +40,11 @@ from .zonotope import (
 __all__ = [
     "ShallowReluNet",
     "relu_part",
+    "TropicalPolynomial",
+    "tropical_decomposition",
+    "pair_polynomials",
+    "common_denominator_weights",
+    "common_denominator_polynomials",
     "subset_sums",
     "support_function",
     "zonogon_directions",
@@ -24,4 +52,27 @@ __all__ = [
     "zonotope_perimeter",
     "zonotope_vertices",
     "zonotope_volume",
+    "LiftedZonotope",
+    "DualSubdivision",
+    "lifted_zonotopes",
+    "dual_subdivision",
+    "subdivision_from_lifted",
+    "RegionMap",
+    "linear_regions_2d",
+    "region_bound",
+    "decision_boundary_cells",
+    "decision_boundary_dual",
+    "argmax_boundary_cells",
+    "argmax_boundary_dual",
+    "tie_regions",
+    "segment_set_distance",
+    "segments_length",
+    "PairGeometry",
+    "pair_geometry",
+    "region_dual_points",
+    "pca_frame",
+    "coordinate_frame",
+    "project_generators",
+    "projected_zonotope",
+    "slice_net",
 ]
