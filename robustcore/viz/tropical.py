@@ -1,0 +1,271 @@
+"""Plotly figures for the tropical geometry page (pure functions: data in, figure out).
+
+Colours are shared across panels: class i / Z_G1 red, class j / Z_G2 blue, points shared by
+both zonotopes purple, T(R) black, the decision boundary B green.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+__all__ = [
+    "CLASS_COLORS",
+    "input_space_figure",
+    "dual_space_figure",
+    "lifted_figure",
+    "projection_figure",
+    "training_figure",
+]
+
+CLASS_COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+TAG_COLORS = {1: "#d62728", 2: "#1f77b4", 3: "#9467bd"}
+BOUNDARY_COLOR = "#00a651"
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[k : k + 2], 16) for k in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _polylines(polys: list) -> tuple[list, list]:
+    """x, y lists of closed polygons separated by None (one trace for many polygons)."""
+    xs: list = []
+    ys: list = []
+    for P in polys:
+        P = np.asarray(P)
+        if len(P) == 0:
+            continue
+        xs += list(P[:, 0]) + [P[0, 0], None]
+        ys += list(P[:, 1]) + [P[0, 1], None]
+    return xs, ys
+
+
+def _segments_xy(S: np.ndarray) -> tuple[list, list]:
+    S = np.asarray(S).reshape(-1, 2, 2)
+    if len(S) == 0:
+        return [], []
+    n = len(S)
+    xs = np.column_stack([S[:, 0, 0], S[:, 1, 0], np.full(n, np.nan)]).reshape(-1)
+    ys = np.column_stack([S[:, 0, 1], S[:, 1, 1], np.full(n, np.nan)]).reshape(-1)
+    return [None if np.isnan(v) else float(v) for v in xs], [None if np.isnan(v) else float(v) for v in ys]
+
+
+def _pattern_str(row: np.ndarray, limit: int = 24) -> str:
+    s = "".join("1" if b else "0" for b in row[:limit])
+    return s + ("…" if len(row) > limit else "")
+
+
+def input_space_figure(
+    geo: Any,
+    net: Any,
+    X: np.ndarray | None = None,
+    y: np.ndarray | None = None,
+    highlight_region: Any = None,
+    show_regions: bool = True,
+    show_neurons: bool = True,
+    show_T: bool = True,
+    show_boundary: bool = True,
+    title: str | None = None,
+) -> go.Figure:
+    """Input space: data, neuron lines, linear regions coloured by class, T(R) and B.
+
+    ``geo`` is a ``robustcore.tropical.PairGeometry``; ``net`` the ShallowReluNet it came from.
+    Region centroids carry the hover text (activation pattern, dual vertex) and customdata =
+    region index, so a page can link a selected region to its dual vertex. ``highlight_region``
+    is one region index or a list of them.
+    """
+    xmin, xmax, ymin, ymax = geo.box
+    fig = go.Figure()
+    R = geo.regions
+    if show_regions and len(R):
+        cls = net.predict(R.centroids)
+        for c in range(net.k):
+            sel = np.flatnonzero(cls == c)
+            if sel.size == 0:
+                continue
+            xs, ys = _polylines([R.polygon(r) for r in sel])
+            fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", mode="lines", line=dict(width=0.5, color="rgba(80,80,80,0.35)"),
+                                     fillcolor=_rgba(CLASS_COLORS[c % 10], 0.13), name=f"regions: argmax = class {c}",
+                                     hoverinfo="skip", legendgroup="regions"))
+        dual = geo.sub.points[geo.region_dual]
+        side = geo.region_side
+        who = np.where(side > 0, f"H{geo.i}+Q{geo.j} (Z_G1)", np.where(side < 0, f"H{geo.j}+Q{geo.i} (Z_G2)", "tie"))
+        text = [
+            f"region {r}<br>pattern σ = {_pattern_str(R.patterns[r])}<br>R attained by {who[r]}"
+            f"<br>dual vertex ({dual[r, 0]:.3g}, {dual[r, 1]:.3g})"
+            for r in range(len(R))
+        ]
+        fig.add_trace(go.Scatter(x=R.centroids[:, 0], y=R.centroids[:, 1], mode="markers",
+                                 marker=dict(size=6, color="rgba(60,60,60,0.25)"), text=text, hoverinfo="text",
+                                 customdata=np.arange(len(R)), name="region (hover / select)"))
+    if show_neurons:
+        segs = []
+        for a, c in zip(net.A, net.c1):
+            if np.linalg.norm(a) == 0:
+                continue
+            # the line a.x + c = 0, drawn long enough to cross the box
+            x0 = -c * a / (a @ a)
+            u = np.array([-a[1], a[0]]) / np.linalg.norm(a)
+            L = 4 * max(xmax - xmin, ymax - ymin) + np.linalg.norm(x0)
+            segs.append([x0 - L * u, x0 + L * u])
+        xs, ys = _segments_xy(np.array(segs))
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="gray", dash="dash", width=1),
+                                 name="neuron lines A_j x + c1_j = 0", hoverinfo="skip"))
+    if show_T and len(geo.T_segments):
+        xs, ys = _segments_xy(geo.T_segments)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="black", width=1.6),
+                                 name="T(R): tropical hypersurface", hoverinfo="skip"))
+    if show_boundary and len(geo.B_dual):
+        xs, ys = _segments_xy(geo.B_dual)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=BOUNDARY_COLOR, width=4),
+                                 name=f"decision boundary f{geo.i} = f{geo.j}", hoverinfo="skip"))
+    for P in geo.ties:
+        xs, ys = _polylines([P])
+        fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", mode="lines", fillcolor=_rgba(BOUNDARY_COLOR, 0.3),
+                                 line=dict(color=BOUNDARY_COLOR), name="tie region f_i = f_j", hoverinfo="skip"))
+    if X is not None and len(X):
+        X = np.asarray(X)
+        yy = np.zeros(len(X), dtype=int) if y is None else np.asarray(y, dtype=int)
+        for c in np.unique(yy):
+            m = yy == c
+            fig.add_trace(go.Scatter(x=X[m, 0], y=X[m, 1], mode="markers", name=f"data: class {c}",
+                                     marker=dict(size=5, color=CLASS_COLORS[c % 10], line=dict(width=0.5, color="white")),
+                                     hoverinfo="skip"))
+    hl = [] if highlight_region is None else [int(r) for r in np.atleast_1d(highlight_region) if 0 <= int(r) < len(R)]
+    if hl:
+        xs, ys = _polylines([R.polygon(r) for r in hl])
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor="rgba(255,215,0,0.45)",
+                                 line=dict(color="goldenrod", width=3),
+                                 name=f"selected region{'s' if len(hl) > 1 else ''} {', '.join(map(str, hl[:6]))}",
+                                 hoverinfo="skip"))
+    fig.update_layout(
+        title=title or f"Input space: regions, T(R) and B = {{f{geo.i} = f{geo.j}}}",
+        xaxis=dict(range=[xmin, xmax], title="x₁", constrain="domain"),
+        yaxis=dict(range=[ymin, ymax], title="x₂", scaleanchor="x", scaleratio=1),
+        height=520, margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.15),
+        clickmode="event+select",
+    )
+    return fig
+
+
+def dual_space_figure(geo: Any, highlight_vertex: int | None = None, show_subdivision: bool = True,
+                      title: str | None = None) -> go.Figure:
+    """Dual space: Z_G1 (red), Z_G2 (blue), their hull, delta(R) and the bridging edges.
+
+    Markers on the upper vertices (one per linear region of R) carry customdata = point index
+    into ``geo.sub.points``.
+    """
+    fig = go.Figure()
+    sub = geo.sub
+    for Z, name, col in ((geo.Z1, "Z_G1", TAG_COLORS[1]), (geo.Z2, "Z_G2", TAG_COLORS[2])):
+        xs, ys = _polylines([Z])
+        fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", fillcolor=_rgba(col, 0.12), mode="lines+markers",
+                                 line=dict(color=col, width=2), marker=dict(size=4), name=f"{name} ({len(Z)} vertices)",
+                                 hoverinfo="skip"))
+    xs, ys = _polylines([geo.hull])
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="black", width=1, dash="dot"),
+                             name="conv(Z_G1 ∪ Z_G2)", hoverinfo="skip"))
+    if show_subdivision and len(sub.edges):
+        E = sub.points[sub.edges]
+        xs, ys = _segments_xy(E)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="rgba(90,90,90,0.6)", width=1),
+                                 name="δ(R): dual subdivision", hoverinfo="skip"))
+    br = sub.bridging_edges()
+    if br.size:
+        xs, ys = _segments_xy(sub.points[sub.edges[br]])
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=BOUNDARY_COLOR, width=4),
+                                 name="bridging edges (dual to B)", hoverinfo="skip"))
+    up = sub.upper
+    if up.size:
+        tags = sub.tags[up]
+        names = {1: "Z_G1", 2: "Z_G2", 3: "both"}
+        text = [f"point {v}<br>exponent ({sub.points[v, 0]:.3g}, {sub.points[v, 1]:.3g})<br>height (coefficient) {sub.heights[v]:.3g}"
+                f"<br>vertex of {names.get(int(t), str(int(t)))}" for v, t in zip(up, tags)]
+        fig.add_trace(go.Scatter(x=sub.points[up, 0], y=sub.points[up, 1], mode="markers",
+                                 marker=dict(size=6, color=[TAG_COLORS.get(int(t), "#444") for t in tags],
+                                             line=dict(width=0.5, color="white")),
+                                 text=text, hoverinfo="text", customdata=up, name="upper vertices (linear regions of R)"))
+    if highlight_vertex is not None and 0 <= highlight_vertex < len(sub.points):
+        v = sub.points[highlight_vertex]
+        fig.add_trace(go.Scatter(x=[v[0]], y=[v[1]], mode="markers", name=f"selected dual vertex {highlight_vertex}",
+                                 marker=dict(size=18, color="rgba(255,215,0,0.6)", line=dict(width=3, color="goldenrod")),
+                                 hoverinfo="skip"))
+    fig.update_layout(
+        title=title or "Dual space: δ(R) = π(upper faces of conv(P₁ ∪ P₂))",
+        xaxis=dict(title="exponent e₁"), yaxis=dict(title="exponent e₂", scaleanchor="x", scaleratio=1),
+        height=520, margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.15),
+        clickmode="event+select",
+    )
+    return fig
+
+
+def lifted_figure(geo: Any, zonos: list | None = None, title: str | None = None) -> go.Figure:
+    """3-D lifted view: the points (e, h) of the lifted zonotopes and the upper hull (Mesh3d).
+
+    h is the monomial coefficient; the upper faces projected down are delta(R).
+    """
+    sub = geo.sub
+    P = np.column_stack([sub.points, sub.heights])
+    fig = go.Figure()
+    if sub.cells:
+        tri = []
+        for cell in sub.cells:
+            for t in range(1, len(cell) - 1):
+                tri.append((cell[0], cell[t], cell[t + 1]))
+        T = np.array(tri)
+        fig.add_trace(go.Mesh3d(x=P[:, 0], y=P[:, 1], z=P[:, 2], i=T[:, 0], j=T[:, 1], k=T[:, 2], opacity=0.55,
+                                color="lightsteelblue", flatshading=True, name="upper hull", hoverinfo="skip"))
+        E = P[sub.edges]
+        n = len(E)
+        xs = np.column_stack([E[:, 0, 0], E[:, 1, 0], np.full(n, np.nan)]).reshape(-1)
+        ys = np.column_stack([E[:, 0, 1], E[:, 1, 1], np.full(n, np.nan)]).reshape(-1)
+        zs = np.column_stack([E[:, 0, 2], E[:, 1, 2], np.full(n, np.nan)]).reshape(-1)
+        fig.add_trace(go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", line=dict(color="#333", width=2),
+                                   name="upper edges", hoverinfo="skip"))
+    for t, name in ((1, "P₁ (lifted Z_G1)"), (2, "P₂ (lifted Z_G2)"), (3, "shared")):
+        m = sub.tags == t
+        if m.any():
+            fig.add_trace(go.Scatter3d(x=P[m, 0], y=P[m, 1], z=P[m, 2], mode="markers", name=name,
+                                       marker=dict(size=3, color=TAG_COLORS[t])))
+    fig.update_layout(title=title or "Lifted zonotopes P₁, P₂ ⊂ ℝ³ and their upper hull",
+                      scene=dict(xaxis_title="e₁", yaxis_title="e₂", zaxis_title="height c"),
+                      height=520, margin=dict(l=0, r=0, t=50, b=0))
+    return fig
+
+
+def projection_figure(Z1: np.ndarray, Z2: np.ndarray, labels: tuple = ("Z_G1", "Z_G2"), title: str | None = None) -> go.Figure:
+    """Projected zonotopes (vertices already projected): 2-D polygons, or 3-D point clouds + hull."""
+    fig = go.Figure()
+    dim = Z1.shape[1]
+    for Z, name, col in ((Z1, labels[0], TAG_COLORS[1]), (Z2, labels[1], TAG_COLORS[2])):
+        if dim == 2:
+            xs, ys = _polylines([Z])
+            fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", fillcolor=_rgba(col, 0.15), line=dict(color=col),
+                                     name=f"{name} ({len(Z)} vertices)"))
+        else:
+            fig.add_trace(go.Mesh3d(x=Z[:, 0], y=Z[:, 1], z=Z[:, 2], alphahull=0, opacity=0.3, color=col, name=name))
+            fig.add_trace(go.Scatter3d(x=Z[:, 0], y=Z[:, 1], z=Z[:, 2], mode="markers", marker=dict(size=2, color=col),
+                                       name=f"{name} ({len(Z)} vertices)"))
+    if dim == 2:
+        fig.update_layout(yaxis=dict(scaleanchor="x", scaleratio=1), xaxis_title="u₁", yaxis_title="u₂")
+    fig.update_layout(title=title or "Projected zonotopes", height=480, margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+def training_figure(history: list, current_epoch: int | None = None) -> go.Figure:
+    """Loss and training accuracy per epoch, with the selected epoch marked."""
+    ep = [h.get("epoch", k + 1) for k, h in enumerate(history)]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=ep, y=[h.get("loss") for h in history], name="loss", mode="lines"))
+    fig.add_trace(go.Scatter(x=ep, y=[h.get("train_acc") for h in history], name="train accuracy", mode="lines",
+                             yaxis="y2"))
+    if current_epoch is not None:
+        fig.add_vline(x=current_epoch, line=dict(color="goldenrod", width=2))
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="epoch",
+                      yaxis=dict(title="loss"), yaxis2=dict(title="accuracy", overlaying="y", side="right", range=[0, 1]),
+                      legend=dict(orientation="h"))
+    return fig
