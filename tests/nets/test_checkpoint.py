@@ -1,0 +1,148 @@
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from robustcore.nets import (
+    CheckpointError,
+    ToyReluNet,
+    cached_model,
+    load_checkpoint,
+    save_checkpoint,
+)
+
+
+def _build(config):
+    return ToyReluNet(**config["arch_kwargs"])
+
+
+CONFIG = {"arch_kwargs": {"d": 2, "hidden": 3, "num_classes": 2}}
+
+
+def test_round_trip(tmp_path):
+    m = ToyReluNet(2, 3, 2)
+    path = save_checkpoint(tmp_path / "m.pt", m, CONFIG)
+    m2, cfg = load_checkpoint(path, _build)
+    assert cfg == CONFIG
+    x = torch.rand(7, 2)
+    torch.testing.assert_close(m(x), m2(x))
+    m3, _ = load_checkpoint(path.read_bytes(), _build)  # an upload's bytes
+    torch.testing.assert_close(m(x), m3(x))
+
+
+def test_corrupt_file(tmp_path):
+    p = tmp_path / "bad.pt"
+    p.write_bytes(b"this is not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable weights-only"):
+        load_checkpoint(p, _build)
+
+
+def test_foreign_pickle_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "executed"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    p = tmp_path / "evil.pt"
+    torch.save({"format": "robustcore-checkpoint", "payload": Evil()}, p)
+    with pytest.raises(CheckpointError):
+        load_checkpoint(p, _build)
+    assert not marker.exists()
+
+
+def test_plain_pickle_of_other_objects(tmp_path):
+    p = tmp_path / "list.pt"
+    torch.save([1, 2, 3], p)
+    with pytest.raises(CheckpointError, match="not a robustcore checkpoint"):
+        load_checkpoint(p, _build)
+
+
+def test_nan_weights(tmp_path):
+    m = ToyReluNet(2, 3, 2)
+    with torch.no_grad():
+        m[0].weight[0, 0] = float("nan")
+    p = save_checkpoint(tmp_path / "nan.pt", m, CONFIG)
+    with pytest.raises(CheckpointError, match="NaN"):
+        load_checkpoint(p, _build)
+
+
+def test_architecture_mismatch(tmp_path):
+    p = save_checkpoint(tmp_path / "m.pt", ToyReluNet(2, 5, 2), CONFIG)
+    with pytest.raises(CheckpointError, match="does not fit"):
+        load_checkpoint(p, _build)
+
+
+def test_newer_format(tmp_path):
+    p = tmp_path / "new.pt"
+    torch.save({"format": "robustcore-checkpoint", "format_version": 99, "config": {}, "state_dict": {}}, p)
+    with pytest.raises(CheckpointError, match="newer"):
+        load_checkpoint(p, _build)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(CheckpointError, match="No checkpoint"):
+        load_checkpoint(tmp_path / "none.pt", _build)
+
+
+def test_bare_state_dict_is_accepted(tmp_path):
+    m = ToyReluNet(2, 3, 2)
+    torch.save(m.state_dict(), tmp_path / "sd.pt")
+    m2, cfg = load_checkpoint(tmp_path / "sd.pt", lambda c: ToyReluNet(2, 3, 2))
+    assert cfg == {}
+    torch.testing.assert_close(m[0].weight, m2[0].weight)
+
+
+def _train_counting(model, config, progress):
+    with open(config["log"], "a") as fh:
+        fh.write("trained\n")
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(0.5)
+    return {"acc": 1.0}
+
+
+def test_cached_model_trains_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROBUSTCORE_CACHE", str(tmp_path))
+    cfg = {**CONFIG, "log": str(tmp_path / "log")}
+    m1, i1 = cached_model("toy", cfg, _build, _train_counting)
+    m2, i2 = cached_model("toy", cfg, _build, _train_counting)
+    assert (i1["cached"], i2["cached"]) == (False, True)
+    assert i2["metrics"] == {"acc": 1.0}
+    assert (tmp_path / "log").read_text().count("trained") == 1
+    torch.testing.assert_close(m2[0].weight, torch.full((3, 2), 0.5))
+
+
+def test_corrupt_cache_entry_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROBUSTCORE_CACHE", str(tmp_path))
+    cfg = {**CONFIG, "log": str(tmp_path / "log")}
+    _, info = cached_model("toy", cfg, _build, _train_counting)
+    with open(info["path"], "wb") as fh:
+        fh.write(b"garbage")
+    _, info2 = cached_model("toy", cfg, _build, _train_counting)
+    assert info2["cached"] is False
+    assert (tmp_path / "log").read_text().count("trained") == 2
+
+
+def test_two_processes_train_once(tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import sys, time, torch
+        sys.path.insert(0, {os.getcwd()!r})
+        from robustcore.nets import cached_model, ToyReluNet
+        def build(c): return ToyReluNet(2, 3, 2)
+        def train(m, c, p):
+            time.sleep(1.0)
+            open(c["log"], "a").write("trained\\n")
+            return {{}}
+        cached_model("race", {{"log": {str(tmp_path / 'log')!r}}}, build, train)
+        """
+    )
+    env = {**os.environ, "ROBUSTCORE_CACHE": str(tmp_path)}
+    procs = [subprocess.Popen([sys.executable, "-c", script], env=env) for _ in range(2)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    assert (tmp_path / "log").read_text().count("trained") == 1
