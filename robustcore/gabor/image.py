@@ -1,0 +1,72 @@
+"""A Gabor bank applied to a real image (grayscale, float in [0, 1])."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = ["sample_image", "image_from_bytes", "to_gray", "apply_bank"]
+
+SAMPLE_IMAGES = ("china.jpg", "flower.jpg")
+
+
+def to_gray(img: np.ndarray, max_side: int = 192) -> np.ndarray:
+    """RGB(A)/gray uint8 or float image -> (H, W) float64 in [0, 1], downsampled by block averaging
+    so that the longer side is at most ``max_side`` pixels."""
+    a = np.asarray(img)
+    if a.ndim == 3:
+        a = a[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])  # ITU-R 601 luma
+    elif a.ndim != 2:
+        raise ValueError(f"expected an image of shape (H, W) or (H, W, 3), got {a.shape}.")
+    a = a.astype(np.float64)
+    if a.size == 0 or not np.all(np.isfinite(a)):
+        raise ValueError("the image is empty or holds NaN values.")
+    if a.max() > 1.0:
+        a = a / 255.0
+    f = int(np.ceil(max(a.shape) / max_side))
+    if f > 1:
+        h, w = (a.shape[0] // f) * f, (a.shape[1] // f) * f
+        a = a[:h, :w].reshape(h // f, f, w // f, f).mean(axis=(1, 3))
+    return a
+
+
+def sample_image(name: str = "china.jpg", max_side: int = 192) -> np.ndarray:
+    """One of scikit-learn's bundled sample images as (H, W) gray in [0, 1] (no network)."""
+    if name not in SAMPLE_IMAGES:
+        raise ValueError(f"unknown sample image {name!r}; choose one of {SAMPLE_IMAGES}.")
+    from sklearn.datasets import load_sample_image
+
+    return to_gray(load_sample_image(name), max_side)
+
+
+def image_from_bytes(data: bytes, max_side: int = 192) -> np.ndarray:
+    """Decode an uploaded file (PNG, JPEG, ...) to (H, W) gray in [0, 1]; ``ValueError`` if it is not an image."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not data:
+        raise ValueError("the uploaded file is empty.")
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.width * im.height > 50_000_000:
+                raise ValueError("the image is too large (over 50 megapixels).")
+            arr = np.asarray(im.convert("L"))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError("the uploaded file could not be read as an image (try a PNG or JPEG).") from exc
+    return to_gray(arr, max_side)
+
+
+def apply_bank(image: np.ndarray, bank) -> np.ndarray:
+    """Responses of every kernel of ``bank`` (F, 1, k, k) or (F, k, k) to a gray image (H, W).
+
+    Cross-correlation with zero 'same' padding, as the layer computes it; returns (F, H', W').
+    """
+    img = torch.as_tensor(np.asarray(image, dtype=np.float64))[None, None]
+    w = torch.as_tensor(np.asarray(bank, dtype=np.float64))
+    if w.ndim == 3:
+        w = w[:, None]
+    if w.ndim != 4 or w.shape[1] != 1:
+        raise ValueError(f"bank must have shape (F, 1, k, k), got {tuple(w.shape)}.")
+    k = w.shape[-1]
+    return F.conv2d(img, w, padding=(w.shape[-2] // 2, k // 2))[0].numpy()
