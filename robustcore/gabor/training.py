@@ -37,6 +37,7 @@ __all__ = [
     "trained_variant",
     "robustness_metrics",
     "run_comparison",
+    "stored_comparison",
     "comparison_table",
 ]
 
@@ -181,6 +182,54 @@ def robustness_metrics(
     return rows
 
 
+def _run_config(variant: str, eps, pgd_steps: int, n_eval, config_kw) -> tuple[dict, dict]:
+    data = config_kw.get("data", "digits")
+    eps = eps or DEFAULT_EPS[data]
+    eps = {k: [float(v) for v in eps[k]] for k in ("linf", "l2")}
+    if any(e <= 0 for k in eps for e in eps[k]):
+        raise ValueError("PGD radii must be positive.")
+    cfg = variant_config(variant, **config_kw)
+    return cfg, {**cfg, "eps": eps, "pgd_steps": int(pgd_steps), "n_eval": n_eval}
+
+
+def _read_back(store, run_id: int, eps: dict) -> pd.DataFrame | None:
+    have = store.metrics(run_id=run_id)
+    if not len(have):
+        return None
+    rows = [{**e, "accuracy": v} for n, e, v in zip(have["name"], have["extra"], have["value"])
+            if n == "pgd_accuracy" and "norm" in e]
+    if len(rows) < 1 + len(eps["linf"]) + len(eps["l2"]):
+        return None
+    return pd.DataFrame(rows)
+
+
+def stored_comparison(
+    variants: Sequence[str] = VARIANTS,
+    store=None,
+    eps: dict[str, Sequence[float]] | None = None,
+    pgd_steps: int = 10,
+    n_eval: int | None = None,
+    **config_kw: Any,
+) -> pd.DataFrame | None:
+    """The table :func:`run_comparison` would return, if every variant is already in the store; else None.
+
+    Never trains or attacks (cheap enough for a page to call on every rerun).
+    """
+    from robustcore.store import ResultsStore
+
+    store = store if store is not None else ResultsStore()
+    frames = []
+    for variant in variants:
+        _, run_cfg = _run_config(variant, eps, pgd_steps, n_eval, config_kw)
+        run_id = store.find_run(RUN_KIND, run_cfg)
+        df = None if run_id is None else _read_back(store, run_id, run_cfg["eps"])
+        if df is None:
+            return None
+        frames.append(df.assign(run_id=run_id))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["variant", "norm", "eps", "accuracy", "test_acc", "layer_bound", "run_id"]]
+
+
 def run_comparison(
     variants: Sequence[str] = VARIANTS,
     store=None,
@@ -213,22 +262,15 @@ def run_comparison(
     from .bound import lipschitz_upper_bound
 
     store = store if store is not None else ResultsStore()
-    data = config_kw.get("data", "digits")
-    eps = eps or DEFAULT_EPS[data]
-    eps = {k: [float(v) for v in eps[k]] for k in ("linf", "l2")}
-    if any(e <= 0 for k in eps for e in eps[k]):
-        raise ValueError("PGD radii must be positive.")
     frames = []
     for i, variant in enumerate(variants):
         lo, hi = i / len(variants), (i + 1) / len(variants)
         sub = (lambda f, m, lo=lo, hi=hi: progress(lo + (hi - lo) * 0.8 * f, m)) if progress else None
-        cfg = variant_config(variant, **config_kw)
-        run_cfg = {**cfg, "eps": eps, "pgd_steps": int(pgd_steps), "n_eval": n_eval}
+        cfg, run_cfg = _run_config(variant, eps, pgd_steps, n_eval, config_kw)
+        eps = run_cfg["eps"]
         run_id = store.start_run(RUN_KIND, run_cfg, resume=True)
-        have = store.metrics(run_id=run_id)
-        if len(have) and (have["name"] == "pgd_accuracy").sum() >= 1 + len(eps["linf"]) + len(eps["l2"]):
-            df = pd.DataFrame([{**e, "accuracy": v} for e, v in zip(have["extra"], have["value"])
-                               if "norm" in e])
+        df = _read_back(store, run_id, eps)
+        if df is not None:
             if progress:
                 progress(hi, f"{variant}: read back from the results store")
         else:
