@@ -352,6 +352,8 @@ def _run_fixed(problem: FiniteSumProblem, tau: int, gamma: float, eps: float, la
 
 def _r0_sq(problem: FiniteSumProblem, x0: np.ndarray | None) -> float:
     x = np.zeros(problem.d) if x0 is None else np.asarray(x0, dtype=np.float64)
+    if x.shape != (problem.d,) or not np.all(np.isfinite(x)):
+        raise ValueError(f"x0 must be a finite vector of length d = {problem.d}.")
     r = float(np.sum((x - problem.x_star) ** 2))
     if r <= 0:
         raise ValueError("x0 is already the optimum; choose another starting point.")

@@ -1,0 +1,193 @@
+"""Fixed-tau and adaptive SGD: Theorem 3.1, the certified bracket, the adaptive tau_k -> tau*."""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+from scipy.optimize import brentq
+
+from robustcore.batchsize import (
+    adaptive_sgd,
+    compare_methods,
+    expected_smoothness,
+    gradient_noise,
+    logistic_problem,
+    optimal_batch_size,
+    ridge_problem,
+    sgd,
+    step_size,
+    tau_bracket,
+)
+from robustcore.batchsize.sgd import _draw_block
+
+
+def _rel_eps_for(p, tau_target):
+    r0 = float(p.x_star @ p.x_star)
+    f = lambda le: optimal_batch_size(p.n, p.L, p.L_max, p.mu, p.h_star, 10**le, r0_sq=r0)
+    return 10 ** brentq(lambda le: f(le) - tau_target + 0.5, -10, 0)
+
+
+@pytest.fixture(scope="module")
+def well():
+    """Reference §6.18 recipe: well conditioned (L_max^2/(mu L) ~ 100 << n), tau* = 100."""
+    p = ridge_problem(n=5000, d=10, lam=1e-3, noise=0.3, rows="unit", seed=0)
+    return p, _rel_eps_for(p, 100)
+
+
+@pytest.mark.parametrize("tau", [1, 5, 30])
+def test_theorem_31_monte_carlo(tau):
+    # E||x^k - x*||^2 <= (1 - gamma mu)^k r0 + 2 gamma sigma^2/mu for every k; the mean over R
+    # runs is compared with a 5-standard-error allowance (per-k failure prob. < 1e-6 by CLT).
+    p = ridge_problem(n=30, d=3, lam=0.05, noise=0.5, rows="uneven", seed=6)
+    rel = 0.05
+    R, epochs = 300, 3
+    runs = np.array([sgd(p, tau, rel, epochs=epochs, seed=s, snapshots=1).dist2
+                     for s in range(R)])
+    r0 = runs[0, 0]
+    eps = rel * r0
+    g = float(step_size(tau, p.n, p.L, p.L_max, p.mu, p.h_star, eps))
+    sig = float(gradient_noise(tau, p.n, p.h_star))
+    k = np.arange(runs.shape[1])
+    bound = (1 - g * p.mu) ** k * r0 + 2 * g * sig / p.mu
+    mean, se = runs.mean(axis=0), runs.std(axis=0, ddof=1) / math.sqrt(R)
+    assert np.all(mean - 5 * se <= bound * (1 + 1e-9))
+    # and the runs do reach the target region the theorem promises
+    assert mean[-1] <= eps * 1.2 or mean[-1] <= bound[-1]
+
+
+def test_nice_blocks_are_uniform_subsets():
+    rng = np.random.default_rng(0)
+    n, tau = 12, 3
+    I = _draw_block(rng, n, tau, 30000, "nice")
+    assert np.all(np.sort(I, axis=1)[:, 1:] != np.sort(I, axis=1)[:, :-1])
+    # every one of the C(12, 3) = 220 subsets equally likely: chi-square, alpha = 1e-4
+    keys = {s: j for j, s in enumerate(itertools.combinations(range(n), tau))}
+    counts = np.bincount([keys[tuple(sorted(r))] for r in I], minlength=len(keys))
+    assert scipy.stats.chisquare(counts).pvalue > 1e-4
+
+
+def test_independent_sampling_sizes():
+    p = ridge_problem(n=400, d=3, seed=1)
+    tr = sgd(p, 40, 0.05, sampling="independent", epochs=20, snapshots=1)
+    m = tr.batch
+    # realised sizes are Binomial(n, tau/n): mean tau; 5-sigma allowance
+    assert abs(m.mean() - 40) < 5 * math.sqrt(40 * 0.9 / m.size)
+    assert tr.passes_to_target() == tr.passes_to_target()  # reached (not nan)
+
+
+def test_certified_bracket_and_h_bound():
+    rng = np.random.default_rng(2)
+    for p in (ridge_problem(n=300, d=6, rows="uneven", seed=2),
+              logistic_problem(n=300, d=6, lam=0.01, seed=2)):
+        eps = 1e-3 * float(p.x_star @ p.x_star + 1.0)
+        ts = optimal_batch_size(p.n, p.L, p.L_max, p.mu, p.h_star, eps)
+        for scale in (1e-3, 1e-1, 1.0, 10.0):
+            for _ in range(20):
+                x = p.x_star + scale * rng.standard_normal(p.d)
+                gap = p.f(x) - p.f_star
+                lhs = abs(math.sqrt(p.h(x)) - math.sqrt(p.h_star))
+                mid = math.sqrt(2 * p.L_max * gap)
+                assert lhs <= mid * (1 + 1e-9) + 1e-12
+                assert mid <= p.L_max * np.linalg.norm(x - p.x_star) * (1 + 1e-9)
+                lo, hi, h_lo, h_hi = tau_bracket(p, x, eps)
+                assert h_lo <= p.h_star * (1 + 1e-12) and p.h_star <= h_hi * (1 + 1e-12)
+                assert lo <= ts <= hi
+
+
+def test_plug_in_converges_along_a_sequence():
+    p = ridge_problem(n=500, d=20, lam=1e-2, rows="uneven", seed=0)
+    eps = 1e-3
+    ts = optimal_batch_size(p.n, p.L, p.L_max, p.mu, p.h_star, eps)
+    v = np.random.default_rng(3).standard_normal(p.d)
+    got = [optimal_batch_size(p.n, p.L, p.L_max, p.mu, p.h(p.x_star + t * v), eps)
+           for t in (1e-6, 1e-8, 1e-10)]
+    assert got == [ts, ts, ts]
+    # ... and from x0 = 0 the plain plug-in is near full batch (reference §2.3.3)
+    assert p.h(np.zeros(p.d)) > 10 * p.h_star
+    assert optimal_batch_size(p.n, p.L, p.L_max, p.mu, p.h(np.zeros(p.d)), eps) > 0.9 * p.n > ts
+
+
+def test_batch_h_estimate_is_unbiased():
+    p = ridge_problem(n=9, d=3, rows="uneven", seed=4)
+    x = np.random.default_rng(5).standard_normal(p.d)
+    for tau in (1, 3, 5):
+        est = [p.grad_sq_norms(x, np.array(S)).mean()
+               for S in itertools.combinations(range(p.n), tau)]
+        assert np.mean(est) == pytest.approx(p.h(x), rel=1e-12)
+
+
+@pytest.mark.parametrize("schedule", ["bound", "plain"])
+def test_adaptive_tau_converges_to_tau_star(well, schedule):
+    p, rel = well
+    ts = optimal_batch_size(p.n, p.L, p.L_max, p.mu, p.h_star, rel, r0_sq=float(p.x_star @ p.x_star))
+    assert 95 <= ts <= 105
+    meds = []
+    for seed in range(3):
+        tr = adaptive_sgd(p, rel, estimator="batch", schedule=schedule, epochs=30, seed=seed,
+                          snapshots=2)
+        assert tr.tau_star == ts
+        meds.append(np.median(tr.tau[-len(tr.tau) // 5:]))
+        # every step is safe: gamma_k <= 1/(2 L(tau_k)), chosen before the batch was drawn
+        assert np.all(tr.gamma <= 1 / (2 * expected_smoothness(tr.tau, p.n, p.L, p.L_max)) + 1e-15)
+        assert math.isfinite(tr.passes_to_target())
+        assert tr.rel_error[-1] <= 2 * rel
+    assert abs(np.median(meds) - ts) <= 0.1 * ts
+
+
+def test_bound_schedule_starts_small_and_beats_plain(well):
+    p, rel = well
+    cost = {}
+    for schedule in ("bound", "plain"):
+        c = []
+        for seed in range(3):
+            tr = adaptive_sgd(p, rel, estimator="exact", schedule=schedule, epochs=10,
+                              seed=seed, stop_at_target=True, snapshots=1)
+            c.append(tr.passes_to_target())
+            if schedule == "plain":  # h(x^0) >> h(x*): starts far above tau*
+                assert tr.tau[0] > 3 * tr.tau_star
+            else:
+                assert tr.tau[0] < tr.tau_star
+            # the exact estimator is charged n gradients per evaluation
+            assert np.all(np.diff(tr.grads) >= tr.batch)
+        cost[schedule] = np.median(c)
+    assert cost["bound"] < cost["plain"]
+
+
+def test_fixed_tau_costs_near_tau_star():
+    # empirical observation (reference §6.22), asserted loosely: tau* is much cheaper than n
+    p = ridge_problem(n=2000, d=10, lam=1e-3, noise=0.3, rows="unit", seed=1)
+    rel = _rel_eps_for(p, 100)
+    out = compare_methods(p, rel, epochs=30, seed=0, stop_at_target=True, snapshots=2,
+                          adaptive={"estimator": "batch"})
+    costs = {k: v.passes_to_target() for k, v in out.items()}
+    assert set(out) == {"tau = 1", f"tau* = {out['adaptive'].tau_star}", "tau = n", "adaptive"}
+    star = costs[f"tau* = {out['adaptive'].tau_star}"]
+    assert star * 2 < costs["tau = n"]
+    assert all(math.isfinite(c) for c in costs.values())
+
+
+def test_distributed_run():
+    p = ridge_problem(n=400, d=4, seed=3)
+    tr = sgd(p, 8, 0.05, sampling="distributed", nodes=4, epochs=5, snapshots=3)
+    assert np.all(tr.batch == 8) and math.isfinite(tr.passes_to_target())
+    tr = adaptive_sgd(p, 0.05, sampling="distributed", nodes=4, epochs=5, snapshots=3)
+    assert np.all(tr.tau % 4 == 0)
+
+
+def test_bad_input():
+    p = ridge_problem(n=50, d=3, seed=0)
+    with pytest.raises(ValueError, match="tau"):
+        sgd(p, 0)
+    with pytest.raises(ValueError, match="tau"):
+        sgd(p, 51)
+    with pytest.raises(ValueError, match="eps"):
+        sgd(p, 5, rel_eps=-1.0)
+    with pytest.raises(ValueError, match="estimator"):
+        adaptive_sgd(p, estimator="magic")
+    with pytest.raises(ValueError, match="x0"):
+        sgd(p, 5, x0=np.ones(4))
+    with pytest.raises(ValueError, match="multiple"):
+        sgd(p, 5, sampling="distributed", nodes=2)
