@@ -9,6 +9,8 @@ from .certificate import (
     nearest_center_predict,
     nearest_center_radius,
 )
+from .attack import l2_pgd_path
+from .image import certify_image
 from .lipschitz import LipschitzBound, lipschitz_lower_bound, lipschitz_upper_bound
 from .magnet import MagnetLoss, magnet_loss
 from .model import ClusterClassifier, make_embedding
@@ -18,7 +20,9 @@ __all__ = [
     "ClusterClassifier",
     "LipschitzBound",
     "MagnetLoss",
+    "certify_image",
     "exact_center_radius",
+    "l2_pgd_path",
     "lipschitz_lower_bound",
     "lipschitz_upper_bound",
     "magnet_loss",

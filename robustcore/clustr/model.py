@@ -117,8 +117,13 @@ class ClusterClassifier(nn.Module):
         return out
 
     @torch.no_grad()
-    def refresh_centers(self, X: torch.Tensor, y: torch.Tensor, seed: int = 0, n_init: int = 3) -> np.ndarray:
+    def refresh_centers(
+        self, X: torch.Tensor, y: torch.Tensor, seed: int = 0, n_init: int = 3, warm_start: bool = False
+    ) -> np.ndarray:
         """Refit the K centres of each class by k-means++ on the embeddings of X.
+
+        With `warm_start`, k-means starts from the current centres (one run): the cheap periodic
+        refresh used during training, where the embedding moves little between refreshes.
 
         Also sets s^2 = 1 / (N - 1) sum_n ||r_n - mu(r_n)||^2 (the reference's variance).
 
@@ -137,7 +142,11 @@ class ClusterClassifier(nn.Module):
             idx = np.nonzero(yn == c)[0]
             if idx.size < K:
                 raise ValueError(f"Class {c} has {idx.size} training examples, fewer than K = {K}.")
-            km = KMeans(n_clusters=K, n_init=n_init, random_state=seed + c).fit(feats[idx])
+            if warm_start:
+                init = self.centers[c * K : (c + 1) * K].double().cpu().numpy()
+                km = KMeans(n_clusters=K, init=init, n_init=1, random_state=seed + c).fit(feats[idx])
+            else:
+                km = KMeans(n_clusters=K, n_init=n_init, random_state=seed + c).fit(feats[idx])
             centers[c * K : (c + 1) * K] = km.cluster_centers_
             assign[idx] = c * K + km.labels_
         self.centers.copy_(torch.as_tensor(centers, dtype=self.centers.dtype))
