@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import page_header
+from ui.common import page_header, sidebar_settings
+
+sidebar_settings()
 
 page_header(
     "robustcore",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -15,7 +16,8 @@ T = TypeVar("T")
 DATASETS = {"digits": "Digits (8x8, bundled with scikit-learn)", "mnist": "MNIST (local folder)",
             "cifar10": "CIFAR-10 (local folder)"}
 MODELS = {"digits-cnn": "Small CNN", "digits-mlp": "Small MLP"}
-_APP_FLAG = "_rc_sidebar_in_app"
+# Set by app.py in the script thread of the current run and consumed by the page of that run.
+_RUN = threading.local()
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,15 @@ def render_sidebar() -> Settings:
 
 def mark_app_sidebar() -> None:
     """Called by ``app.py`` after it draws the sidebar, so pages reuse it instead of drawing their own."""
-    st.session_state[_APP_FLAG] = True
+    _RUN.sidebar_drawn = True
 
 
 def sidebar_settings() -> Settings:
     """The consistent sidebar: drawn once by ``app.py`` for every page; drawn here when a page runs alone."""
-    if st.session_state.get(_APP_FLAG):
+    # app.py draws the sidebar before it runs the page, in the same thread; a page run on its own
+    # (AppTest re-runs only the page script) draws the sidebar itself.
+    if getattr(_RUN, "sidebar_drawn", False):
+        _RUN.sidebar_drawn = False
         s = st.session_state
         return Settings(s.get("rc_dataset", "digits"), s.get("rc_data_root", ""), s.get("rc_model", "digits-cnn"),
                         s.get("rc_device", "cpu"), int(s.get("rc_seed", 0)))

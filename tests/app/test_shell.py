@@ -1,0 +1,76 @@
+"""The dashboard shell: app.py navigation, the shared sidebar, the home page."""
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+def test_home_renders_with_sidebar_and_links():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert not at.error
+    labels = [s.label for s in at.sidebar.selectbox]
+    assert labels == ["Dataset", "Model", "Device"]
+    assert [n.label for n in at.sidebar.number_input] == ["Seed"]
+    assert at.title[0].value == "robustcore"
+    # One card per research line, each naming its equation.
+    assert len(at.subheader) == 5 and len(at.latex) == 5
+
+
+def _sidebar_script():
+    import streamlit as st
+
+    from ui.common import render_sidebar
+
+    s = render_sidebar()
+    st.write(f"{s.dataset}|{s.data_root}|{s.model}|{s.device}|{s.seed}")
+
+
+def test_choosing_mnist_asks_for_a_folder():
+    at = AppTest.from_function(_sidebar_script, default_timeout=60).run()
+    assert not at.sidebar.text_input
+    at.sidebar.selectbox[0].select("mnist").run()
+    assert [t.label for t in at.sidebar.text_input] == ["Dataset folder"]
+    at.sidebar.text_input[0].input("/data").run()
+    at.sidebar.number_input[0].set_value(3).run()
+    assert at.main.markdown[-1].value == "mnist|/data|digits-cnn|cpu|3"
+    assert not at.exception
+
+
+def _guard_script():
+    import streamlit as st
+
+    from ui.common import guard
+
+    with guard("loading the model"):
+        raise ValueError("the file is not a checkpoint.")
+    with guard("drawing"):
+        raise KeyError("boom")
+    st.write("still running")
+
+
+def test_guard_shows_errors_instead_of_tracebacks():
+    at = AppTest.from_function(_guard_script).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "Loading the model: the file is not a checkpoint.",
+        "Something went wrong while drawing: KeyError: 'boom'",
+    ]
+    assert at.markdown[-1].value == "still running"
+
+
+def _url_script():
+    import streamlit as st
+
+    from ui.common import url_state
+
+    st.write(repr((url_state("sigma", 0.25), url_state("n", 100), url_state("mode", "a", choices=("a", "b")))))
+
+
+def test_url_state_falls_back_on_bad_values():
+    at = AppTest.from_function(_url_script)
+    at.query_params["sigma"] = "0.5"
+    at.query_params["n"] = "lots"
+    at.query_params["mode"] = "zzz"
+    at.run()
+    assert at.markdown[-1].value == "(0.5, 100, 'a')"
