@@ -14,8 +14,9 @@ method runs at test time. The probabilities are clipped to ``clip`` (DDRS traini
 Differences from the official code, each a deliberate (sound) choice:
 - sigma is kept in ``[sigma_min, sigma_max]`` after every step (the original has no floor, so a
   large step can make sigma negative);
-- the model's parameters, their ``requires_grad`` flags and its train/eval mode are untouched
-  (we differentiate only with respect to sigma with ``torch.autograd.grad``);
+- the model's parameters, their ``requires_grad`` flags and its train/eval mode are restored
+  afterwards (flags are switched off during the ascent, as in the official code, so no weight
+  gradients are computed: about twice as fast on the CPU; we differentiate only in sigma);
 - the whole path (sigma and surrogate per step) is returned so it can be plotted.
 
 The sigma returned here is **not** a certificate. Certifying ``g_{sigma_x}`` at ``x`` with fresh
@@ -148,7 +149,7 @@ def optimize_sigma(
     sigma_min: float = 1e-3,
     sigma_max: float = 10.0,
     seed: int = 0,
-    batch_size: int = 20_000,
+    batch_size: int = 4096,
     device: str = "cpu",
     probabilities: bool = False,
     progress=None,
@@ -199,6 +200,7 @@ def optimize_sigma(
     dev = torch.device(device)
     model = model.to(dev)
     was_training = model.training
+    flags = [p.requires_grad for p in model.parameters()]
     model.eval()
     x = x.to(dev, torch.float32)
     B = x.shape[0]
@@ -211,6 +213,8 @@ def optimize_sigma(
     sig_hist[0] = sigma.double().cpu().numpy()
     top_class = np.full(B, -1, dtype=np.int64)  # -1 when steps == 0
     try:
+        for p in model.parameters():
+            p.requires_grad_(False)
         for t in range(steps):
             grads = torch.empty(B, device=dev)
             for start in range(0, B, per_chunk):
@@ -235,6 +239,8 @@ def optimize_sigma(
                 progress((t + 1) / steps, f"sigma ascent step {t + 1}/{steps}")
     finally:
         model.train(was_training)
+        for p, f in zip(model.parameters(), flags):
+            p.requires_grad_(f)
     config = {
         "steps": steps, "lr": float(lr), "n_samples": n_samples, "clip": [float(c) for c in clip],
         "sigma_min": float(sigma_min), "sigma_max": float(sigma_max), "seed": int(seed),

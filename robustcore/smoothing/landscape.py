@@ -154,7 +154,7 @@ def sigma_landscape(
     alpha: float = 0.001,
     label: int | None = None,
     seed: int = 0,
-    batch_size: int = 20_000,
+    batch_size: int = 8192,
     clip: tuple[float, float] = (0.02, 0.98),
     device: str = "cpu",
     probabilities: bool = False,

@@ -23,7 +23,7 @@ holds (probability ``>= 1 - M alpha`` for all ``M`` of them by the union bound).
 Caveats shown on the page: answers depend on the order of the queries, and the memory grows by one
 entry per certified query (``O(M d)`` storage, ``O(M d)`` work per query).
 
-The memory is persisted in the results store (run kind ``"memory"``; one result row per entry with
+The memory is persisted in the results store (run kind ``"smoothing.memory"``; one result row per entry with
 the point in ``extra["x"]``), so it survives between sessions.
 """
 from __future__ import annotations
@@ -76,13 +76,13 @@ class CertificationMemory:
     rule : {"ddrs", "abstain"}
         What to do when a new input lies inside a conflicting ball (see module docstring).
     store : robustcore.store.ResultsStore or None
-        If given, entries are loaded from and appended to the run ``(kind="memory",
+        If given, entries are loaded from and appended to the run ``(kind="smoothing.memory",
         config={"name": name, "dim": dim, "rule": rule})``.
     name : str
         Name of the persisted memory (e.g. "digits-cnn/ddrs").
     """
 
-    KIND = "memory"
+    KIND = "smoothing.memory"
 
     def __init__(self, dim: int, rule: str = "ddrs", store=None, name: str = "default"):
         if int(dim) != dim or dim < 1:
@@ -289,7 +289,7 @@ def memory_postprocess_run(store, run_id: int, X, y=None, rule: str = "ddrs", na
     """Turn a stored data-dependent certification run into a memory-classifier run (sound by construction).
 
     Reads the per-image results of ``run_id`` (``prediction``, ``radius``, ``sigma``), processes them
-    in index order through a fresh memory, and writes run kind ``"certify-memory"`` with config
+    in index order through a fresh memory, and writes run kind ``"smoothing.certify-memory"`` with config
     ``{"source_run": run_id, "rule": rule, ...source config}``, whose radii are certificates of the
     memory classifier. Returns the new run id (an existing finished one is reused).
 
@@ -308,14 +308,14 @@ def memory_postprocess_run(store, run_id: int, X, y=None, rule: str = "ddrs", na
     """
     src = store.run(run_id)
     config = {"source_run": int(run_id), "rule": rule, "source": src["config"]}
-    existing = store.find_run("certify-memory", config)
+    existing = store.find_run("smoothing.certify-memory", config)
     if existing is not None and store.run(existing)["status"] == "done":
         return existing
     df = store.results(run_id).sort_values("index")
     X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
     mem = CertificationMemory(X.shape[1], rule=rule, store=store, name=name or f"run{run_id}/{rule}")
     mem.clear()
-    new = store.start_run("certify-memory", config)
+    new = store.start_run("smoothing.certify-memory", config)
     rows = []
     for _, row in df.iterrows():
         i = int(row["index"])
