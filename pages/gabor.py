@@ -161,10 +161,12 @@ with guard("reading the image"):
         img = _sample(src)
 if img is not None:
     with guard("filtering the image"):
-        resp = gimage.apply_bank(img, bank[:8])
+        resp = gimage.apply_bank(img, bank[:8], remove_mean=True)
         st.plotly_chart(V.image_responses(img, resp, labels[:8], cols=3), use_container_width=True, key="g_image")
         st.caption("Gray image (downsampled to at most 192 pixels a side) and the response of each kernel "
-                   "(cross-correlation, zero padding). A wider k shows the oriented structure better on a real image.")
+                   "(cross-correlation, zero padding) to the image minus its mean gray level, so that a kernel's DC "
+                   "gain does not swamp the picture; each response is shown relative to its own peak. A wider k "
+                   "shows the oriented structure better on a real image.")
 
 # ------------------------------------------------------------------ trained models
 st.header("5. Does it make networks robust? Three small CNNs")

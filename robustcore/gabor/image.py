@@ -57,12 +57,19 @@ def image_from_bytes(data: bytes, max_side: int = 192) -> np.ndarray:
     return to_gray(arr, max_side)
 
 
-def apply_bank(image: np.ndarray, bank) -> np.ndarray:
+def apply_bank(image: np.ndarray, bank, remove_mean: bool = False) -> np.ndarray:
     """Responses of every kernel of ``bank`` (F, 1, k, k) or (F, k, k) to a gray image (H, W).
 
     Cross-correlation with zero 'same' padding, as the layer computes it; returns (F, H', W').
+    ``remove_mean`` filters the image minus its mean gray level (for display: a kernel's DC gain
+    times the mean would otherwise swamp the oriented structure).
     """
-    img = torch.as_tensor(np.asarray(image, dtype=np.float64))[None, None]
+    a = np.asarray(image, dtype=np.float64)
+    if a.ndim != 2:
+        raise ValueError(f"image must be a 2-D gray array, got shape {a.shape}.")
+    if remove_mean:
+        a = a - a.mean()
+    img = torch.as_tensor(a)[None, None]
     w = torch.as_tensor(np.asarray(bank, dtype=np.float64))
     if w.ndim == 3:
         w = w[:, None]

@@ -39,37 +39,53 @@ def _zsym(a: np.ndarray) -> float:
     return m if m > 0 else 1.0
 
 
-def bank_gallery(bank: np.ndarray, titles: Sequence[str] | None = None, n_fft: int = 32, cols: int = 8) -> go.Figure:
-    """Gallery of a bank: each kernel (top) above its frequency response |K^| (bottom).
+def _mosaic(tiles: Sequence[np.ndarray], cols: int, gap: int = 1) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Tile equally sized 2-D arrays into one array with NaN gaps; returns it and each tile's centre."""
+    h, w = tiles[0].shape
+    rows = int(np.ceil(len(tiles) / cols))
+    out = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), np.nan)
+    centres = []
+    for i, t in enumerate(tiles):
+        r, c = divmod(i, cols)
+        out[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = t
+        centres.append((c * (w + gap) + (w - 1) / 2, r * (h + gap) - 0.5))
+    return out, centres
 
-    bank: (F, 1, k, k) or (F, k, k). Kernels share one symmetric colour scale; spectra one scale.
+
+def bank_gallery(bank: np.ndarray, titles: Sequence[str] | None = None, n_fft: int = 32, cols: int = 8) -> go.Figure:
+    """Gallery of a bank: the kernels (top panel) and their frequency responses |K^| (bottom panel).
+
+    bank: (F, 1, k, k) or (F, k, k). Kernels share one symmetric colour scale, spectra one scale
+    (zero frequency at each tile's centre). Each panel is a single heatmap mosaic, so it draws fast.
     """
     b = np.asarray(bank, dtype=np.float64)
     b = b[:, 0] if b.ndim == 4 else b
     F_ = b.shape[0]
     cols = max(1, min(cols, F_))
-    rows = int(np.ceil(F_ / cols))
     titles = list(titles) if titles is not None else [f"#{i}" for i in range(F_)]
-    sub = []
-    for r in range(rows):
-        sub += [titles[r * cols + c] if r * cols + c < F_ else "" for c in range(cols)]
-        sub += ["" for _ in range(cols)]
-    fig = make_subplots(rows=2 * rows, cols=cols, subplot_titles=sub, horizontal_spacing=0.01, vertical_spacing=0.03)
+    k = b.shape[-1]
+    kz, kc = _mosaic(list(b), cols)
+    specs = [frequency_response(t, n_fft)[0] for t in b]
+    sz, sc = _mosaic(specs, cols, gap=max(1, specs[0].shape[0] // 16))
+    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.08,
+                        subplot_titles=(f"spatial kernels g ({k}x{k})",
+                                        f"frequency responses |K^(omega)| ({specs[0].shape[0]}x{specs[0].shape[0]}, centred)"))
     zk = _zsym(b)
-    specs = [frequency_response(k, n_fft)[0] for k in b]
-    zs = max(float(np.max(s)) for s in specs) or 1.0
-    for i in range(F_):
-        r, c = divmod(i, cols)
-        fig.add_trace(go.Heatmap(z=b[i], zmin=-zk, zmax=zk, colorscale=_KERNEL_SCALE, showscale=i == 0,
-                                 colorbar=dict(title="kernel", len=0.45, y=0.78), hovertemplate="g=%{z:.3f}<extra></extra>"),
-                      row=2 * r + 1, col=c + 1)
-        fig.add_trace(go.Heatmap(z=specs[i], zmin=0, zmax=zs, colorscale=_SPECTRUM_SCALE, showscale=i == 0,
-                                 colorbar=dict(title="|K^|", len=0.45, y=0.22), hovertemplate="|K^|=%{z:.3f}<extra></extra>"),
-                      row=2 * r + 2, col=c + 1)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False, autorange="reversed", scaleanchor=None)
-    fig.update_layout(height=230 * rows + 60, margin=dict(l=10, r=10, t=40, b=10),
-                      title="Spatial kernels (rows 1, 3, ...) and their frequency responses |K^(omega)| (rows 2, 4, ...)")
+    fig.add_trace(go.Heatmap(z=kz, zmin=-zk, zmax=zk, colorscale=_KERNEL_SCALE, colorbar=dict(title="g", len=0.45, y=0.78),
+                             hoverongaps=False, hovertemplate="g=%{z:.3f}<extra></extra>"), 1, 1)
+    fig.add_trace(go.Heatmap(z=sz, zmin=0, colorscale=_SPECTRUM_SCALE, colorbar=dict(title="|K^|", len=0.45, y=0.22),
+                             hoverongaps=False, hovertemplate="|K^|=%{z:.3f}<extra></extra>"), 2, 1)
+    # One layout update for all labels: add_annotation per label is slow in plotly.
+    fig.update_layout(annotations=list(fig.layout.annotations) + [
+        dict(x=x, y=y, text=t, showarrow=False, yshift=6, font=dict(size=10), xref="x", yref="y")
+        for (x, y), t in zip(kc, titles)])
+    for ax in ("yaxis", "yaxis2"):
+        fig.layout[ax].update(autorange="reversed", scaleanchor=ax.replace("yaxis", "x"), showticklabels=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showgrid=False, zeroline=False)
+    rows = int(np.ceil(F_ / cols))
+    fig.update_layout(height=int(min(900, 220 * rows + 120)), margin=dict(l=10, r=10, t=40, b=10),
+                      plot_bgcolor="white")
     return fig
 
 
@@ -79,16 +95,18 @@ def kernel_and_spectrum(kernel: np.ndarray, n_fft: int = 32, title: str = "") ->
     if k.ndim != 2:
         raise ValueError(f"expected one (k, k) kernel, got shape {np.shape(kernel)}.")
     mag, f = frequency_response(k, n_fft)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("kernel g[a, b]", f"|K^(u, v)| on {len(f)}x{len(f)} (max = exact norm)"))
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.16,
+                        subplot_titles=("kernel g[a, b] (rows: y down)", f"|K^(u, v)| on {len(f)}x{len(f)} (max = exact norm)"))
     zk = _zsym(k)
-    fig.add_trace(go.Heatmap(z=k, zmin=-zk, zmax=zk, colorscale=_KERNEL_SCALE, colorbar=dict(x=0.44, title="g")), 1, 1)
+    fig.add_trace(go.Heatmap(z=k, zmin=-zk, zmax=zk, colorscale=_KERNEL_SCALE, colorbar=dict(x=0.40, title="g")), 1, 1)
     fig.add_trace(go.Heatmap(z=mag, x=f, y=f, colorscale=_SPECTRUM_SCALE, colorbar=dict(title="|K^|")), 1, 2)
     i, j = np.unravel_index(np.argmax(mag), mag.shape)
     fig.add_trace(go.Scatter(x=[f[j]], y=[f[i]], mode="markers", marker=dict(symbol="x", size=12, color="red"),
                              name="max |K^|", showlegend=False), 1, 2)
     fig.update_yaxes(autorange="reversed", row=1, col=1)
     fig.update_xaxes(title="u (cycles / pixel)", row=1, col=2)
-    fig.update_yaxes(title="v (cycles / pixel)", row=1, col=2)
+    # v grows downwards like the kernel's rows, so a stripe's normal and its spectral peak point the same way.
+    fig.update_yaxes(title="v (cycles / pixel, down)", autorange="reversed", row=1, col=2)
     fig.update_layout(height=360, title=title, margin=dict(l=10, r=10, t=60, b=10))
     return fig
 
@@ -124,22 +142,32 @@ def bound_curve(values: np.ndarray, bound: np.ndarray, exact: np.ndarray, xlabel
 
 def image_responses(image: np.ndarray, responses: np.ndarray, titles: Sequence[str] | None = None,
                     cols: int = 4) -> go.Figure:
-    """The gray input image followed by the bank's responses (F, H, W), each on its own symmetric scale."""
+    """The gray input image beside a mosaic of the bank's responses (F, H, W).
+
+    Each response is divided by its own max |value| (so every orientation is visible; colour is the
+    response relative to its peak).
+    """
     r = np.asarray(responses, dtype=np.float64)
-    n = r.shape[0] + 1
-    cols = min(cols, n)
-    rows = int(np.ceil(n / cols))
-    titles = ["input"] + (list(titles) if titles is not None else [f"#{i}" for i in range(r.shape[0])])
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.01, vertical_spacing=0.05)
-    fig.add_trace(go.Heatmap(z=image, colorscale="gray", showscale=False), 1, 1)
-    for i in range(r.shape[0]):
-        rr, cc = divmod(i + 1, cols)
-        z = _zsym(r[i])
-        fig.add_trace(go.Heatmap(z=r[i], zmin=-z, zmax=z, colorscale=_KERNEL_SCALE, showscale=False), rr + 1, cc + 1)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False, autorange="reversed")
-    h, w = np.asarray(image).shape
-    fig.update_layout(height=int(rows * (900 / cols) * h / w) + 60, margin=dict(l=10, r=10, t=40, b=10))
+    img = np.asarray(image, dtype=np.float64)
+    scaled = [t / _zsym(t) for t in r]
+    mz, mc = _mosaic(scaled, cols, gap=2)
+    titles = list(titles) if titles is not None else [f"#{i}" for i in range(r.shape[0])]
+    fig = make_subplots(rows=1, cols=2, column_widths=[1, cols], horizontal_spacing=0.02,
+                        subplot_titles=("input (gray)", "responses / their max |value|"))
+    fig.add_trace(go.Heatmap(z=img, colorscale="gray", showscale=False, hovertemplate="%{z:.2f}<extra></extra>"), 1, 1)
+    fig.add_trace(go.Heatmap(z=mz, zmin=-1, zmax=1, colorscale=_KERNEL_SCALE, hoverongaps=False,
+                             colorbar=dict(title="rel."), hovertemplate="%{z:.2f}<extra></extra>"), 1, 2)
+    fig.update_layout(annotations=list(fig.layout.annotations) + [
+        dict(x=x, y=y, text=t, showarrow=False, yshift=6, font=dict(size=10), xref="x2", yref="y2")
+        for (x, y), t in zip(mc, titles)])
+    fig.layout.yaxis.update(autorange="reversed", scaleanchor="x")
+    fig.layout.yaxis2.update(autorange="reversed", scaleanchor="x2")
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    rows = int(np.ceil(r.shape[0] / cols))
+    h, w = img.shape
+    fig.update_layout(height=int(min(1000, 80 + rows * 1000 / (cols + 1) * h / w)), margin=dict(l=10, r=10, t=40, b=10),
+                      plot_bgcolor="white")
     return fig
 
 
