@@ -9,15 +9,15 @@ import streamlit as st
 
 from ui.common import mark_app_sidebar, render_sidebar
 
-st.set_page_config(page_title="robustcore", page_icon="🛡️", layout="wide")
+st.set_page_config(page_title="robustcore", page_icon=":material/shield:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/tropical.py", title="Tropical geometry", icon="🔺", url_path="tropical"),
-    st.Page("pages/gabor.py", title="Gabor filters", icon="🌊", url_path="gabor"),
-    st.Page("pages/certificates.py", title="Certificates", icon="🎲", url_path="certificates"),
-    st.Page("pages/clustering.py", title="Clustering certificates", icon="🎯", url_path="clustering"),
-    st.Page("pages/batch_size.py", title="Batch size", icon="📦", url_path="batch_size"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/tropical.py", title="Tropical geometry", icon=":material/change_history:", url_path="tropical"),
+    st.Page("pages/gabor.py", title="Gabor filters", icon=":material/waves:", url_path="gabor"),
+    st.Page("pages/certificates.py", title="Certificates", icon=":material/casino:", url_path="certificates"),
+    st.Page("pages/clustering.py", title="Clustering certificates", icon=":material/hub:", url_path="clustering"),
+    st.Page("pages/batch_size.py", title="Batch size", icon=":material/stacks:", url_path="batch_size"),
 ]
 
 page = st.navigation(PAGES)

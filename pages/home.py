@@ -16,26 +16,26 @@ page_header(
 )
 
 LINES = [
-    ("pages/tropical.py", "Tropical geometry", "🔺",
+    ("pages/tropical.py", "Tropical geometry", ":material/change_history:",
      "The decision boundary of a one-hidden-layer ReLU network lies on a tropical hypersurface whose dual "
      "is built from two zonotopes made of the weights; see both sides at once, prune by them and attack with them.",
      r"f(x) = B\max(Ax + c_1, 0) + c_2"),
-    ("pages/gabor.py", "Gabor filters", "🌊",
+    ("pages/gabor.py", "Gabor filters", ":material/waves:",
      "Learnable Gabor filter banks as first layers, with a closed-form Lipschitz upper bound beside the exact "
      "constant, and a regulariser that lowers the bound.",
      r"g(x,y) = e^{-\frac{x'^2+\gamma^2 y'^2}{2\sigma^2}}\cos\left(2\pi\frac{x'}{\lambda}+\psi\right)"),
-    ("pages/certificates.py", "Certificates", "🎲",
+    ("pages/certificates.py", "Certificates", ":material/casino:",
      "Randomized smoothing one image at a time: noisy votes, the Cohen certificate, the sigma that maximises "
      "the certified radius, and which data-dependent certificates are still sound guarantees.",
      r"R = \sigma\,\Phi^{-1}(\underline{p_A})"),
-    ("pages/clustering.py", "Clustering certificates", "🎯",
+    ("pages/clustering.py", "Clustering certificates", ":material/hub:",
      "Nearest-centre classifiers (ClusTR) have a tight certificate in feature space: see the centres, the "
      "Voronoi cells, the certified ball of an image and an attack that tries to leave it.",
      r"R(z) = \min_{j:\,y_j \ne y_1} \frac{\|z-c_j\|^2 - \|z-c_1\|^2}{2\|c_j - c_1\|}"),
-    ("pages/batch_size.py", "Batch size", "📦",
+    ("pages/batch_size.py", "Batch size", ":material/stacks:",
      "The optimal mini-batch size of SGD from the theory of expected smoothness, and SGD that learns it on the "
      "fly, as batch-size trajectories against fixed choices.",
-     r"\tau^* = \arg\min_\tau\ \tau \cdot \max\left\{\frac{4\mathcal{L}(\tau)}{\mu},\ \frac{8\sigma^2(\tau)}{\varepsilon\mu^2}\right\}\log\frac{2r_0}{\varepsilon}"),
+     r"\tau^* = \arg\min_\tau\ \tau \cdot \max\left\{\frac{2\mathcal{L}(\tau)}{\mu},\ \frac{4\sigma^2(\tau)}{\varepsilon\mu^2}\right\}"),
 ]
 
 cols = st.columns(2)
@@ -44,7 +44,7 @@ for i, (path, title, icon, sentence, eq) in enumerate(LINES):
         st.subheader(f"{icon} {title}")
         st.markdown(sentence)
         st.latex(eq)
-        st.page_link(path, label=f"Open {title}", icon="➡️")
+        st.page_link(path, label=f"Open {title}", icon=":material/arrow_forward:")
 
 st.caption(
     "Data never leaves this machine: digits ship with scikit-learn, toy sets are generated, MNIST and "
