@@ -129,16 +129,23 @@ class RegionMap:
             ends = self.starts + self.counts - 1
             nxt[ends] = self.starts
         self.owner, self._next = owner, nxt
-        x, y = self.vertices[:, 0], self.vertices[:, 1]
+        # shoelace sums relative to each polygon's first vertex: no cancellation for tiny cells
+        C = len(self.counts)
+        ref = self.vertices[self.starts][owner] if C else np.zeros((0, 2))
+        rel = self.vertices - ref
+        x, y = rel[:, 0], rel[:, 1]
         xn, yn = x[nxt], y[nxt]
         cr = x * yn - xn * y
-        C = len(self.counts)
         a = np.bincount(owner, cr, minlength=C) / 2
         cx = np.bincount(owner, (x + xn) * cr, minlength=C)
         cy = np.bincount(owner, (y + yn) * cr, minlength=C)
         safe = np.where(np.abs(a) > 1e-300, a, 1.0)
         self.areas = np.abs(a)
-        self.centroids = np.column_stack([cx, cy]) / (6 * safe[:, None])
+        cen = np.column_stack([cx, cy]) / (6 * safe[:, None])
+        first = self.vertices[self.starts] if C else np.zeros((0, 2))
+        # degenerate (zero-area) polygons fall back to the vertex mean
+        vmean = np.column_stack([np.bincount(owner, x, minlength=C), np.bincount(owner, y, minlength=C)]) / np.maximum(self.counts, 1)[:, None]
+        self.centroids = first + np.where((np.abs(a) > 1e-300)[:, None], cen, vmean)
 
     def __len__(self) -> int:
         return len(self.counts)
