@@ -54,8 +54,9 @@ def test_theorem_31_monte_carlo(tau):
     bound = (1 - g * p.mu) ** k * r0 + 2 * g * sig / p.mu
     mean, se = runs.mean(axis=0), runs.std(axis=0, ddof=1) / math.sqrt(R)
     assert np.all(mean - 5 * se <= bound * (1 + 1e-9))
-    # and the runs do reach the target region the theorem promises
-    assert mean[-1] <= eps * 1.2 or mean[-1] <= bound[-1]
+    # the bound is nearly tight early on (reference §1.2: max ratio 0.73-0.96), so the test
+    # above has teeth: a wrong step size or noise formula would cross it
+    assert np.max(mean / bound) > 0.5
 
 
 def test_nice_blocks_are_uniform_subsets():
