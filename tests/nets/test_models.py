@@ -41,3 +41,12 @@ def test_digits_cnn_reaches_95_percent():
     acc = evaluate_accuracy(model, X, y)
     assert acc >= 0.95
     assert abs(acc - info["metrics"]["test_acc"]) < 1e-6
+
+
+def test_toy_moons_default_separates_the_moons():
+    from robustcore.data import toy_dataset
+
+    model, info = default_model("toy-moons")
+    X, y = toy_dataset("moons", n=400, noise=0.15, seed=10_000)  # the held-out draw
+    acc = evaluate_accuracy(model, torch.from_numpy(X).float(), torch.from_numpy(y))
+    assert acc >= 0.95 and abs(acc - info["metrics"]["test_acc"]) < 1e-6
