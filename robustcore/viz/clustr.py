@@ -1,0 +1,184 @@
+"""Plotly figures for the clustering-certificates page (pure functions: arrays in, figure out).
+
+One colour per class (shared by points, centres and cells); the nearest-centre decision boundary
+(Voronoi edges between centres of different classes) is black, edges inside a class light grey;
+the certified feature ball is a green circle; attack paths are orange.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+__all__ = [
+    "CLASS_COLORS",
+    "embedding_figure",
+    "digit_figure",
+    "radius_histogram",
+    "lipschitz_figure",
+]
+
+CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                "#bcbd22", "#17becf"]
+CERT_COLOR = "#00a651"
+ATTACK_COLOR = "#ff6600"
+
+
+def _color(c: int) -> str:
+    return CLASS_COLORS[int(c) % len(CLASS_COLORS)]
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[k : k + 2], 16) for k in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _box(points: np.ndarray, pad: float = 0.08) -> tuple[float, float, float, float]:
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    span = np.maximum(hi - lo, 1e-6)
+    lo, hi = lo - pad * span, hi + pad * span
+    return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
+
+
+def embedding_figure(
+    features: np.ndarray,
+    labels: np.ndarray,
+    centers: np.ndarray,
+    center_labels: np.ndarray,
+    predictions: np.ndarray | None = None,
+    selected: int | None = None,
+    radius: float | None = None,
+    exact_radius: float | None = None,
+    path: np.ndarray | None = None,
+    path_flipped: bool = False,
+    rival_point: np.ndarray | None = None,
+    show_cells: bool = True,
+    title: str = "2-D embedding: centres, Voronoi cells and test points",
+) -> go.Figure:
+    """The 2-D embedding with class regions, Voronoi edges, centres, points and one certificate.
+
+    Parameters
+    ----------
+    features : (n, 2) embeddings phi(x) of the test points; labels : (n,) their true classes.
+    centers : (M, 2) cluster centres; center_labels : (M,) their classes.
+    predictions : (n,) nearest-centre classes (misclassified points are drawn with an x).
+    selected : index of the image whose certificate is drawn.
+    radius : closed-form feature radius R_f (circle, dashed); exact_radius : exact radius (solid).
+    path : (T, 2) attack path in feature space (starting at the selected point).
+    path_flipped : whether the path's end changed the decision (drawn red then).
+    rival_point : (2,) nearest point of another class's region (where the exact circle touches it).
+    show_cells : shade each point of the plane by its nearest-centre class.
+    """
+    F = np.asarray(features, dtype=np.float64)
+    C = np.asarray(centers, dtype=np.float64)
+    if F.ndim != 2 or F.shape[1] != 2 or C.ndim != 2 or C.shape[1] != 2:
+        raise ValueError("embedding_figure draws 2-D features and centres only ((n, 2) and (M, 2)).")
+    labels = np.asarray(labels)
+    center_labels = np.asarray(center_labels)
+    pts = [F, C] + ([np.asarray(path)] if path is not None else [])
+    box = _box(np.concatenate(pts))
+    fig = go.Figure()
+    if show_cells:
+        xs = np.linspace(box[0], box[1], 220)
+        ys = np.linspace(box[2], box[3], 220)
+        P = np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
+        d = ((P[:, None, :] - C[None]) ** 2).sum(-1)
+        cls = center_labels[np.argmin(d, axis=1)].reshape(len(ys), len(xs))
+        k = max(int(center_labels.max()) + 1, 2)
+        scale = []
+        for c in range(k):
+            scale += [[c / k, _rgba(_color(c), 0.13)], [(c + 1) / k, _rgba(_color(c), 0.13)]]
+        fig.add_trace(go.Heatmap(x=xs, y=ys, z=cls, zmin=-0.5, zmax=k - 0.5, colorscale=scale, showscale=False,
+                                 hoverinfo="skip", name="class regions"))
+        from robustcore.clustr.voronoi import voronoi_segments
+
+        inner_x: list = []
+        inner_y: list = []
+        bd_x: list = []
+        bd_y: list = []
+        for p0, p1, i, j in voronoi_segments(C, box):
+            tx, ty = (bd_x, bd_y) if center_labels[i] != center_labels[j] else (inner_x, inner_y)
+            tx += [p0[0], p1[0], None]
+            ty += [p0[1], p1[1], None]
+        fig.add_trace(go.Scatter(x=inner_x, y=inner_y, mode="lines", line=dict(color="#bbbbbb", width=1),
+                                 name="Voronoi edge (same class)", hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=bd_x, y=bd_y, mode="lines", line=dict(color="black", width=2),
+                                 name="decision boundary", hoverinfo="skip"))
+    wrong = np.zeros(len(F), bool) if predictions is None else np.asarray(predictions) != labels
+    for c in np.unique(labels):
+        m = (labels == c) & ~wrong
+        fig.add_trace(go.Scatter(x=F[m, 0], y=F[m, 1], mode="markers", name=f"digit {c}", legendgroup=f"c{c}",
+                                 marker=dict(color=_color(c), size=6, opacity=0.75),
+                                 customdata=np.nonzero(m)[0], hovertemplate="image %{customdata}<extra>digit " + str(c) + "</extra>"))
+    if wrong.any():
+        fig.add_trace(go.Scatter(x=F[wrong, 0], y=F[wrong, 1], mode="markers", name="misclassified",
+                                 marker=dict(color=[_color(c) for c in labels[wrong]], size=9, symbol="x"),
+                                 customdata=np.nonzero(wrong)[0], hovertemplate="image %{customdata} (misclassified)<extra></extra>"))
+    fig.add_trace(go.Scatter(x=C[:, 0], y=C[:, 1], mode="markers+text", name="centres",
+                             text=[str(int(c)) for c in center_labels], textposition="top center",
+                             marker=dict(color=[_color(c) for c in center_labels], size=15, symbol="star",
+                                         line=dict(color="black", width=1)),
+                             hovertemplate="centre of class %{text}<extra></extra>"))
+    if selected is not None:
+        r0 = F[selected]
+        theta = np.linspace(0, 2 * np.pi, 181)
+        if radius is not None and radius > 0:
+            fig.add_trace(go.Scatter(x=r0[0] + radius * np.cos(theta), y=r0[1] + radius * np.sin(theta), mode="lines",
+                                     line=dict(color=CERT_COLOR, width=2, dash="dash"), name="closed-form radius R_f"))
+        if exact_radius is not None and exact_radius > 0 and (radius is None or abs(exact_radius - radius) > 1e-9 * max(radius, 1e-12)):
+            fig.add_trace(go.Scatter(x=r0[0] + exact_radius * np.cos(theta), y=r0[1] + exact_radius * np.sin(theta),
+                                     mode="lines", line=dict(color=CERT_COLOR, width=3), name="exact radius"))
+        if rival_point is not None:
+            fig.add_trace(go.Scatter(x=[r0[0], rival_point[0]], y=[r0[1], rival_point[1]], mode="lines+markers",
+                                     line=dict(color=CERT_COLOR, width=1, dash="dot"), marker=dict(size=6, color=CERT_COLOR),
+                                     name="nearest boundary point"))
+        if path is not None:
+            path = np.asarray(path)
+            fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers",
+                                     line=dict(color="#d62728" if path_flipped else ATTACK_COLOR, width=2),
+                                     marker=dict(size=4), name="PGD path (feature space)"))
+        fig.add_trace(go.Scatter(x=[r0[0]], y=[r0[1]], mode="markers", name=f"image {selected}",
+                                 marker=dict(color="black", size=12, symbol="circle-open", line=dict(width=3))))
+    fig.update_layout(title=title, xaxis_title="feature 1", yaxis_title="feature 2", height=620,
+                      legend=dict(orientation="v", x=1.01, y=1), margin=dict(l=40, r=10, t=50, b=40))
+    fig.update_xaxes(range=[box[0], box[1]], constrain="domain")
+    fig.update_yaxes(range=[box[2], box[3]], scaleanchor="x", scaleratio=1)  # circles look round
+    return fig
+
+
+def digit_figure(image: np.ndarray, title: str = "", adversarial: np.ndarray | None = None) -> go.Figure:
+    """The 8x8 image (and the attacked image beside it when given), grey scale, pixels in [0, 1]."""
+    img = np.asarray(image, dtype=np.float64).reshape(-1, np.asarray(image).shape[-1])
+    panels = [img] if adversarial is None else [img, np.asarray(adversarial, dtype=np.float64).reshape(img.shape)]
+    z = np.concatenate([np.pad(p, ((0, 0), (0, 1)), constant_values=np.nan) for p in panels], axis=1)[:, :-1]
+    fig = go.Figure(go.Heatmap(z=z[::-1], colorscale="gray_r", zmin=0, zmax=1, showscale=False,
+                               hovertemplate="pixel %{z:.3f}<extra></extra>"))
+    fig.update_layout(title=title, height=260, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    return fig
+
+
+def radius_histogram(radii: dict[str, np.ndarray], title: str = "Certified input radius (l2) over the test set",
+                     xaxis: str = "input radius R_f / L") -> go.Figure:
+    """Overlaid histograms of certified radii, one per named model/rule."""
+    fig = go.Figure()
+    for name, r in radii.items():
+        fig.add_trace(go.Histogram(x=np.asarray(r), name=name, opacity=0.6, nbinsx=40))
+    fig.update_layout(barmode="overlay", title=title, xaxis_title=xaxis, yaxis_title="images", height=340)
+    return fig
+
+
+def lipschitz_figure(names: Sequence[str], norms: Sequence[float], lower: float | None = None) -> go.Figure:
+    """Per-layer spectral norms (log scale) and, as lines, their product and a Jacobian lower bound."""
+    fig = go.Figure(go.Bar(x=list(names), y=list(norms), name="layer spectral norm"))
+    prod = float(np.prod(norms))
+    fig.add_hline(y=prod, line=dict(color="#d62728", dash="dash"), annotation_text=f"product (upper bound) {prod:.3g}")
+    if lower is not None:
+        fig.add_hline(y=lower, line=dict(color=CERT_COLOR, dash="dot"), annotation_text=f"max Jacobian norm (lower bound) {lower:.3g}",
+                      annotation_position="bottom right")
+    fig.update_layout(title="Lipschitz constant of the embedding", yaxis_type="log", height=320, yaxis_title="l2 operator norm")
+    return fig
