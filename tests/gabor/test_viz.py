@@ -1,0 +1,58 @@
+"""The page's figures carry the numbers they are given."""
+import numpy as np
+import pandas as pd
+
+from robustcore.viz.gabor import (
+    bank_gallery,
+    bound_curve,
+    bound_vs_exact_bars,
+    frequency_response,
+    image_responses,
+    kernel_and_spectrum,
+    robustness_curves,
+)
+
+
+def test_frequency_response_peak_is_the_exact_norm():
+    from robustcore.gabor import per_filter_spectral_norms
+
+    k = np.random.default_rng(0).normal(size=(5, 5))
+    mag, f = frequency_response(k, 16)
+    assert mag.shape == (16, 16) and f[8] == 0.0
+    assert np.isclose(mag.max(), per_filter_spectral_norms(k[None], 16)[0])
+    assert np.isclose(mag[8, 8], abs(k.sum()))  # zero frequency at the centre after fftshift
+
+
+def test_gallery_and_kernel_figures():
+    bank = np.random.default_rng(1).normal(size=(6, 1, 5, 5))
+    fig = bank_gallery(bank, [f"t{i}" for i in range(6)], n_fft=16, cols=3)
+    assert len(fig.data) == 2
+    kz = np.array(fig.data[0].z, dtype=float)
+    np.testing.assert_allclose(kz[:5, :5], bank[0, 0])  # first tile is the first kernel
+    assert np.isnan(kz[5, 0])  # NaN gap between tiles
+    assert [a.text for a in fig.layout.annotations][-6:] == [f"t{i}" for i in range(6)]
+    fk = kernel_and_spectrum(bank[2, 0], n_fft=16)
+    np.testing.assert_allclose(np.array(fk.data[0].z, dtype=float), bank[2, 0])
+
+
+def test_bars_curves_and_image():
+    fb = bound_vs_exact_bars(np.array([3.0, 4.0]), np.array([1.0, 2.0]), ["a", "b"], l1=np.array([2.0, 3.0]))
+    assert [list(d.y) for d in fb.data] == [[1.0, 2.0], [2.0, 3.0], [3.0, 4.0]]
+    fc = bound_curve(np.arange(3.0), np.ones(3) * 5, np.ones(3), "sigma", current=1.0)
+    assert len(fc.data) == 2
+    img = np.random.default_rng(2).random((10, 12))
+    resp = np.random.default_rng(3).normal(size=(4, 10, 12))
+    fi = image_responses(img, resp, cols=2)
+    np.testing.assert_allclose(np.array(fi.data[0].z, dtype=float), img)
+    mz = np.array(fi.data[1].z, dtype=float)
+    np.testing.assert_allclose(mz[:10, :12], resp[0] / np.abs(resp[0]).max())
+
+
+def test_robustness_curves():
+    long = pd.DataFrame([
+        {"variant": v, "norm": n, "eps": e, "accuracy": a}
+        for v in ("standard", "gabor") for n, e, a in (("clean", 0.0, 0.9), ("linf", 0.1, 0.5), ("l2", 0.5, 0.6))
+    ])
+    fig = robustness_curves(long)
+    assert len(fig.data) == 4
+    assert list(fig.data[0].x) == [0.0, 0.1] and list(fig.data[0].y) == [0.9, 0.5]
