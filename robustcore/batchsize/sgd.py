@@ -407,7 +407,8 @@ def adaptive_sgd(problem: FiniteSumProblem, rel_eps: float = 1e-2, sampling: str
                  beta: float = 0.9 ** 0.1, period: int | None = None, tau0: int = 1,
                  epochs: float = 10.0, seed: int = 0, x0: np.ndarray | None = None,
                  r0_known: bool = True, stop_at_target: bool = False,
-                 snapshots: int = 40, label: str | None = None) -> Trajectory:
+                 snapshots: int = 40, label: str | None = None,
+                 fixed_tau: int | None = None) -> Trajectory:
     """Adaptive mini-batch SGD: plug an estimate of h(x*) into tau* before each batch.
 
     Our reconstruction of Alfarra et al. 2020 (reference §2.2), see the module docstring.
@@ -415,7 +416,8 @@ def adaptive_sgd(problem: FiniteSumProblem, rel_eps: float = 1e-2, sampling: str
     Parameters
     ----------
     rel_eps : target as a fraction of ``||x0 - x*||^2``.
-    estimator : "batch" (free running EMA of the batch's squared gradient norms) or "exact"
+    estimator : "batch" (free running EMA of the batch's squared gradient norms), "oracle"
+        (the true h(x*): a baseline, not a method) or "exact"
         (h(x^k) every ``period`` iterations, n gradients each; ``period=None``: whenever the
         batches since the last evaluation add up to n gradients, so at most 50% overhead).
     schedule : "plain" (plug the final eps from the start) or "bound" (our fix: target
@@ -425,6 +427,8 @@ def adaptive_sgd(problem: FiniteSumProblem, rel_eps: float = 1e-2, sampling: str
     tau0 : size of the probe batch at x^0 that initialises h_hat (charged); "exact" uses h(x^0).
     r0_known : the "bound" schedule starts from ``||x^0 - x*||^2`` (known, as the relative target
         assumes); if False it uses the certified ``||grad f(x^0)||^2/mu^2`` and charges n.
+    fixed_tau : keep tau fixed and adapt only the step size through the schedule (a baseline
+        that separates the effect of the step-size schedule from that of the batch size).
     Other parameters as in :func:`sgd`.
 
     Returns
@@ -433,8 +437,8 @@ def adaptive_sgd(problem: FiniteSumProblem, rel_eps: float = 1e-2, sampling: str
     ``gamma_k <= 1/(2 L(tau_k))``.
     """
     _check_run(problem, epochs, sampling, nodes)
-    if estimator not in ("batch", "exact"):
-        raise ValueError(f"estimator must be 'batch' or 'exact', got {estimator!r}.")
+    if estimator not in ("batch", "exact", "oracle"):
+        raise ValueError(f"estimator must be 'batch', 'exact' or 'oracle', got {estimator!r}.")
     if schedule not in ("plain", "bound"):
         raise ValueError(f"schedule must be 'plain' or 'bound', got {schedule!r}.")
     if not 0 < beta < 1:
@@ -444,6 +448,8 @@ def adaptive_sgd(problem: FiniteSumProblem, rel_eps: float = 1e-2, sampling: str
     n, L, mu = problem.n, problem.L, problem.mu
     if int(tau0) != tau0 or not 1 <= tau0 <= n:
         raise ValueError(f"tau0 must be an integer in [1, n = {n}], got {tau0}.")
+    if fixed_tau is not None and (int(fixed_tau) != fixed_tau or not 1 <= fixed_tau <= n):
+        raise ValueError(f"fixed_tau must be an integer in [1, n = {n}], got {fixed_tau}.")
     r0 = _r0_sq(problem, x0)
     eps = absolute_eps(rel_eps, r0)
     if sampling == "distributed":
@@ -455,7 +461,10 @@ def adaptive_sgd(problem: FiniteSumProblem, rel_eps: float = 1e-2, sampling: str
     rule = TauStarRule(n, L, lmax, mu, sampling, nodes)
     x_init = np.zeros(problem.d) if x0 is None else np.asarray(x0, dtype=np.float64)
     grads0 = 0
-    if estimator == "exact":
+    if estimator == "oracle":
+        h0 = float(np.sum(problem.shard_stats(nodes)[0])) / nodes if sampling == "distributed" \
+            else problem.h_star
+    elif estimator == "exact":
         h0, grads0 = problem.h(x_init), n
     else:
         probe = np.random.default_rng([seed, 1]).choice(n, int(tau0), replace=False)
@@ -476,7 +485,7 @@ def adaptive_sgd(problem: FiniteSumProblem, rel_eps: float = 1e-2, sampling: str
 
     def choose(k, h_hat):
         eps_k = eps if schedule == "plain" else max(eps, state["rbar"])
-        tau = rule(h_hat, eps_k)
+        tau = rule(h_hat, eps_k) if fixed_tau is None else fixed_tau
         Lt = float(expected_smoothness(tau, n, L, lm, sampling, nodes))
         sig = sig_per_h(tau) * h_hat
         gamma = 1.0 / (2.0 * Lt) if sig <= 0 else min(1.0 / (2.0 * Lt), eps_k * mu / (4.0 * sig))
@@ -489,7 +498,7 @@ def adaptive_sgd(problem: FiniteSumProblem, rel_eps: float = 1e-2, sampling: str
                 snapshots, estimator=estimator, beta=beta, period=period, h0=h0,
                 grads0=grads0, tau_star=ts, r0_sq=None,
                 info={"kind": "adaptive", "estimator": estimator, "schedule": schedule,
-                      "beta": beta, "period": period, "tau0": tau0})
+                      "beta": beta, "period": period, "tau0": tau0, "fixed_tau": fixed_tau})
 
 
 def compare_methods(problem: FiniteSumProblem, rel_eps: float = 1e-2, sampling: str = "nice",

@@ -192,3 +192,18 @@ def test_bad_input():
         sgd(p, 5, x0=np.ones(4))
     with pytest.raises(ValueError, match="multiple"):
         sgd(p, 5, sampling="distributed", nodes=2)
+
+
+def test_oracle_fixed_tau_baseline_step_sizes():
+    # with tau fixed and the true h*, the schedule's step lies between gamma(tau) and 1/(2L(tau))
+    p = ridge_problem(n=1000, d=10, lam=1e-3, rows="unit", seed=2)
+    rel = 1e-2
+    r0 = float(p.x_star @ p.x_star)
+    for t in (1, 20, 300):
+        tr = adaptive_sgd(p, rel, estimator="oracle", fixed_tau=t, epochs=2, snapshots=1)
+        g = float(step_size(t, p.n, p.L, p.L_max, p.mu, p.h_star, rel, r0_sq=r0))
+        top = 1 / (2 * float(expected_smoothness(t, p.n, p.L, p.L_max)))
+        assert np.all(tr.tau == t) and tr.grads[0] == 0
+        assert np.all(tr.gamma >= g * (1 - 1e-12)) and np.all(tr.gamma <= top * (1 + 1e-12))
+        # the bound schedule's eps_k never goes below eps and is non-increasing
+        assert np.all(tr.eps_k >= tr.eps) and np.all(np.diff(tr.eps_k) <= 1e-15 * tr.eps_k[0])

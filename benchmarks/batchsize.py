@@ -1,0 +1,126 @@
+"""Batch-size line: speed of a full comparison run, and data passes to reach eps per method.
+
+Prints
+1. the wall and CPU time of ``compare_methods`` (tau = 1, tau*, n, adaptive) on ridge with
+   n = 10,000, d = 100 (target: < 10 s), for a full 5-pass budget and when stopping at eps;
+2. for four problems, the median over seeds of the data passes (gradients / n, probes and exact
+   h evaluations included) until ``||x - x*||^2 <= eps`` first holds: fixed tau = 1, tau*, n,
+   the best fixed tau on a grid, and the adaptive method (plain plug-in and our "bound" schedule,
+   each with the batch and the exact estimate of h).
+
+Usage: ``python benchmarks/batchsize.py [--seeds 3] [--quick]``.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from scipy.optimize import brentq  # noqa: E402
+
+from robustcore.batchsize import (  # noqa: E402
+    adaptive_sgd,
+    compare_methods,
+    optimal_batch_size,
+    ridge_problem,
+    sgd,
+    sklearn_problem,
+)
+
+
+def rel_eps_for(p, tau_target):
+    r0 = float(p.x_star @ p.x_star)
+    f = lambda le: optimal_batch_size(p.n, p.L, p.L_max, p.mu, p.h_star, 10**le, r0_sq=r0)  # noqa: E731
+    return 10 ** brentq(lambda le: f(le) - tau_target + 0.5, -12, 0.3)
+
+
+def timing():
+    p = ridge_problem(n=10_000, d=100, lam=1e-3, noise=0.3, rows="unit", seed=0)
+    rel = 1e-2
+    print(f"== full comparison run: ridge n={p.n}, d={p.d}, rel eps={rel:g}, "
+          f"tau*={optimal_batch_size(p.n, p.L, p.L_max, p.mu, p.h_star, rel, r0_sq=float(p.x_star @ p.x_star))}")
+    for label, kw in (("5-pass budget, all four runs to the end", dict(epochs=5)),
+                      ("stop each run at eps", dict(epochs=5, stop_at_target=True))):
+        w, c = time.perf_counter(), time.process_time()
+        out = compare_methods(p, rel, seed=0, **kw)
+        w, c = time.perf_counter() - w, time.process_time() - c
+        its = ", ".join(f"{k}: {v.tau.size} it" for k, v in out.items())
+        print(f"  {label}: wall {w:.2f} s, CPU {c:.2f} s  ({its})")
+
+
+def passes_table(name, p, rel, seeds, grid_size):
+    r0 = float(p.x_star @ p.x_star)
+    ts = optimal_batch_size(p.n, p.L, p.L_max, p.mu, p.h_star, rel, r0_sq=r0)
+    print(f"\n== {name}: n={p.n}, d={p.d}, L_max^2/(mu L)={p.L_max**2 / (p.mu * p.L):.0f}, "
+          f"rel eps={rel:.3g}, tau*={ts}, h(x0)/h*={p.h(np.zeros(p.d)) / p.h_star:.0f}")
+    budget = 60
+    med = lambda v: float(np.median(v))  # noqa: E731
+
+    def fixed(t):
+        return med([sgd(p, t, rel, epochs=budget, seed=s, stop_at_target=True,
+                        snapshots=1).passes_to_target() for s in range(seeds)])
+
+    grid = sorted(set(np.unique(np.geomspace(1, p.n, grid_size).round().astype(int)).tolist()
+                      + [ts, max(ts // 2, 1), min(2 * ts, p.n)]))
+    costs = {t: fixed(t) for t in grid}
+    best_t = min(costs, key=lambda t: (math.inf if math.isnan(costs[t]) else costs[t]))
+    rows = [("fixed tau = 1", costs[1]), (f"fixed tau* = {ts}", costs[ts]),
+            (f"fixed tau = n = {p.n}", costs[p.n]),
+            (f"best fixed tau on a {len(grid)}-point grid (tau = {best_t})", costs[best_t])]
+    # baselines that know h(x*): they separate the step-size schedule from the batch-size rule
+    for lab, kw in (("baseline: fixed tau*, bound step schedule, true h*", dict(fixed_tau=ts)),
+                    ("baseline: tau*(h*, eps_k), bound schedule, true h*", {})):
+        rows.append((lab, med([adaptive_sgd(p, rel, estimator="oracle", schedule="bound",
+                                            epochs=budget, seed=s, stop_at_target=True,
+                                            snapshots=1, **kw).passes_to_target()
+                               for s in range(seeds)])))
+    for est in ("batch", "exact"):
+        for sch in ("plain", "bound"):
+            c, tail = [], []
+            for s in range(seeds):
+                tr = adaptive_sgd(p, rel, estimator=est, schedule=sch, epochs=budget, seed=s,
+                                  stop_at_target=True, snapshots=1)
+                c.append(tr.passes_to_target())
+                tail.append(tr.tau[0])
+            rows.append((f"adaptive, {est} h, {sch} (tau_0 = {int(np.median(tail))})", med(c)))
+    w = max(len(r[0]) for r in rows)
+    print(f"  {'method':<{w}}  passes to eps (median of {seeds} seeds)   x best fixed")
+    for lab, v in rows:
+        print(f"  {lab:<{w}}  {v:10.4f}                     {v / costs[best_t]:8.2f}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="skip the tables")
+    a = ap.parse_args()
+    print(f"(CPU count {os.cpu_count()}; timings on a shared machine are noisy)")
+    timing()
+    if a.quick:
+        return
+    w = time.perf_counter()
+    probs = [
+        ("ridge 10k x 100, unit rows (the timing problem)",
+         ridge_problem(n=10_000, d=100, lam=1e-3, noise=0.3, rows="unit", seed=0), 1e-2),
+        ("ridge, well conditioned (reference §2.4)",
+         ridge_problem(n=5000, d=10, lam=1e-3, noise=0.3, rows="unit", seed=0), None),
+        ("ridge, ill conditioned, uneven rows (reference §2.4)",
+         ridge_problem(n=500, d=20, lam=1e-2, noise=0.3, rows="uneven", seed=0), None),
+        ("breast_cancer logistic, lam = 0.1", sklearn_problem("breast_cancer", lam=0.1), None),
+    ]
+    targets = [None, 100, 50, 340]
+    for (name, p, rel), tt in zip(probs, targets):
+        if rel is None:
+            rel = rel_eps_for(p, tt)
+        passes_table(name, p, rel, a.seeds, grid_size=10)
+    print(f"\n(tables: {time.perf_counter() - w:.1f} s wall)")
+
+
+if __name__ == "__main__":
+    main()
