@@ -423,11 +423,15 @@ except Exception as exc:  # noqa: BLE001 - a broken sibling module must not brea
     render_pruning = render_lottery = render_attack = None
     _apps_error = f"{type(exc).__name__}: {exc}"
 
+_needs_2d = "These views work on 2-D toy nets; set d = 2 in the Geometry tab (this net has d = {d})."
+
 with tab_prune:
     if render_pruning is None:
         st.info("Tropical pruning is coming: this section is being built." if _apps_error is None else f"This section failed to load ({_apps_error}).")
     elif net_ is None:
         st.info("Fix the network in the Geometry tab first.")
+    elif net_.d != 2:
+        st.info(_needs_2d.format(d=net_.d))
     else:
         with guard("showing tropical pruning"):
             render_pruning(net_, X_, y_, int(settings.seed))
@@ -442,6 +446,8 @@ with tab_attack:
         st.info("The tropical attack is coming: this section is being built." if _apps_error is None else f"This section failed to load ({_apps_error}).")
     elif net_ is None:
         st.info("Fix the network in the Geometry tab first.")
+    elif net_.d != 2:
+        st.info(_needs_2d.format(d=net_.d))
     else:
         with guard("showing the tropical attack"):
             render_attack(net_, X_, y_, int(settings.seed))

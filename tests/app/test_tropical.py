@@ -1,0 +1,71 @@
+"""AppTest for the tropical geometry page: it opens on a preset, the linked figures exist, widgets work,
+bad input gives a clear message (never a traceback)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "tropical.py")
+
+
+def _errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def test_opens_on_a_preset_with_both_views() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert not _errors(at)
+    assert [t.label for t in at.tabs][:4] == ["Geometry", "Pruning", "Lottery tickets", "Attack"]
+    assert len(at.get("plotly_chart")) >= 3  # input space, dual space, lifted 3-D
+    labels = [m.label for m in at.metric]
+    assert "bound 1 + p + C(p,2)" in labels and "hull vertices" in labels
+    assert any("\\delta(R)" in l.value for l in at.latex)
+    # the bias-free preset explains itself and says the subdivision is flat
+    assert any("Theorem 2" in i.value for i in at.info)
+    # switching presets redraws; the 3-unit preset reaches 1 + 3 + 3 = 7 regions
+    at.selectbox(key="trop_preset").set_value("3 units: 7 regions").run()
+    assert not at.exception and not _errors(at)
+    bound = [m.value for m in at.metric if m.label == "bound 1 + p + C(p,2)"][0]
+    assert str(bound) == "7"
+    assert any("agree" in c.value for c in at.caption)
+
+
+def test_class_pairs_for_three_classes() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.selectbox(key="trop_preset").set_value("3 classes, 6 units").run()
+    assert not at.exception and not _errors(at)
+    at.selectbox(key="trop_pair_i").set_value(2).run()
+    assert not at.exception and not _errors(at)
+    assert at.selectbox(key="trop_pair_j").value in (0, 1)
+
+
+def test_bad_input_gives_clear_messages() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.radio(key="trop_src").set_value("Edit weights").run()
+    assert not at.exception and not _errors(at)
+    # p = 0 from the random start
+    at.selectbox(key="trop_edit_start").set_value("random").run()
+    at.number_input(key="trop_edit_p").set_value(0).run()
+    assert not at.exception
+    assert any("p = 0" in e for e in _errors(at))
+    # d = 3: projections and a slice instead of a traceback
+    at.number_input(key="trop_edit_p").set_value(4).run()
+    at.number_input(key="trop_d").set_value(3).run()
+    assert not at.exception and not _errors(at)
+    assert any("d = 2" in w.value for w in at.warning)
+
+
+def test_training_with_epoch_replay() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.radio(key="trop_src").set_value("Train on a toy set").run()
+    at.select_slider(key="trop_epochs").set_value(10).run()
+    at.select_slider(key="trop_hidden").set_value(3).run()
+    assert not at.exception and not _errors(at)
+    sliders = [s for s in at.slider if s.key and s.key.startswith("trop_epoch_")]
+    assert sliders, "the epoch slider over stored snapshots is missing"
+    sliders[0].set_value(0).run()  # replay the initial weights
+    assert not at.exception and not _errors(at)
+    assert any("after epoch 0" in c.value for c in at.caption)
