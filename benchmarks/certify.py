@@ -1,0 +1,189 @@
+"""Speed of randomized-smoothing certification on the digits CNN.
+
+Prints, for CERTIFY with n0 = 100, n = 100,000 on one test image:
+1. samples/s of ``Smooth.certify`` and of the bare eager forward pass (``torch.no_grad``, same
+   batch size, pre-made inputs, nothing else) and the fraction of certify's time spent in that
+   forward pass (target >= 90 %);
+2. forward-pass variants against the bare eager loop: ``torch.inference_mode``, batch size,
+   channels-last, ``torch.compile``, bfloat16 (reported, not used: see the note it prints);
+3. images per minute of the local and the Ray backend (2 workers) on a few test images.
+
+Usage: ``python benchmarks/certify.py [--threads 1] [--n 100000] [--quick] [--no-ray]``.
+Timings on a shared machine are noisy: the script reports the best of ``--repeats`` runs.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+import torch
+
+from robustcore.data import load_digits
+from robustcore.nets import default_model
+from robustcore.smoothing import Smooth
+
+
+def best_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def forward_loop(model, total: int, batch: int, mode: str = "no_grad", dtype=torch.float32, channels_last=False):
+    """Forward passes over ``total`` pre-made inputs in batches (the model's cost and nothing else)."""
+    xb = torch.rand(batch, 1, 8, 8, dtype=dtype)
+    if channels_last:
+        xb = xb.contiguous(memory_format=torch.channels_last)
+    last = total % batch
+    xl = xb[:last] if last else None
+    ctx = torch.inference_mode if mode == "inference_mode" else torch.no_grad
+
+    def run():
+        with ctx():
+            for _ in range(total // batch):
+                model(xb)
+            if xl is not None:
+                model(xl)
+
+    return run
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--n0", type=int, default=100)
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="n = 20,000 and fewer variants")
+    ap.add_argument("--no-ray", action="store_true")
+    ap.add_argument("--no-compile", action="store_true")
+    ap.add_argument("--ray-images", type=int, default=8)
+    ap.add_argument("--ray-n", type=int, default=10_000)
+    args = ap.parse_args()
+    if args.quick:
+        args.n, args.repeats, args.ray_images = 20_000, 2, 4
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+
+    model, _ = default_model("digits-cnn")
+    model.eval()
+    X, y = load_digits("test")
+    x = X[0]
+    total = args.n0 + args.n
+    b = args.batch
+    print(f"# digits CNN, CPU, {args.threads} thread(s), n0={args.n0}, n={args.n}, batch {b}, best of {args.repeats}")
+    print(f"# torch {torch.__version__}; machine load average {os.getloadavg()[0]:.1f} (shared machine: noisy)")
+
+    # 1. certify vs the bare eager forward pass
+    class Timed(torch.nn.Module):
+        """Adds up the wall time spent inside the wrapped model's forward (CPU: synchronous)."""
+
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.seconds = inner, 0.0
+
+        def forward(self, z):
+            t0 = time.perf_counter()
+            out = self.inner(z)
+            self.seconds += time.perf_counter() - t0
+            return out
+
+    timed = Timed(model)
+    smooth = Smooth(timed, 10, 0.25)
+    smooth.certify(x, 10, 1000, 1e-3, b, seed=0)  # warm-up
+    cert_times, inside = [], []
+    eager = forward_loop(model, total, b)
+    eager()
+    fwd_times = []
+    for _ in range(args.repeats):  # interleaved, so both see the same machine load
+        timed.seconds = 0.0
+        t0 = time.perf_counter()
+        smooth.certify(x, args.n0, args.n, 1e-3, b, seed=0)
+        cert_times.append(time.perf_counter() - t0)
+        inside.append(timed.seconds / cert_times[-1])
+        t0 = time.perf_counter()
+        eager()
+        fwd_times.append(time.perf_counter() - t0)
+    t_cert, t_fwd = min(cert_times), min(fwd_times)
+    print(f"certify                     : {total / t_cert:12,.0f} samples/s  ({t_cert:.3f} s per image)")
+    print(f"bare eager forward (no_grad): {total / t_fwd:12,.0f} samples/s  ({t_fwd:.3f} s)")
+    print(f"ratio certify / bare forward samples/s: {t_fwd / t_cert:.1%}  (target >= 90%)")
+    print(f"time inside the model's forward during certify (measured in the same call): "
+          f"{max(inside):.1%} (median {sorted(inside)[len(inside) // 2]:.1%})")
+
+    # 2. variants of the forward pass, against the bare eager loop at batch b
+    print("# forward-pass variants (speed-up vs bare eager no_grad at the same total samples; interleaved best-of)")
+    rows = [(f"eager no_grad, batch {b}", eager)]
+    rows.append(("inference_mode, batch %d" % b, forward_loop(model, total, b, "inference_mode")))
+    batches = [250, 4000, 10_000] if not args.quick else [4000]
+    for bb in batches:
+        rows.append((f"inference_mode, batch {bb}", forward_loop(model, total, bb, "inference_mode")))
+    cl = default_model("digits-cnn")[0].eval().to(memory_format=torch.channels_last)
+    rows.append((f"channels_last, batch {b}", forward_loop(cl, total, b, "inference_mode", channels_last=True)))
+    bf = default_model("digits-cnn")[0].eval().to(torch.bfloat16)
+    rows.append((f"bfloat16, batch {b}", forward_loop(bf, total, b, "inference_mode", dtype=torch.bfloat16)))
+    if not args.no_compile:
+        try:
+            t0 = time.perf_counter()
+            comp = torch.compile(default_model("digits-cnn")[0].eval(), dynamic=False)
+            with torch.inference_mode():
+                comp(torch.rand(b, 1, 8, 8))
+                if total % b:
+                    comp(torch.rand(total % b, 1, 8, 8))
+            print(f"torch.compile warm-up: {time.perf_counter() - t0:.1f} s (paid once per process and shape)")
+            rows.append((f"torch.compile, batch {b}", forward_loop(comp, total, b, "inference_mode")))
+        except Exception as exc:  # no compiler toolchain on this machine
+            print(f"torch.compile unavailable: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
+    for _, fn in rows:
+        fn()
+    times = {name: [] for name, _ in rows}
+    for _ in range(args.repeats):
+        for name, fn in rows:
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    base = min(times[rows[0][0]])
+    for name, _ in rows:
+        t = min(times[name])
+        print(f"{name:32s}: {total / t:12,.0f} samples/s  x{base / t:.2f}")
+    # bfloat16 changes the base classifier: say how much, and why it is not the default
+    with torch.inference_mode():
+        gen = torch.Generator().manual_seed(1)
+        noisy = (x + 0.25 * torch.randn((20_000, 1, 8, 8), generator=gen))
+        agree = (model(noisy).argmax(1) == bf(noisy.to(torch.bfloat16)).argmax(1)).float().mean()
+        full = bf(noisy[:1000].to(torch.bfloat16)).argmax(1)
+        part = torch.cat([bf(noisy[i:i + 250].to(torch.bfloat16)).argmax(1) for i in range(0, 1000, 250)])
+    print(f"bfloat16 agrees with float32 on {agree:.2%} of noisy samples; batch-size independent: {bool((full == part).all())}")
+    print("note: a bfloat16 base classifier is a different but legitimate f; the certificate stays sound only if "
+          "f(x) does not depend on the batch it is evaluated in, so Smooth keeps float32 by default.")
+
+    # 3. images per minute, local vs Ray with 2 workers
+    if args.no_ray:
+        return
+    from robustcore.smoothing.runner import CertifyJob, run_certification
+    from robustcore.store import ResultsStore
+
+    job = CertifyJob(model="plain", n0=args.n0, n=args.ray_n, batch_size=b, skip=1, seed=0)
+    with tempfile.TemporaryDirectory() as d:
+        for backend in ("local", "ray"):
+            store = ResultsStore(os.path.join(d, f"{backend}.sqlite"))
+            stamps: list[float] = []
+            t0 = time.perf_counter()
+            s = run_certification(job, store, backend=backend, max_images=args.ray_images, num_workers=2,
+                                  model=model, model_info=None, data=(X, y),
+                                  progress=lambda done, tot, c: stamps.append(time.perf_counter()))
+            wall = time.perf_counter() - t0
+            # stamps[0] is the call before any image; steady state = from the first result to the last
+            steady = (len(stamps) - 2) / (stamps[-1] - stamps[1]) * 60 if len(stamps) > 2 else float("nan")
+            print(f"{backend:5s} backend: {s.new} images at n={args.ray_n}: {60 * s.new / wall:.1f} images/min "
+                  f"including start-up ({wall:.1f} s), {steady:.1f} images/min steady state")
+
+
+if __name__ == "__main__":
+    main()
