@@ -33,7 +33,15 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["SigmaPath", "optimize_sigma", "surrogate_radius", "check_clip", "probabilities_of"]
+__all__ = [
+    "SigmaPath",
+    "DataDependentCertificate",
+    "optimize_sigma",
+    "certify_data_dependent",
+    "surrogate_radius",
+    "check_clip",
+    "probabilities_of",
+]
 
 _SQRT2 = math.sqrt(2.0)
 
@@ -247,3 +255,65 @@ def optimize_sigma(
     }
     return SigmaPath(sigma=sig_hist[-1].copy(), sigma_history=sig_hist, surrogate_history=sur_hist,
                      top_class=top_class, config=config)
+
+
+@dataclass
+class DataDependentCertificate:
+    """A DDRS sigma for one input and the Cohen certificate at that sigma from fresh samples.
+
+    ``certificate`` is a sound certificate of the **fixed-sigma** classifier ``g_{sigma_x}`` at x
+    (failure probability alpha: the certification noise is independent of the noise used to pick
+    sigma). It is **not** a certificate of the data-dependent classifier ``G(x') = g_{sigma_{x'}}(x')``,
+    which uses another sigma at each point of the ball; ``note`` says so.
+    """
+
+    sigma: float
+    path: SigmaPath
+    certificate: object  # robustcore.smoothing.certify.Certificate
+    note: str = (
+        "Certificate of the fixed-sigma classifier g_sigma_x at x only; not a guarantee for the data-dependent "
+        "classifier, whose sigma changes inside the ball (Súkeník et al. 2022). Use the memory or a Lipschitz sigma."
+    )
+
+
+def certify_data_dependent(model: nn.Module, x: torch.Tensor, num_classes: int, sigma0: float = 0.25,
+                           steps: int = 100, lr: float = 0.01, n_samples: int = 32, n0: int = 100, n: int = 1000,
+                           alpha: float = 0.001, seed: int = 0, batch_size: int = 1000, device: str = "cpu",
+                           sigma_min: float = 0.02, sigma_max: float = 2.0, progress=None) -> DataDependentCertificate:
+    """Optimise sigma for one image (DDRS), then run Cohen's CERTIFY at that sigma with fresh samples.
+
+    The ascent uses the seed ``seed`` and CERTIFY the independent stream of
+    ``SeedSequence([seed, 1])``, so the certification samples never informed the choice of sigma
+    (reference §3.6, item 4).
+
+    Parameters
+    ----------
+    model : nn.Module
+        Base classifier (logits).
+    x : Tensor
+        One image without a batch dimension, values in [0, 1].
+    num_classes : int
+    sigma0, steps, lr, n_samples, sigma_min, sigma_max :
+        As in :func:`optimize_sigma`.
+    n0, n, alpha, batch_size, device :
+        As in ``Smooth.certify``.
+    seed : int
+    progress : callable(fraction, message) or None
+
+    Returns
+    -------
+    DataDependentCertificate
+    """
+    from .certify import Smooth
+
+    if not isinstance(x, torch.Tensor):
+        x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+    path = optimize_sigma(model, x.unsqueeze(0), sigma0=sigma0, steps=steps, lr=lr, n_samples=n_samples,
+                          seed=seed, device=device, sigma_min=sigma_min, sigma_max=sigma_max,
+                          progress=None if progress is None else (lambda f, m: progress(0.5 * f, m)))
+    sigma_x = float(path.sigma[0])
+    cert_seed = int(np.random.SeedSequence([int(seed), 1]).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+    smooth = Smooth(model, num_classes, sigma_x, device=device)
+    cert = smooth.certify(x, n0=n0, n=n, alpha=alpha, batch_size=batch_size, seed=cert_seed,
+                          progress=None if progress is None else (lambda f: progress(0.5 + 0.5 * f, "certifying")))
+    return DataDependentCertificate(sigma=sigma_x, path=path, certificate=cert)

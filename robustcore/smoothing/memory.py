@@ -307,11 +307,12 @@ def memory_postprocess_run(store, run_id: int, X, y=None, rule: str = "ddrs", na
         Name for the persisted memory; defaults to ``f"run{run_id}/{rule}"``.
     """
     src = store.run(run_id)
-    config = {"source_run": int(run_id), "rule": rule, "source": src["config"]}
+    df = store.results(run_id).sort_values("index")
+    # n_rows in the key: a source run extended with more images gets a fresh memory run.
+    config = {"source_run": int(run_id), "rule": rule, "source": src["config"], "n_rows": int(len(df))}
     existing = store.find_run("smoothing.certify-memory", config)
     if existing is not None and store.run(existing)["status"] == "done":
         return existing
-    df = store.results(run_id).sort_values("index")
     X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
     mem = CertificationMemory(X.shape[1], rule=rule, store=store, name=name or f"run{run_id}/{rule}")
     mem.clear()
