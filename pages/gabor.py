@@ -53,7 +53,7 @@ with c_fig:
         bound = float(G.closed_form_bound(sigma, gamma, alpha, theta, ksize))
         exact = float(G.per_filter_spectral_norms(kern[None], n_in)[0])
         l1 = float(np.abs(kern).sum())
-        st.plotly_chart(V.kernel_and_spectrum(kern, n_fft=n_in), use_container_width=True, key="g_kernel_fig")
+        st.plotly_chart(V.kernel_and_spectrum(kern, n_fft=n_in), width="stretch", key="g_kernel_fig")
         m1, m2, m3, m4 = st.columns(4)
         m1.metric("exact ‖K‖₂ (FFT)", f"{exact:.4g}")
         m2.metric("Σ|g| (ℓ1)", f"{l1:.4g}")
@@ -99,11 +99,11 @@ with guard("building the bank"):
     thetas = G.orientations_for(R)
     bank = np.stack([gsweep.single_kernel(ksize, sigma, gamma, lambd, psi, t, alpha) for t in thetas])
     labels = [f"θ={math.degrees(t):.0f}°" for t in thetas]
-    st.plotly_chart(V.bank_gallery(bank, labels, n_fft=n_in, cols=min(R, 8)), use_container_width=True,
+    st.plotly_chart(V.bank_gallery(bank, labels, n_fft=n_in, cols=min(R, 8)), width="stretch",
                     key="g_gallery")
     fb = G.closed_form_bound(np.full(R, sigma), gamma, alpha, thetas, ksize)
     fe = G.per_filter_spectral_norms(bank, n_in)
-    st.plotly_chart(V.bound_vs_exact_bars(fb, fe, labels, l1=np.abs(bank).sum((1, 2))), use_container_width=True,
+    st.plotly_chart(V.bound_vs_exact_bars(fb, fe, labels, l1=np.abs(bank).sum((1, 2))), width="stretch",
                     key="g_bars")
     be = G.bank_spectral_norm(bank, n_in)
     bb = float(np.sqrt(np.sum(fb**2)))
@@ -130,10 +130,10 @@ with guard("sweeping σ and γ"):
     cs, cg = st.columns(2)
     r = _sweep("sigma", 0.05, 8.0, base, ksize, n_in)
     cs.plotly_chart(V.bound_curve(r["values"], r["bound"], r["exact"], "σ (inverse width)", l1=r["l1"],
-                                  current=sigma), use_container_width=True, key="g_curve_sigma")
+                                  current=sigma), width="stretch", key="g_curve_sigma")
     r = _sweep("gamma", 0.05, 4.0, base, ksize, n_in)
     cg.plotly_chart(V.bound_curve(r["values"], r["bound"], r["exact"], "γ (aspect ratio)", l1=r["l1"],
-                                  current=gamma), use_container_width=True, key="g_curve_gamma")
+                                  current=gamma), width="stretch", key="g_curve_gamma")
 
 # ------------------------------------------------------------------ real image
 st.header("4. The bank on a real image")
@@ -162,7 +162,7 @@ with guard("reading the image"):
 if img is not None:
     with guard("filtering the image"):
         resp = gimage.apply_bank(img, bank[:8], remove_mean=True)
-        st.plotly_chart(V.image_responses(img, resp, labels[:8], cols=3), use_container_width=True, key="g_image")
+        st.plotly_chart(V.image_responses(img, resp, labels[:8], cols=3), width="stretch", key="g_image")
         st.caption("Gray image (downsampled to at most 192 pixels a side) and the response of each kernel "
                    "(cross-correlation, zero padding) to the image minus its mean gray level, so that a kernel's DC "
                    "gain does not swamp the picture; each response is shown relative to its own peak. A wider k "
@@ -191,6 +191,12 @@ if data == "cifar10":
     cfg.update(root=settings.data_root, limit=5000)
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _trained_first_layer(variant: str, config: tuple):
+    model, _ = gtrain.trained_variant(variant, **dict(config))
+    return model.first
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def _compare(config: tuple, _progress=None):
     return gtrain.run_comparison(progress=_progress, **dict(config))
@@ -207,8 +213,26 @@ with guard("training and attacking the three models"):
             bar.done()
     if long is not None:
         table = gtrain.comparison_table(long)
-        st.dataframe(table, hide_index=True, use_container_width=True, key="g_table")
-        st.plotly_chart(V.robustness_curves(long), use_container_width=True, key="g_robust")
+        st.dataframe(table, hide_index=True, width="stretch", key="g_table")
+        st.plotly_chart(V.robustness_curves(long), width="stretch", key="g_robust")
         st.caption("Columns: clean test accuracy and accuracy under 10-step PGD at each radius (l-inf on pixel "
-                   "values in [0, 1], and l2); 'layer bound' is the closed-form Lipschitz bound of the trained "
-                   "Gabor layer. Stored as runs of kind 'gabor-robustness'; also `robustcore gabor-train`.")
+                   "values in [0, 1], and l2); 'first-layer Lipschitz <= (spectral)' is ‖W‖₂·‖bank‖₂ (Gabor) or "
+                   "‖conv‖₂ (standard), exact spectral norms that bound the zero-padded first layer; 'closed-form "
+                   "bound' is the paper's bound for the Gabor layer. Stored as runs of kind 'gabor-robustness'; "
+                   "the command line does the same: `robustcore gabor-train`.")
+
+        st.subheader("The learnt banks: the regulariser at work")
+        side = 32 if data == "cifar10" else 8
+        for col, v in zip(st.columns(2), ("gabor", "gabor-reg")):
+            with col, guard(f"loading the trained {v} layer"):
+                layer = _trained_first_layer(v, tuple(sorted(cfg.items())))
+                rep = G.lipschitz_report(layer, side + layer.kernel_size - 1)
+                p = layer.parameters_numpy()
+                st.markdown(f"**{v}**: learnt σ = {np.round(p['sigma'], 2).tolist()}, "
+                            f"γ = {np.round(p['gamma'], 2).tolist()}, λ = {np.round(p['lambd'], 2).tolist()}")
+                st.plotly_chart(V.bank_gallery(layer.kernels().detach().numpy(), n_fft=16, cols=8),
+                                width="stretch", key=f"g_learnt_{v}")
+                st.plotly_chart(V.bound_vs_exact_bars(rep["filter_bound"], rep["filter_exact"]),
+                                width="stretch", key=f"g_learnt_bars_{v}")
+                st.caption(f"Layer: closed-form bound {rep['layer_bound']:.4g}; ‖W‖₂·‖bank‖₂ = "
+                           f"{rep['layer_exact_product']:.4g}; linear part W∘bank (no ReLU) {rep['linear_exact']:.4g}.")

@@ -48,3 +48,24 @@ def test_page_reads_state_from_url_and_handles_a_bad_upload():
     at.radio(key="g_img").set_value("upload").run()
     assert not at.exception and not at.error
     assert any("Choose a file" in i.value for i in at.info)
+
+
+@pytest.mark.slow
+def test_training_button_fills_the_comparison(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROBUSTCORE_STORE", str(tmp_path / "store.sqlite"))  # a fresh store: the button shows
+    at = _page()
+    at.query_params["ep"] = "1"  # one epoch per model: the path, not the figures, is under test
+    at.run()
+    assert not at.exception and not at.error
+    assert at.button(key="g_train") is not None
+    at.button(key="g_train").click().run(timeout=120)
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert list(table["variant"]) == ["standard", "gabor", "gabor-reg"]
+    assert table["clean"].between(0, 1).all()
+    assert len(at.get("plotly_chart")) >= 11  # 6 live figures + robustness curves + 2 x (gallery, bars)
+    # A rerun reads the results back from the store: no button needed any more.
+    at2 = _page()
+    at2.query_params["ep"] = "1"
+    at2.run()
+    assert not at2.exception and not at2.error and len(at2.get("plotly_chart")) >= 11
