@@ -302,13 +302,17 @@ def run_certification(
     if progress is not None:
         progress(done, total, certified)
     redone: list[int] = []
-    if todo:
-        if backend == "local":
+    try:
+        if todo and backend == "local":
             smooth = Smooth(model, _num_classes(job, y), job.sigma, device=job.device)
             for i in todo:
                 on_row(certify_image(smooth, X[i], int(y[i]), i, job))
-        else:
+        elif todo:
             redone = _run_ray(model, X, y, todo, job, on_row, ray_address, num_workers, _crash_once)
+    except BaseException:
+        # every finished image is already stored; mark the run so the dashboard can say so
+        store.finish_run(run_id, "interrupted")
+        raise
     full = select_indices(X.shape[0], job.skip, None)
     complete = set(full) <= (done_set | set(todo))
     store.finish_run(run_id, "done" if complete else "partial")
@@ -385,7 +389,8 @@ def _run_ray(
     redone: list[int] = []
     actors: list = []
     try:
-        remote_cls = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
+        gpus = 1.0 / num_workers if torch.device(job.device).type == "cuda" else 0
+        remote_cls = ray.remote(num_cpus=1, num_gpus=gpus, max_restarts=0)(_Worker)
         model_ref = ray.put(model.cpu().eval() if torch.device(job.device).type == "cpu" else model)
         x_ref, y_ref = ray.put(X.cpu()), ray.put(y.cpu())
         k = _num_classes(job, y)

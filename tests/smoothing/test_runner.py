@@ -71,6 +71,7 @@ def test_resume_after_interruption_gives_the_uninterrupted_table(model_and_data,
         run_certification(JOB, store, model=model, data=data, progress=kill_after_four)
     run_id = store.find_run(RUN_KIND, store.runs().iloc[0]["config"])
     assert len(store.results(run_id)) == 4  # every finished image was kept
+    assert store.run(run_id)["status"] == "interrupted"
 
     seen = []
     resumed = run_certification(JOB, store, model=model, data=data, progress=lambda d, t, c: seen.append(d))
