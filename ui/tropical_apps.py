@@ -301,4 +301,4 @@ def render_attack(net: ShallowReluNet, X: np.ndarray | None, y: np.ndarray | Non
         {"method": "PGD l2, smallest ε found", "success (verified)": bool(pgd_l2["success"]),
          "||η||_2": pgd_l2["norm_l2"], "||η||_∞": pgd_l2["norm_linf"], "max |Ã − A|": None},
     ]), hide_index=True, width="stretch")
-    st.caption("PGD: robustcore.attacks.pgd_attack (50 steps) with bisection on ε; neither attack proves a minimum.")
+    st.caption("PGD: robustcore.attacks.pgd_attack (30 steps, 10 bisection steps) with bisection on ε; neither attack proves a minimum.")

@@ -167,6 +167,7 @@ def tropical_attack(
     mu0: float = 0.1,
     head: Callable[[torch.Tensor], torch.Tensor] | None = None,
     A: np.ndarray | None = None,
+    patience: int = 40,
 ) -> TropicalAttackResult:
     """Tropical attack at x0 by ADMM on the coupled (eta, A~) problem of the module docstring.
 
@@ -181,6 +182,8 @@ def tropical_attack(
     kappa : required margin (> 0 so that float rounding cannot flip the verified class back).
     iters, inner : ADMM iterations and projected gradient steps per eta-step.
     mu0 : initial weight of the margin hinge (doubled every 5 iterations while unmet).
+    patience : stop once a feasible candidate exists and none better (by 0.01 %) came for this many
+        iterations.
     head, A : for nets beyond ShallowReluNet: ``head(Z)`` maps pre-activations Z = x A^T (n, p)
         to logits (float64 torch, c1 included), and A (p, d) is the first layer.
 
@@ -286,6 +289,7 @@ def tropical_attack(
     history: list[dict] = []
     best: tuple[float, np.ndarray] | None = None
     margin_met = False
+    since_improved = 0
     for it in range(int(iters)):
         # eta-step: projected gradient on the smooth part plus the hinge's (sub)gradient
         c = -Delta @ x0 + u
@@ -308,8 +312,12 @@ def tropical_attack(
             margin_met = True
             # a candidate: keep the smallest true objective among margin-meeting, realisable iterates
             f = true_objective(eta)
-            if f is not None and (best is None or f < best[0]):
+            if f is not None and (best is None or f < best[0] * (1 - 1e-4)):
                 best = (f, eta.copy())
+                since_improved = 0
+        since_improved += 1
+        if best is not None and since_improved > patience:
+            break  # no better verified-feasible candidate for ``patience`` iterations
     if best is not None:
         # polish along the ray: the smallest scaling s in (0, 1] of eta that still meets the margin
         # (the objective is increasing in s, and every scaled point stays inside all the boxes)
@@ -366,8 +374,8 @@ def pgd_min_radius(
     eps_max: float,
     norm: str = "linf",
     box: tuple[float, float] | None = (0.0, 1.0),
-    steps: int = 50,
-    bisect_steps: int = 12,
+    steps: int = 30,
+    bisect_steps: int = 10,
     seed: int = 0,
 ) -> dict[str, float | bool | np.ndarray]:
     """Smallest radius (``norm`` "linf" or "l2") at which plain PGD (``robustcore.attacks.pgd_attack``) flips f at x0.

@@ -48,7 +48,6 @@ import numpy as np
 from ._apps_geometry import (
     decision_polygon,
     hausdorff_polygons,
-    hausdorff_support,
     pca_plane,
     polygon_area,
 )
@@ -365,6 +364,28 @@ def magnitude_prune(net: ShallowReluNet, ratio: float, scope: str = "blind") -> 
     return PruneResult(pruned, kept, _weight_ratio(pruned), method=f"magnitude-{scope}")
 
 
+def _reference(net: ShallowReluNet, X: np.ndarray | None, plane: np.ndarray | None, n_dirs: int) -> dict:
+    """Quantities of the unpruned net that every comparison reuses (polygon, support values, diameter)."""
+    from ._apps_geometry import support_decision
+
+    ref: dict = {}
+    if net.d == 2:
+        V0 = decision_polygon(net)
+        ref["diam"] = float(np.max(np.linalg.norm(V0[:, None] - V0[None], axis=-1))) if len(V0) > 1 else 0.0
+    else:
+        plane = pca_plane(X, net.d) if plane is None else plane
+        V0 = decision_polygon(net, plane)
+        rng = np.random.default_rng(0)
+        U = rng.standard_normal((n_dirs, net.d))
+        U = np.vstack([U / np.linalg.norm(U, axis=1, keepdims=True), np.eye(net.d), -np.eye(net.d)])
+        h = support_decision(net, U)
+        ref["U"], ref["h0"] = U, h
+        # width in direction u is h(u) + h(-u); the random set is not symmetric, so evaluate -U too
+        ref["diam"] = float((h + support_decision(net, -U)).max())
+    ref["V0"], ref["plane"], ref["a0"] = V0, plane, polygon_area(V0)
+    return ref
+
+
 def pruning_metrics(
     net: ShallowReluNet,
     pruned: ShallowReluNet,
@@ -372,42 +393,38 @@ def pruning_metrics(
     y: np.ndarray | None = None,
     plane: np.ndarray | None = None,
     n_dirs: int = 4096,
+    ref: dict | None = None,
 ) -> dict[str, float]:
     """Accuracy, Hausdorff distance and area ratio of a pruned net against the original.
 
     The polytope is the shift-free decision polytope conv(Z_1 u ... u Z_k) (conv(Z_G1, Z_G2) for
     k = 2). For d = 2 the Hausdorff distance and the area are exact. For d > 2 the Hausdorff
-    distance is estimated in full dimension from support functions over ``n_dirs`` seeded
-    directions (a lower bound), and the area ratio is that of the exact 2-D projections on
-    ``plane`` (default: PCA plane of X).
+    distance is estimated in full dimension from support functions, d_H = sup_u |h_K(u) - h_L(u)|,
+    over ``n_dirs`` seeded unit directions plus the +-axes (a lower bound), and the area ratio is
+    that of the exact 2-D projections on ``plane`` (default: PCA plane of X).
+    ``ref`` (from a previous call's reference computation) skips recomputing the original's side.
 
     Returns
     -------
     dict with accuracy (nan without data), hausdorff, hausdorff_rel (divided by the original
-    polytope's diameter in the same measure), area_ratio, hausdorff_exact (1.0 or 0.0).
+    polytope's diameter, measured the same way), area_ratio, hausdorff_exact (1.0 or 0.0).
     """
+    from ._apps_geometry import support_decision
+
+    ref = _reference(net, X, plane, n_dirs) if ref is None else ref
     out: dict[str, float] = {}
     if X is not None and y is not None:
         out["accuracy"] = float((pruned.predict(X) == np.asarray(y)).mean())
     else:
         out["accuracy"] = float("nan")
+    V1 = decision_polygon(pruned, ref["plane"])
     if net.d == 2:
-        V0, V1 = decision_polygon(net), decision_polygon(pruned)
-        hd = hausdorff_polygons(V0, V1)
-        diam = float(np.max(np.linalg.norm(V0[:, None] - V0[None], axis=-1))) if len(V0) > 1 else 0.0
+        hd = hausdorff_polygons(ref["V0"], V1)
         out["hausdorff_exact"] = 1.0
     else:
-        plane = pca_plane(X, net.d) if plane is None else plane
-        V0, V1 = decision_polygon(net, plane), decision_polygon(pruned, plane)
-        hd = hausdorff_support(net, pruned, n_dirs=n_dirs)
-        rng = np.random.default_rng(1)
-        U = rng.standard_normal((n_dirs, net.d))
-        U /= np.linalg.norm(U, axis=1, keepdims=True)
-        from ._apps_geometry import support_decision
-
-        diam = float((support_decision(net, U) + support_decision(net, -U)).max())
+        hd = float(np.abs(support_decision(pruned, ref["U"]) - ref["h0"]).max())
         out["hausdorff_exact"] = 0.0
-    a0 = polygon_area(V0)
+    diam, a0 = ref["diam"], ref["a0"]
     out["hausdorff"] = hd
     out["hausdorff_rel"] = hd / diam if diam > 0 else float("nan")
     out["area_ratio"] = polygon_area(V1) / a0 if a0 > 0 else float("nan")
@@ -446,6 +463,7 @@ def pruning_curves(
         if m not in known:
             raise ValueError(f"Unknown pruning method {m!r}; choose from {', '.join(known)}.")
     plane = None if net.d == 2 else pca_plane(X, net.d)
+    ref = _reference(net, X, plane, 4096)
     out: dict[str, dict[str, list]] = {m: {} for m in methods}
     times = {m: 0.0 for m in methods}
     n = len(ratios)
@@ -463,7 +481,7 @@ def pruning_curves(
             t0 = time.perf_counter()
             res = run(method, r)
             times[method] += time.perf_counter() - t0
-            met = pruning_metrics(net, res.net, X, y, plane=plane)
+            met = pruning_metrics(net, res.net, X, y, ref=ref)
             row = out[method]
             row.setdefault("target", []).append(r)
             row.setdefault("ratio", []).append(res.ratio)

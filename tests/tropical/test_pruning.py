@@ -210,3 +210,20 @@ def test_bad_lambda_raises():
         tropical_prune_lambda(random_net(0), float("nan"))
     with pytest.raises(ValueError):
         tropical_prune_lambda(random_net(0, k=3), 0.1, lam2=0.2)
+
+
+def test_high_dimensional_hausdorff_estimate_matches_flat_embedding():
+    """A 2-D net embedded in 3-D (zero third input column): the 3-D support estimate is a lower
+    bound of the exact 2-D Hausdorff distance and close to it."""
+    for seed in range(3):
+        a, b = random_net(seed, p=6), random_net(seed + 50, p=6)
+        exact = hausdorff_polygons(decision_polygon(a), decision_polygon(b))
+
+        def lift(n):
+            return ShallowReluNet(np.hstack([n.A, np.zeros((n.p, 1))]), n.c1, n.B, n.c2)
+
+        X3 = np.random.default_rng(seed).standard_normal((50, 3))
+        m = pruning_metrics(lift(a), lift(b), X3, lift(a).predict(X3))
+        assert m["hausdorff_exact"] == 0.0
+        assert m["hausdorff"] <= exact + 1e-9
+        assert m["hausdorff"] >= 0.9 * exact
