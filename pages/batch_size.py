@@ -52,7 +52,7 @@ LAM_CHOICES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 EPS_CHOICES = [1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4]
 SAMPLINGS = {"nice": "τ-nice (without replacement)", "independent": "independent (p_i = τ/n)",
              "replacement": "with replacement", "distributed": "our stratified / distributed"}
-EPOCHS = [1, 2, 5, 10, 20]
+EPOCHS = [1, 2, 5, 10, 20, 50]
 
 # ------------------------------------------------------------------------------------ controls
 with st.expander("Problem and target", expanded=True):
@@ -223,8 +223,9 @@ if problem is not None and (sampling != "distributed" or problem.n % nodes == 0)
 
         st.subheader("4. The adaptive batch size τ_k")
         st.latex(r"\tau_k=\tau^*\big(\hat h_{k-1},\ \varepsilon_k\big),\qquad "
-                 r"\hat h_k=\beta^{|S_k|}\hat h_{k-1}+(1-\beta^{|S_k|})\frac1{|S_k|}\sum_{i\in S_k}"
-                 r"\|\nabla f_i(x^k)\|^2,\qquad \varepsilon_k=\max\{\varepsilon,\bar r_k\}")
+                 r"\varepsilon_k=\max\{\varepsilon,\bar r_k\}")
+        st.latex(r"\hat h_k=\beta^{|S_k|}\hat h_{k-1}+(1-\beta^{|S_k|})\frac1{|S_k|}\sum_{i\in S_k}"
+                 r"\|\nabla f_i(x^k)\|^2")
         st.markdown(
             "With **plain**, ε_k = ε from the start. Since h(x⁰) can exceed h̄ by orders of "
             "magnitude, the plug-in then starts near full batch and the run pays for it. With "
@@ -237,7 +238,14 @@ if problem is not None and (sampling != "distributed" or problem.n % nodes == 0)
         st.latex(r"\bar h\in\Big[\big(\sqrt{h(x)}-r\big)_+^2,\ \big(\sqrt{h(x)}+r\big)^2\Big],\quad "
                  r"r=\sqrt{2L_{\max}(f(x)-f^*)}")
         ad = runs["adaptive"]
-        st.plotly_chart(tau_trajectory_figure(ad, ts, p.n), width="stretch", key="bs_tau")
+        axis = st.radio("x axis", ["iterations", "data passes"], horizontal=True, key="bs_axis",
+                        index=["iterations", "data passes"].index(
+                            url_state("axis", "iterations", str, ["iterations", "data passes"])))
+        set_url_state(axis=axis)
+        st.plotly_chart(tau_trajectory_figure(ad, ts, p.n, "passes" if axis == "data passes"
+                                              else "iterations"), width="stretch", key="bs_tau")
+        st.caption(f"τ_k over the last fifth of the iterations: median "
+                   f"{np.median(ad.tau[-max(ad.tau.size // 5, 1):]):.0f} against τ* = {ts}.")
         st.plotly_chart(step_size_figure(runs), width="stretch", key="bs_gamma")
 
         st.subheader("5. Other batch-size rules on the same run")
@@ -247,8 +255,9 @@ if problem is not None and (sampling != "distributed" or problem.n % nodes == 0)
             "B = 64), and the smallest batch passing the **norm test** of Byrd et al. (2012) with "
             "the without-replacement variance. Both grow as x → x* (the gradient vanishes) while "
             "τ* stays finite, because its accuracy is fixed by ε. Shown on a log axis capped at n.")
-        st.latex(r"B_{\rm simple}=\frac{V(x)}{\|\nabla f(x)\|^2},\quad V(x)=\frac1n\sum_i\|\nabla f_i(x)"
-                 r"-\nabla f(x)\|^2,\qquad B_{\rm norm}=\frac{nV}{V+\theta^2(n-1)\|\nabla f(x)\|^2}")
+        st.latex(r"B_{\rm simple}=\frac{V(x)}{\|\nabla f(x)\|^2},\qquad V(x)=\frac1n\sum_i\|\nabla f_i(x)"
+                 r"-\nabla f(x)\|^2")
+        st.latex(r"B_{\rm norm}=\frac{nV(x)}{V(x)+\theta^2(n-1)\|\nabla f(x)\|^2}")
         theta = st.slider("norm-test θ", 0.1, 1.0, url_state("theta", 0.5, float), 0.1, key="bs_theta")
         set_url_state(theta=theta)
         with guard("evaluating the comparison rules"):

@@ -151,8 +151,13 @@ def test_bound_schedule_starts_small_and_beats_plain(well):
                 assert tr.tau[0] > 3 * tr.tau_star
             else:
                 assert tr.tau[0] < tr.tau_star
-            # the exact estimator is charged n gradients per evaluation
-            assert np.all(np.diff(tr.grads) >= tr.batch)
+            # the exact estimator is charged n gradients per evaluation (and once at x^0), and
+            # evaluates whenever the batches since the last evaluation add up to n
+            extra = np.diff(tr.grads) - tr.batch
+            assert tr.grads[0] == p.n and set(np.unique(extra)) <= {0.0, float(p.n)}
+            evals = np.flatnonzero(extra)
+            since = np.diff(np.concatenate([[0], np.cumsum(tr.batch)[evals]]))
+            assert np.all(since >= p.n) and np.all(since < p.n + tr.batch[evals])
         cost[schedule] = np.median(c)
     assert cost["bound"] < cost["plain"]
 
