@@ -169,27 +169,6 @@ class RegionMap:
         return np.array([lookup.get(r.tobytes(), -1) for r in P], dtype=np.int64)
 
 
-def _split(poly: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Split a convex polygon by the line vals = 0 (vals at its vertices) into (>= 0, <= 0) parts."""
-    P = poly.tolist()  # plain floats: much faster than numpy scalars for these tiny loops
-    v = vals.tolist()
-    n = len(P)
-    pos, neg = [], []
-    for a in range(n):
-        b = a + 1 if a + 1 < n else 0
-        va, vb = v[a], v[b]
-        if va >= 0:
-            pos.append(P[a])
-        if va <= 0:
-            neg.append(P[a])
-        if (va > 0 and vb < 0) or (va < 0 and vb > 0):
-            t = va / (va - vb)
-            q = [P[a][0] + t * (P[b][0] - P[a][0]), P[a][1] + t * (P[b][1] - P[a][1])]
-            pos.append(q)
-            neg.append(q)
-    return np.array(pos), np.array(neg)
-
-
 def linear_regions_2d(net: Any, box: Any) -> RegionMap:
     """Cells of the neuron-line arrangement of a 2-D-input net inside ``box`` (exact).
 
@@ -201,8 +180,8 @@ def linear_regions_2d(net: Any, box: Any) -> RegionMap:
     Returns
     -------
     RegionMap with convex polygons and activation patterns sigma_j = [A_j x + c1_j > 0] (the net
-    is affine on each; at most 1 + p + C(p, 2) of them). Lines are added one at a time; only the
-    polygons a line crosses are split (the others are classified in one vectorised step).
+    is affine on each; at most 1 + p + C(p, 2) of them). Lines are added one at a time; all the
+    polygons a line crosses are split in one vectorised step (Sutherland-Hodgman on flat arrays).
     """
     if net.d != 2:
         raise ValueError(f"Linear regions are drawn for 2-D inputs (d = 2); this net has d = {net.d}.")
@@ -211,45 +190,71 @@ def linear_regions_2d(net: Any, box: Any) -> RegionMap:
     p = net.p
     scale = max(xmax - xmin, ymax - ymin)
     eps = 1e-12 * scale
-    polys = [np.array([[xmin, ymin], [xmax, ymin], [xmax, ymax], [xmin, ymax]], dtype=np.float64)]
+    # flat storage: vertices V (N, 2) polygon after polygon (counter-clockwise), owner (N,)
+    V = np.array([[xmin, ymin], [xmax, ymin], [xmax, ymax], [xmin, ymax]], dtype=np.float64)
+    owner = np.zeros(4, dtype=np.int64)
     pats = np.zeros((1, p), dtype=bool)
     A, c = net.A, net.c1
-    counts = np.array([4])
-    V = polys[0]
     for l in range(p):
         a = A[l]
         na = np.linalg.norm(a)
         if na == 0.0:
             pats[:, l] = c[l] > 0
             continue
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        C = len(pats)
         vals = (V @ a + c[l]) / na  # signed distances
+        vals[np.abs(vals) <= eps] = 0.0
+        # owner is sorted and every polygon is non-empty, so reduceat over the group starts works
+        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
         vmin = np.minimum.reduceat(vals, starts)
         vmax = np.maximum.reduceat(vals, starts)
-        pats[vmin >= -eps, l] = True
-        cross = np.flatnonzero((vmin < -eps) & (vmax > eps))
-        if cross.size == 0:
+        pats[vmin >= 0, l] = True
+        crossed = (vmin < 0) & (vmax > 0)
+        if not crossed.any():
             continue
-        add_polys, add_pats = [], []
-        for q in cross:
-            v = vals[starts[q] : starts[q] + counts[q]]
-            v = np.where(np.abs(v) <= eps, 0.0, v)
-            P_pos, P_neg = _split(polys[q], v)
-            polys[q] = P_neg  # the pattern row of q keeps sigma_l = False
-            counts[q] = len(P_neg)
-            add_polys.append(P_pos)
-            row = pats[q].copy()
-            row[l] = True
-            add_pats.append(row)
-        polys.extend(add_polys)
-        pats = np.vstack([pats, np.array(add_pats)])
-        counts = np.concatenate([counts, [len(P) for P in add_polys]])
-        V = np.concatenate(polys, axis=0)
-    keep = counts >= 3
+        # split every crossed polygon at once: walk its vertices in order and emit, per vertex a,
+        # [v_a if on the side] + [the crossing point of edge (a, a+1) if the edge changes sign]
+        vc = crossed[owner]
+        idx = np.flatnonzero(vc)
+        own_c = owner[idx]
+        # next vertex within the same polygon (cyclic)
+        nxt = idx + 1
+        last = np.ones(len(idx), dtype=bool)
+        last[:-1] = own_c[1:] != own_c[:-1]
+        first_of = np.empty(C, dtype=np.int64)
+        first_of[own_c[::-1]] = idx[::-1]
+        nxt[last] = first_of[own_c[last]]
+        va, vb = vals[idx], vals[nxt]
+        cross_e = ((va > 0) & (vb < 0)) | ((va < 0) & (vb > 0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(cross_e, va / np.where(cross_e, va - vb, 1.0), 0.0)
+        X = V[idx] + t[:, None] * (V[nxt] - V[idx])
+        items = np.stack([V[idx], X], axis=1).reshape(-1, 2)
+        item_owner = np.repeat(own_c, 2)
+        pos_m = np.stack([va >= 0, cross_e], axis=1).reshape(-1)
+        neg_m = np.stack([va <= 0, cross_e], axis=1).reshape(-1)
+        keep_v = ~vc
+        cross_ids = np.flatnonzero(crossed)
+        kept_ids = np.flatnonzero(~crossed)
+        # new polygon order: untouched polygons, then negative parts, then positive parts
+        remap_keep = np.empty(C, dtype=np.int64)
+        remap_keep[kept_ids] = np.arange(len(kept_ids))
+        remap_neg = np.empty(C, dtype=np.int64)
+        remap_neg[cross_ids] = len(kept_ids) + np.arange(len(cross_ids))
+        remap_pos = np.empty(C, dtype=np.int64)
+        remap_pos[cross_ids] = len(kept_ids) + len(cross_ids) + np.arange(len(cross_ids))
+        V = np.concatenate([V[keep_v], items[neg_m], items[pos_m]], axis=0)
+        owner = np.concatenate([remap_keep[owner[keep_v]], remap_neg[item_owner[neg_m]], remap_pos[item_owner[pos_m]]])
+        on = pats[cross_ids].copy()
+        on[:, l] = True
+        pats = np.concatenate([pats[kept_ids], pats[cross_ids], on], axis=0)
+        # keep vertices grouped by polygon (stable sort by owner; untouched ones already are)
+        order = np.argsort(owner, kind="stable")
+        V, owner = V[order], owner[order]
+    counts = np.bincount(owner, minlength=len(pats))
     rm = RegionMap(V, counts, pats, box)
-    keep &= rm.areas > 1e-14 * scale * scale
+    keep = (counts >= 3) & (rm.areas > 1e-14 * scale * scale)
     if not keep.all():
-        polys = [P for P, k in zip(polys, keep) if k]
-        rm = RegionMap(np.concatenate(polys, axis=0) if polys else np.zeros((0, 2)),
-                       np.array([len(P) for P in polys], dtype=int), pats[keep], box)
+        vk = keep[owner]
+        rm = RegionMap(V[vk], counts[keep], pats[keep], box)
     return rm

@@ -55,11 +55,12 @@ def _check_G(G: Any, shift: Any = None) -> tuple[np.ndarray, np.ndarray]:
 def _drop_zero(G: np.ndarray) -> np.ndarray:
     if G.shape[0] == 0:
         return G
-    norms = np.linalg.norm(G, axis=1)
-    scale = norms.max()
+    sq = np.einsum("ij,ij->i", G, G)  # squared norms (cheaper than np.linalg.norm on many rows)
+    scale = sq.max()
     if scale == 0.0:
         return G[:0]
-    return G[norms > ZERO_TOL * scale]
+    keep = sq > (ZERO_TOL**2) * scale
+    return G if keep.all() else G[keep]
 
 
 def _canonical_2d(G: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -69,21 +70,26 @@ def _canonical_2d(G: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     and the sum of the generators that were flipped (to add to the base point, because
     [0, 1] g = g + [0, 1] (-g)).
     """
-    theta = np.arctan2(G[:, 1], G[:, 0])
-    th = np.mod(theta, np.pi)
-    # angles just below pi are parallel to angle 0: wrap them so they sort (and merge) first
-    th = np.where(th >= np.pi - ANGLE_TOL, th - np.pi, th)
-    u = np.stack([np.cos(th), np.sin(th)], axis=1)
-    flip = np.einsum("ij,ij->i", G, u) < 0.0
+    # flip into the upper half-plane by signs alone (no trig for the orientation)
+    flip = (G[:, 1] < 0) | ((G[:, 1] == 0) & (G[:, 0] < 0))
     Gc = np.where(flip[:, None], -G, G)
+    th = np.arctan2(Gc[:, 1], Gc[:, 0])  # in [0, pi]
+    # angles within ANGLE_TOL of pi are parallel to angle 0: flip them back so they sort (and merge) first
+    wrap = th >= np.pi - ANGLE_TOL
+    if wrap.any():
+        Gc[wrap] = -Gc[wrap]
+        flip = flip ^ wrap
+        th = np.where(wrap, th - np.pi, th)
     flip_sum = G[flip].sum(axis=0)
-    order = np.argsort(th, kind="stable")
+    order = np.argsort(th)  # ties are merged below, so stability is not needed
     th, Gc = th[order], Gc[order]
     if th.size == 0:
         return Gc, th, flip_sum
     new_group = np.empty(th.size, dtype=bool)
     new_group[0] = True
     new_group[1:] = np.diff(th) > ANGLE_TOL
+    if new_group.all():  # no parallel pair: nothing to merge
+        return Gc, th, flip_sum
     starts = np.flatnonzero(new_group)
     H = np.add.reduceat(Gc, starts, axis=0)
     return H, th[starts], flip_sum

@@ -31,27 +31,33 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def _polylines(polys: list) -> tuple[list, list]:
-    """x, y lists of closed polygons separated by None (one trace for many polygons)."""
-    xs: list = []
-    ys: list = []
+def _polylines(polys: list) -> tuple[np.ndarray, np.ndarray]:
+    """x, y arrays of closed polygons separated by NaN (one trace for many polygons).
+
+    Numpy arrays (not lists) because plotly validates lists element by element (slow).
+    """
+    parts = []
+    gap = np.full((1, 2), np.nan)
     for P in polys:
-        P = np.asarray(P)
+        P = np.asarray(P, dtype=float)
         if len(P) == 0:
             continue
-        xs += list(P[:, 0]) + [P[0, 0], None]
-        ys += list(P[:, 1]) + [P[0, 1], None]
-    return xs, ys
+        parts += [P, P[:1], gap]
+    if not parts:
+        return np.zeros(0), np.zeros(0)
+    Q = np.concatenate(parts, axis=0)
+    return Q[:, 0], Q[:, 1]
 
 
-def _segments_xy(S: np.ndarray) -> tuple[list, list]:
-    S = np.asarray(S).reshape(-1, 2, 2)
-    if len(S) == 0:
-        return [], []
+def _segments_xy(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x, y arrays of segments (n, 2, 2) separated by NaN."""
+    S = np.asarray(S, dtype=float).reshape(-1, 2, 2)
     n = len(S)
+    if n == 0:
+        return np.zeros(0), np.zeros(0)
     xs = np.column_stack([S[:, 0, 0], S[:, 1, 0], np.full(n, np.nan)]).reshape(-1)
     ys = np.column_stack([S[:, 0, 1], S[:, 1, 1], np.full(n, np.nan)]).reshape(-1)
-    return [None if np.isnan(v) else float(v) for v in xs], [None if np.isnan(v) else float(v) for v in ys]
+    return xs, ys
 
 
 def _pattern_str(row: np.ndarray, limit: int = 24) -> str:
@@ -94,14 +100,14 @@ def input_space_figure(
         dual = geo.sub.points[geo.region_dual]
         side = geo.region_side
         who = np.where(side > 0, f"H{geo.i}+Q{geo.j} (Z_G1)", np.where(side < 0, f"H{geo.j}+Q{geo.i} (Z_G2)", "tie"))
-        text = [
-            f"region {r}<br>pattern σ = {_pattern_str(R.patterns[r])}<br>R attained by {who[r]}"
-            f"<br>dual vertex ({dual[r, 0]:.3g}, {dual[r, 1]:.3g})"
-            for r in range(len(R))
-        ]
-        fig.add_trace(go.Scatter(x=R.centroids[:, 0], y=R.centroids[:, 1], mode="markers",
-                                 marker=dict(size=6, color="rgba(60,60,60,0.25)"), text=text, hoverinfo="text",
-                                 customdata=np.arange(len(R)), name="region (hover / select)"))
+        pats = np.array([_pattern_str(row) for row in R.patterns], dtype=object)
+        custom = np.column_stack([np.arange(len(R)), dual, geo.region_dual])
+        fig.add_trace(go.Scatter(
+            x=R.centroids[:, 0], y=R.centroids[:, 1], mode="markers", marker=dict(size=6, color="rgba(60,60,60,0.25)"),
+            customdata=custom, text=pats, hovertext=who.astype(object),
+            hovertemplate="region %{customdata[0]:.0f}<br>pattern σ = %{text}<br>R attained by %{hovertext}"
+                          "<br>dual vertex (%{customdata[1]:.3g}, %{customdata[2]:.3g})<extra></extra>",
+            name="region (hover / select)"))
     if show_neurons:
         segs = []
         for a, c in zip(net.A, net.c1):
@@ -182,13 +188,16 @@ def dual_space_figure(geo: Any, highlight_vertex: int | None = None, show_subdiv
     up = sub.upper
     if up.size:
         tags = sub.tags[up]
-        names = {1: "Z_G1", 2: "Z_G2", 3: "both"}
-        text = [f"point {v}<br>exponent ({sub.points[v, 0]:.3g}, {sub.points[v, 1]:.3g})<br>height (coefficient) {sub.heights[v]:.3g}"
-                f"<br>vertex of {names.get(int(t), str(int(t)))}" for v, t in zip(up, tags)]
+        names = np.array(["", "Z_G1", "Z_G2", "both"], dtype=object)
+        tagname = names[np.clip(tags, 0, 3)]
+        custom = np.column_stack([up, sub.heights[up]])
+        cols = np.array([TAG_COLORS.get(int(t), "#444") for t in (1, 2, 3)], dtype=object)[np.clip(tags, 1, 3) - 1]
         fig.add_trace(go.Scatter(x=sub.points[up, 0], y=sub.points[up, 1], mode="markers",
-                                 marker=dict(size=6, color=[TAG_COLORS.get(int(t), "#444") for t in tags],
-                                             line=dict(width=0.5, color="white")),
-                                 text=text, hoverinfo="text", customdata=up, name="upper vertices (linear regions of R)"))
+                                 marker=dict(size=6, color=cols, line=dict(width=0.5, color="white")),
+                                 customdata=custom, text=tagname,
+                                 hovertemplate="point %{customdata[0]:.0f}<br>exponent (%{x:.3g}, %{y:.3g})"
+                                               "<br>height (coefficient) %{customdata[1]:.3g}<br>vertex of %{text}<extra></extra>",
+                                 name="upper vertices (linear regions of R)"))
     if highlight_vertex is not None and 0 <= highlight_vertex < len(sub.points):
         v = sub.points[highlight_vertex]
         fig.add_trace(go.Scatter(x=[v[0]], y=[v[1]], mode="markers", name=f"selected dual vertex {highlight_vertex}",

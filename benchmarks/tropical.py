@@ -1,0 +1,114 @@
+"""Tropical geometry line: speed of the exact zonotope and page geometry.
+
+Prints
+1. 2-D zonotope vertices of 100,000 random generators (angle sort; target < 50 ms), and the
+   ratio to a brute-force scipy ConvexHull over all 2^m subset sums for the m where that is
+   feasible (m <= 16);
+2. 3-D zonotope vertices (face enumeration) against Qhull over subset sums;
+3. a full recompute of the page's geometry for p hidden units (default 64; target < 200 ms):
+   ``pair_geometry`` = zonotopes, hull, lifted zonotopes, dual subdivision, T(R), both
+   constructions of the boundary and their gap, linear regions, region <-> dual-vertex link;
+   with a per-stage breakdown, and the time to build the plotly figures.
+
+Usage: ``python benchmarks/tropical.py [--p 64] [--repeats 7] [--threads 1]``.
+Timings on a shared machine are noisy: each figure is the median (and best) of ``--repeats`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from scipy.spatial import ConvexHull  # noqa: E402
+
+from robustcore.tropical import (  # noqa: E402
+    ShallowReluNet,
+    decision_boundary_cells,
+    dual_subdivision,
+    linear_regions_2d,
+    pair_geometry,
+    subset_sums,
+    zonotope_vertices,
+)
+
+
+def timeit(fn, repeats: int) -> tuple[float, float]:
+    """(median, best) wall time in ms."""
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        ts.append((time.perf_counter() - t0) * 1e3)
+    return float(np.median(ts)), float(np.min(ts))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--p", type=int, default=64, help="hidden units for the page-geometry timing")
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    rng = np.random.default_rng(0)
+    print(f"load average: {os.getloadavg()} (shared machine: figures are noisy)\n")
+
+    print("1. 2-D zonotope vertices (angle sort)")
+    G = rng.normal(size=(100_000, 2))
+    med, best = timeit(lambda: zonotope_vertices(G), args.repeats)
+    V = zonotope_vertices(G)
+    print(f"   m = 100,000 generators: median {med:.1f} ms, best {best:.1f} ms, {len(V)} vertices (target < 50 ms)")
+    print("   vs brute force: scipy ConvexHull over all 2^m subset sums")
+    for m in (8, 12, 14, 16):
+        Gm = rng.normal(size=(m, 2))
+        ours, _ = timeit(lambda: zonotope_vertices(Gm), args.repeats)
+        brute, _ = timeit(lambda: ConvexHull(subset_sums(Gm, max_m=16)), max(1, args.repeats // 2))
+        print(f"   m = {m:2d}: ours {ours:8.3f} ms, brute {brute:9.2f} ms, ratio brute/ours = {brute / ours:9.0f}x")
+
+    print("\n2. 3-D zonotope vertices (face enumeration) vs Qhull over subset sums")
+    for m in (8, 12, 16, 64):
+        Gm = rng.normal(size=(m, 3))
+        ours, _ = timeit(lambda: zonotope_vertices(Gm), args.repeats)
+        if m <= 16:
+            brute, _ = timeit(lambda: ConvexHull(subset_sums(Gm, max_m=16)), max(1, args.repeats // 2))
+            print(f"   m = {m:2d}: ours {ours:8.2f} ms, brute {brute:9.2f} ms, ratio = {brute / ours:7.0f}x")
+        else:
+            print(f"   m = {m:2d}: ours {ours:8.2f} ms ({len(zonotope_vertices(Gm))} vertices = m^2 - m + 2 = {m*m-m+2}); "
+                  "brute force infeasible (2^64 points)")
+
+    p = args.p
+    net = ShallowReluNet(rng.normal(size=(p, 2)), rng.normal(size=p), rng.normal(size=(2, p)), rng.normal(size=2))
+    box = (-4.0, 4.0, -4.0, 4.0)
+    print(f"\n3. page geometry for p = {p} hidden units, box {box}")
+    pair_geometry(net, box)  # warm-up (imports, caches)
+    med, best = timeit(lambda: pair_geometry(net, box), args.repeats)
+    geo = pair_geometry(net, box)
+    print(f"   pair_geometry: median {med:.0f} ms, best {best:.0f} ms (target < 200 ms)")
+    c = geo.counts
+    print(f"   {c['linear regions of f in the box']} regions (bound {c['bound 1 + p + C(p,2)']}), "
+          f"{c['cells of delta(R)']} cells of delta(R), {c['linear regions of R (upper vertices)']} upper vertices, "
+          f"boundary gap between the two constructions {geo.B_gap:.1e}")
+    for name, fn in (
+        ("  linear regions", lambda: linear_regions_2d(net, box)),
+        ("  dual subdivision", lambda: dual_subdivision(net)),
+        ("  T(R) pieces + clip", lambda: dual_subdivision(net).hypersurface_segments(box)),
+        ("  boundary by cells", lambda: decision_boundary_cells(net, box)),
+    ):
+        m_, b_ = timeit(fn, args.repeats)
+        print(f"   {name:22s} median {m_:6.1f} ms, best {b_:6.1f} ms")
+    try:
+        from robustcore.viz.tropical import dual_space_figure, input_space_figure, lifted_figure
+
+        m_, b_ = timeit(lambda: (input_space_figure(geo, net), dual_space_figure(geo), lifted_figure(geo)), 3)
+        print(f"   plotly figures (3 panels): median {m_:.0f} ms, best {b_:.0f} ms (not part of the compute target)")
+    except ImportError as exc:  # pragma: no cover
+        print(f"   figures skipped: {exc}")
+
+
+if __name__ == "__main__":
+    main()
