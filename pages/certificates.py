@@ -3,7 +3,6 @@ the data-dependent sigma, and which certificates are sound; dataset curves from 
 from __future__ import annotations
 
 import hashlib
-import io
 
 import numpy as np
 import pandas as pd
@@ -190,33 +189,10 @@ def clustr_certificate(x: np.ndarray):
     return certify_image(torch.from_numpy(x))
 
 
-def load_png_digit(data: bytes, invert: str = "auto") -> np.ndarray:
-    """An uploaded PNG as a (1, 8, 8) float32 image in [0, 1], bright strokes on dark (like the digits set)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        img = Image.open(io.BytesIO(data))
-        img.load()
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError("The file is not a readable PNG image.") from exc
-    if img.format not in ("PNG", None):
-        raise ValueError(f"Please upload a PNG image (this file is {img.format}).")
-    if min(img.size) < 8:
-        raise ValueError(f"The image is {img.size[0]}x{img.size[1]} pixels; it needs at least 8x8.")
-    if max(img.size) > 4 * min(img.size):
-        raise ValueError("The image is very elongated; crop it to roughly square around the digit.")
-    arr = np.asarray(img.convert("L").resize((8, 8), Image.Resampling.BOX), dtype=np.float32) / 255.0
-    if invert == "yes" or (invert == "auto" and arr.mean() > 0.5):  # dark digit on light paper
-        arr = 1.0 - arr
-    lo, hi = float(arr.min()), float(arr.max())
-    if hi - lo < 1e-3:
-        raise ValueError("The image is blank (a single grey level) after resizing to 8x8.")
-    return ((arr - lo) / (hi - lo)).reshape(1, 8, 8).astype(np.float32)
-
-
 # ------------------------------------------------------------------ controls
 from robustcore.viz.smoothing import (  # noqa: E402
     certified_accuracy_figure,
+    digit_from_png,
     image_grid,
     landscape_figure,
     sigma_path_figure,
@@ -266,7 +242,7 @@ with tab_image:
         else:
             with guard("reading the uploaded image"):
                 data = up.getvalue()
-                x = load_png_digit(data, inv)
+                x = digit_from_png(data, inv)
                 key = "upload:" + hashlib.sha256(data).hexdigest()[:16]
     set_url_state(dataset=dataset, image=img_index, sigma=f"{sigma:.2f}", n=n, model=method)
 

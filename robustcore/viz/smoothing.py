@@ -1,6 +1,7 @@
 """Plotly figures of the certificates page (pure functions: arrays in, figures out)."""
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -8,6 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 __all__ = [
+    "digit_from_png",
     "image_grid",
     "vote_histogram",
     "landscape_figure",
@@ -164,3 +166,46 @@ def certified_accuracy_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]
     fig.update_layout(xaxis_title="l2 radius r", yaxis_title="certified accuracy at r", yaxis_range=[0, 1.02],
                       height=380, margin=dict(l=50, r=10, t=20, b=40))
     return fig
+
+
+def digit_from_png(data: bytes, invert: str = "auto") -> np.ndarray:
+    """An uploaded PNG as a (1, 8, 8) float32 image in [0, 1], bright strokes on dark (like the digits set).
+
+    The image is converted to grey, box-filtered down to 8x8, inverted when it is a dark digit on
+    light paper (``invert="auto"``: mean above 1/2), and stretched to [0, 1].
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    invert : {"auto", "yes", "no"}
+
+    Returns
+    -------
+    ndarray (1, 8, 8) float32
+
+    Raises
+    ------
+    ValueError
+        Not a PNG, smaller than 8x8, very elongated, or blank, with one sentence saying which.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.load()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError("The file is not a readable PNG image.") from exc
+    if img.format not in ("PNG", None):
+        raise ValueError(f"Please upload a PNG image (this file is {img.format}).")
+    if min(img.size) < 8:
+        raise ValueError(f"The image is {img.size[0]}x{img.size[1]} pixels; it needs at least 8x8.")
+    if max(img.size) > 4 * min(img.size):
+        raise ValueError("The image is very elongated; crop it to roughly square around the digit.")
+    arr = np.asarray(img.convert("L").resize((8, 8), Image.Resampling.BOX), dtype=np.float32) / 255.0
+    if invert == "yes" or (invert == "auto" and arr.mean() > 0.5):  # dark digit on light paper
+        arr = 1.0 - arr
+    lo, hi = float(arr.min()), float(arr.max())
+    if hi - lo < 1e-3:
+        raise ValueError("The image is blank (a single grey level) after resizing to 8x8.")
+    return ((arr - lo) / (hi - lo)).reshape(1, 8, 8).astype(np.float32)
