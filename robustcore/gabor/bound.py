@@ -21,10 +21,14 @@ Proof (for every input size, padding and stride >= 1).
    in |x'|; there are at most |X'| such terms. Hence the bound, with |X'| the number of distinct
    x' values (zero included, as the paper writes it; the bound is then loose by one term).
 
-Floating point: coordinates equal up to 1e-9 grid units are counted once (a cluster of values
-whose spread is checked to be far below the grid step, which keeps step 3 injective), and m* is
-the smallest |x'| outside the cluster at zero, so rounding can only loosen the bound. When a
-coordinate takes no non-zero value (k = 1) its factor is exactly 1.
+Floating point: coordinates within 1e-7 grid units of each other form one cluster, counted once
+in |X'|; every term of a cluster is at most the cluster's largest, the cluster at zero is bounded
+by 1 and every other cluster by ``e^{-sigma^2 m*^2}`` with m* the smallest |x'| outside the zero
+cluster, so the proof goes through with clusters in place of values. Step 3 stays injective
+because cluster spreads are checked to be below a quarter of the grid step. (Without the
+clustering, the float32 orientations of the layer, e.g. cos(float32(pi/2)) = -4.4e-8, would turn
+k distinct coordinates into k^2 and inflate the bound for nothing.) When a coordinate takes no
+non-zero value (k = 1) its factor is exactly 1.
 
 Layer (the paper's depthwise bank, ReLU, 1 x 1 mixing W): the bank on one channel has norm
 ``max_omega sqrt(sum_f |K^_f|^2) <= sqrt(sum_f L_f^2)``; depthwise over channels is block
@@ -106,7 +110,10 @@ def layer_bound_latex() -> str:
 
 
 # ---------------------------------------------------------------- grid constants
-_TOL = 1e-9  # grid units; values closer than this count as one coordinate
+# Grid units. Coordinates closer than this are one cluster. It must exceed float32 rounding of the
+# layer's orientations (cos(float32(pi/2)) = -4.4e-8), or a rotation by pi/2 would split k values
+# into k^2 and loosen the bound for nothing; and cluster spreads must stay far below the grid step.
+_TOL = 1e-7
 
 
 def _distinct(values: np.ndarray, step: float) -> tuple[int, float]:
@@ -117,9 +124,10 @@ def _distinct(values: np.ndarray, step: float) -> tuple[int, float]:
     breaks = np.flatnonzero(np.diff(v) > _TOL)
     starts = np.concatenate([[0], breaks + 1])
     ends = np.concatenate([breaks, [v.size - 1]])
-    # Clusters must be tiny against the grid step or step 3 (injectivity) could fail.
+    # Step 3 needs injectivity: two grid points in the same x'-cluster and the same y'-cluster are
+    # within sqrt(2) * spread of each other, hence the same point while spread < step / sqrt(2).
     spread = float((v[ends] - v[starts]).max())
-    if spread > 0.01 * step:
+    if spread > 0.25 * step:
         raise RuntimeError("coordinate clusters too wide; the distinct-value count is not reliable.")
     count = len(starts)
     zero_cluster = np.zeros(v.size, dtype=bool)

@@ -212,7 +212,7 @@ def _run_config(variant: str, eps, pgd_steps: int, n_eval, config_kw) -> tuple[d
         raise ValueError("PGD radii must be positive.")
     cfg = variant_config(variant, **config_kw)
     # "metrics_version" keeps runs stored before a metric column existed from being read back.
-    return cfg, {**cfg, "eps": eps, "pgd_steps": int(pgd_steps), "n_eval": n_eval, "metrics_version": 2}
+    return cfg, {**cfg, "eps": eps, "pgd_steps": int(pgd_steps), "n_eval": n_eval, "metrics_version": 3}
 
 
 def _read_back(store, run_id: int, eps: dict) -> pd.DataFrame | None:

@@ -124,3 +124,26 @@ def test_bad_parameters():
         closed_form_bound(np.nan, 1.0, 1.0, 0.0, 5)
     with pytest.raises(ValueError):
         filter_lipschitz_bounds("not a layer")
+
+
+def test_float32_orientations_keep_the_axis_aligned_counts():
+    # The layer stores theta in float32: pi/2 must still give k distinct coordinates, not k^2.
+    th = np.array([0.0, np.pi / 2, np.pi, 3 * np.pi / 2], dtype=np.float32).astype(np.float64)
+    c = grid_constants(5, th)
+    np.testing.assert_allclose(c["NX"], 5)
+    np.testing.assert_allclose(c["m"], 0.5, rtol=1e-6)
+    layer = GaborConv2d(1, 4, 5, families=1, orientations=4, seed=0)
+    lf = filter_lipschitz_bounds(layer)
+    np.testing.assert_allclose(lf, lf[0], rtol=1e-5)  # all four axis-aligned kernels: the same bound
+    rep = lipschitz_report(layer, 16)
+    assert np.all(rep["filter_exact"] <= lf * (1 + 1e-6))
+
+
+def test_bound_holds_for_float32_layers_over_many_seeds():
+    for seed in range(40):
+        layer = GaborConv2d(1, 8, int(3 + 2 * (seed % 4)), families=2, orientations=int(1 + seed % 12), seed=seed)
+        with torch.no_grad():
+            layer.sigma.mul_(float(1 + seed % 5))
+            layer.alpha.normal_(generator=torch.Generator().manual_seed(seed))
+        exact = per_filter_spectral_norms(layer.kernels().detach().double().numpy(), 32)
+        assert np.all(exact <= filter_lipschitz_bounds(layer) * (1 + 1e-6) + 1e-6)
