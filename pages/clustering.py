@@ -235,7 +235,11 @@ def _comparison_table() -> pd.DataFrame | None:
     df = df[df["run_id"] == df["model"].map(latest)]
     table = df.pivot_table(index="model", columns="name", values="value", aggfunc="last")
     order = [k for k in MODEL_KINDS if k in table.index]
-    return table.loc[order].reset_index()
+    by_eps = lambda prefix: sorted((c for c in table.columns if c.startswith(prefix)),  # noqa: E731
+                                   key=lambda c: float(c.split("@")[1]))
+    first = [c for c in ["clean_acc"] if c in table.columns] + by_eps("pgd_linf@") + by_eps("pgd_l2@")
+    cols = first + [c for c in table.columns if c not in first]
+    return table.loc[order, cols].reset_index()
 
 
 with guard("reading the comparison from the results store"):

@@ -40,6 +40,9 @@ def _box(points: np.ndarray, pad: float = 0.08) -> tuple[float, float, float, fl
     lo, hi = points.min(axis=0), points.max(axis=0)
     span = np.maximum(hi - lo, 1e-6)
     lo, hi = lo - pad * span, hi + pad * span
+    # a square box, so that equal axis scales (round circles) leave no unshaded margin
+    mid, half = (lo + hi) / 2, (hi - lo).max() / 2
+    lo, hi = mid - half, mid + half
     return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
 
 
@@ -180,5 +183,8 @@ def lipschitz_figure(names: Sequence[str], norms: Sequence[float], lower: float 
     if lower is not None:
         fig.add_hline(y=lower, line=dict(color=CERT_COLOR, dash="dot"), annotation_text=f"max Jacobian norm (lower bound) {lower:.3g}",
                       annotation_position="bottom right")
-    fig.update_layout(title="Lipschitz constant of the embedding", yaxis_type="log", height=320, yaxis_title="l2 operator norm")
+    vals = [v for v in [*norms, prod, lower] if v is not None and v > 0]
+    lo, hi = np.log10(min(vals)) - 0.3, np.log10(max(vals)) + 0.3
+    fig.update_layout(title="Lipschitz constant of the embedding", yaxis_type="log", height=320,
+                      yaxis_title="l2 operator norm", yaxis_range=[lo, hi])
     return fig
