@@ -264,10 +264,15 @@ def render_attack(net: ShallowReluNet, X: np.ndarray | None, y: np.ndarray | Non
     L = net.logits(Xs)
     srt = np.sort(L, axis=1)
     closeness = srt[:, -1] - srt[:, -2]
-    default_idx = int(np.argsort(closeness)[min(len(closeness) - 1, len(closeness) // 10)])
+    # ties (e.g. the cone where every unit of a bias-free net is off, f = c2) have no gradient to follow
+    live = np.flatnonzero(closeness > 1e-9 * (1.0 + np.abs(L).max()))
+    if len(live):
+        default_idx = int(live[np.argsort(closeness[live])[len(live) // 10]])
+    else:
+        default_idx = 0
     c1, c2, c3, c4 = st.columns(4)
     idx = c1.number_input("Point index", 0, len(Xs) - 1, url_state("attack_idx", default_idx, int), key="trop_attack_idx",
-                          help="Default: a point near (not on) the boundary, the 10th percentile of the logit gap.")
+                          help="Default: a point near (not on) the boundary, the 10th percentile of the logit gap (ties excluded).")
     set_url_state(attack_idx=int(idx))
     eps1 = c2.slider("ε1 (l∞ on η)", 0.05, 2.0, 1.0, 0.05, key="trop_attack_eps1")
     eps2 = c3.slider("ε2 (max |Ã − A|)", 0.05, 3.0, 1.0, 0.05, key="trop_attack_eps2")
