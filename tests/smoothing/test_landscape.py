@@ -119,3 +119,18 @@ def test_bad_input():
         sigma_landscape(Ball(1.0), torch.zeros(3), [0.1], n=10, alpha=2.0)
     with pytest.raises(ValueError, match="label"):
         sigma_landscape(Ball(1.0), torch.zeros(3), [0.1], n=10, label=7)
+
+
+def test_monte_carlo_landscape_of_the_reference_ball_peaks_near_0525():
+    # §7.8 geometry sampled for real (D=3072, r0=60, a=50): with n=2000 the radius follows the cap
+    # sigma Phi^-1(alpha^(1/n)) until p_A(sigma) collapses between 0.525 and 0.6, so the grid
+    # maximum sits at 0.525-0.55, where the closed form puts it.
+    D = 3072
+    x = torch.zeros(D)
+    x[0] = 50.0
+    sigmas = np.round(np.arange(0.45, 0.6001, 0.0125), 4)
+    land = sigma_landscape(Ball(60.0), x, sigmas, n=2000, alpha=1e-3, label=0, seed=0, batch_size=4000)
+    best = sigmas[np.argmax(land.radius)]
+    assert 0.5 <= best <= 0.55, best
+    p_true = ncx2.cdf(60.0**2 / sigmas**2, D, 50.0**2 / sigmas**2)
+    assert np.all(land.p_lower <= p_true + 1e-12) and np.all(p_true <= land.p_upper + 1e-12)
