@@ -15,20 +15,24 @@ T = TypeVar("T")
 
 DATASETS = {"digits": "Digits (8x8, bundled with scikit-learn)", "mnist": "MNIST (local folder)",
             "cifar10": "CIFAR-10 (local folder)"}
-MODELS = {"digits-cnn": "Small CNN", "digits-mlp": "Small MLP"}
+MODELS = {"digits-cnn": "Small CNN", "digits-mlp": "Small MLP", "upload": "Upload a checkpoint..."}
 # Set by app.py in the script thread of the current run and consumed by the page of that run.
 _RUN = threading.local()
 
 
 @dataclass(frozen=True)
 class Settings:
-    """What the sidebar chose: dataset, its folder (for MNIST / CIFAR-10), model, device, seed."""
+    """What the sidebar chose: dataset, its folder (for MNIST / CIFAR-10), model, device, seed.
+
+    ``model`` is a default model's name, or "upload" with the checkpoint's bytes in ``model_bytes``.
+    """
 
     dataset: str
     data_root: str
     model: str
     device: str
     seed: int
+    model_bytes: bytes | None = None
 
 
 def _devices() -> list[str]:
@@ -50,10 +54,23 @@ def render_sidebar() -> Settings:
     if dataset != "digits":
         root = sb.text_input("Dataset folder", key="rc_data_root", placeholder="/path/to/data",
                              help="torchvision's on-disk layout; nothing is downloaded.")
-    model = sb.selectbox("Model", list(MODELS), format_func=MODELS.get, key="rc_model")
+    model = sb.selectbox("Model", list(MODELS), format_func=MODELS.get, key="rc_model",
+                         help="Digits models are trained on first use and cached; an upload must be a checkpoint "
+                              "saved by robustcore (loaded weights-only).")
+    data = None
+    if model == "upload":
+        up = sb.file_uploader("Checkpoint (.pt)", type=["pt", "pth"], key="rc_model_file")
+        data = up.getvalue() if up is not None else None
+        if data is not None:
+            try:
+                _, info = _load_uploaded(data)
+                arch = info["config"].get("arch", "?")
+                sb.success(f"Loaded a {arch} checkpoint.")
+            except ValueError as exc:
+                sb.error(str(exc))
     device = sb.selectbox("Device", _devices(), key="rc_device")
     seed = sb.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="rc_seed")
-    return Settings(dataset, root, model, device, int(seed))
+    return Settings(dataset, root, model, device, int(seed), data)
 
 
 def mark_app_sidebar() -> None:
@@ -68,9 +85,37 @@ def sidebar_settings() -> Settings:
     if getattr(_RUN, "sidebar_drawn", False):
         _RUN.sidebar_drawn = False
         s = st.session_state
+        up = s.get("rc_model_file")
         return Settings(s.get("rc_dataset", "digits"), s.get("rc_data_root", ""), s.get("rc_model", "digits-cnn"),
-                        s.get("rc_device", "cpu"), int(s.get("rc_seed", 0)))
+                        s.get("rc_device", "cpu"), int(s.get("rc_seed", 0)),
+                        up.getvalue() if (up is not None and s.get("rc_model") == "upload") else None)
     return render_sidebar()
+
+
+@st.cache_resource(show_spinner="Training the model on first use (seconds)...", max_entries=8)
+def _load_default(name: str):
+    from robustcore.nets import default_model
+
+    return default_model(name)
+
+
+@st.cache_resource(show_spinner="Loading the checkpoint...", max_entries=4)
+def _load_uploaded(data: bytes):
+    from robustcore.nets import load_model_file
+
+    return load_model_file(data)
+
+
+def selected_model(settings: Settings):
+    """The model the sidebar chose, as ``(model, info)``: a cached default model or the uploaded checkpoint.
+
+    Raises ``ValueError`` (a clear sentence) when "upload" is chosen without a file or with a bad one.
+    """
+    if settings.model == "upload":
+        if settings.model_bytes is None:
+            raise ValueError("choose a checkpoint file in the sidebar, or pick one of the default models.")
+        return _load_uploaded(settings.model_bytes)
+    return _load_default(settings.model)
 
 
 @contextlib.contextmanager

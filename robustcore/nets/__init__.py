@@ -1,7 +1,7 @@
 """Small architectures, training loops, checkpoints and the on-disk model cache."""
 from .cache import cache_dir, cached_model, config_hash
 from .checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
-from .defaults import DEFAULT_MODELS, build_seeded, default_model, train_from_config
+from .defaults import DEFAULT_MODELS, build_seeded, default_model, load_model_file, train_from_config
 from .models import DigitsCNN, DigitsMLP, ToyReluNet, build_model
 from .training import evaluate_accuracy, predict, train_classifier
 
@@ -16,6 +16,7 @@ __all__ = [
     "DEFAULT_MODELS",
     "build_seeded",
     "default_model",
+    "load_model_file",
     "train_from_config",
     "DigitsCNN",
     "DigitsMLP",

@@ -107,6 +107,8 @@ def load_checkpoint(
     config = payload["config"]
     try:
         model = build(config)
+    except CheckpointError:
+        raise
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"The checkpoint's config does not describe a known model ({exc}).") from None
     try:

@@ -98,3 +98,25 @@ def default_model(
         raise ValueError(f"Unknown default model {name!r}; choose one of {', '.join(DEFAULT_MODELS)}.")
     config = {**DEFAULT_MODELS[name], **overrides}
     return cached_model(name, config, build_seeded, train_from_config, progress=progress, retrain=retrain)
+
+
+def load_model_file(source) -> tuple[nn.Module, dict]:
+    """Load a checkpoint written by robustcore (a path or an upload's bytes) into its architecture.
+
+    The architecture comes from the checkpoint's own config (``arch`` and ``arch_kwargs``), so any
+    model that ``default_model`` or ``robustcore train`` cached can be reloaded or shared. Loading is
+    ``weights_only``; a foreign, corrupt or NaN-carrying file raises
+    :class:`~robustcore.nets.CheckpointError` with one sentence saying what is wrong.
+    """
+    from .checkpoint import CheckpointError, load_checkpoint
+
+    def build(cfg: dict) -> nn.Module:
+        inner = cfg.get("config", cfg)
+        if "arch" not in inner:
+            raise CheckpointError(
+                "The checkpoint carries no architecture (arch) in its config; robustcore cannot rebuild it."
+            )
+        return build_model(inner)
+
+    model, cfg = load_checkpoint(source, build)
+    return model, {"config": cfg.get("config", cfg), "metrics": cfg.get("metrics", {}), "cached": True}

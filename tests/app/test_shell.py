@@ -74,3 +74,22 @@ def test_url_state_falls_back_on_bad_values():
     at.query_params["mode"] = "zzz"
     at.run()
     assert at.markdown[-1].value == "(0.5, 100, 'a')"
+
+
+def _model_script():
+    import streamlit as st
+
+    from ui.common import guard, render_sidebar, selected_model
+
+    s = render_sidebar()
+    with guard("loading the model"):
+        model, info = selected_model(s)
+        st.write(f"model {info['config']['arch']}")
+
+
+def test_uploading_a_bad_checkpoint_gives_one_sentence(tmp_path):
+    at = AppTest.from_function(_model_script, default_timeout=120).run()
+    assert at.main.markdown[-1].value == "model digits-cnn"
+    at.sidebar.selectbox[1].select("upload").run()
+    assert not at.exception
+    assert "choose a checkpoint file" in at.main.error[0].value

@@ -135,3 +135,23 @@ def test_navigation_keeps_the_sidebar_settings(server, browser):
     assert page.get_by_label("Seed").input_value() == "5"
     assert not _errors(page)
     ctx.close()
+
+
+def test_a_foreign_upload_gets_one_clear_sentence(server, browser, tmp_path):
+    bad = tmp_path / "model.pt"
+    bad.write_bytes(b"PK\x03\x04 definitely not a checkpoint")
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    page.goto(server, wait_until="domcontentloaded")
+    _wait_until_done(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_role("combobox", name="Model").click()
+    page.get_by_role("option", name="Upload a checkpoint...").click()
+    _wait_until_done(page)
+    sidebar.locator('input[type="file"]').set_input_files(str(bad))
+    page.wait_for_selector('[data-testid="stAlertContentError"]', timeout=60_000)
+    _wait_until_done(page)
+    text = sidebar.get_by_test_id("stAlertContentError").inner_text()
+    assert "not a readable weights-only torch checkpoint" in text
+    assert page.query_selector('[data-testid="stException"]') is None
+    ctx.close()

@@ -146,3 +146,24 @@ def test_two_processes_train_once(tmp_path):
     procs = [subprocess.Popen([sys.executable, "-c", script], env=env) for _ in range(2)]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     assert (tmp_path / "log").read_text().count("trained") == 1
+
+
+def test_load_model_file_rebuilds_cached_models(tmp_path, monkeypatch):
+    from robustcore.nets import default_model, load_model_file
+
+    model, info = default_model("toy-moons")
+    m2, info2 = load_model_file(info["path"])
+    x = torch.rand(5, 2)
+    torch.testing.assert_close(model(x), m2(x))
+    assert info2["config"]["arch"] == "toy-relu"
+    with open(info["path"], "rb") as fh:
+        m3, _ = load_model_file(fh.read())
+    torch.testing.assert_close(model(x), m3(x))
+
+
+def test_load_model_file_without_architecture(tmp_path):
+    from robustcore.nets import load_model_file
+
+    torch.save(ToyReluNet().state_dict(), tmp_path / "sd.pt")
+    with pytest.raises(CheckpointError, match="no architecture"):
+        load_model_file(tmp_path / "sd.pt")
