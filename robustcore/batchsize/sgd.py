@@ -23,8 +23,11 @@ Schedules for the accuracy plugged into tau*:
   from ``rbar_0 = ||x^0 - x*||^2`` (the quantity the relative target already assumes known, or
   its certified upper bound ``||grad f(x^0)||^2/mu^2``, charged n gradients). With eps_k >= eps
   the batch is the one that is optimal for the accuracy the bound says we are at, so tau_k
-  grows from small to tau*(eps) as the bound reaches eps. If h_hat >= h(x*), rbar_k is an upper
-  bound on E||x^k - x*||^2 and decreases by at least a factor (1 - gamma_k mu/2) per step.
+  grows from small to tau*(eps) as the bound reaches eps. While rbar_k >= eps the recursion
+  shrinks it by at least a factor (1 - gamma_k mu/2) per step. With the true h(x*) (estimator
+  "oracle") tau_k and gamma_k are deterministic and rbar_k is a genuine upper bound on
+  E||x^k - x*||^2 (tested by Monte Carlo); with an *estimated* h it is a heuristic target, not a
+  guarantee (h_hat may undershoot h(x*), and it depends on the sample path).
 """
 from __future__ import annotations
 
