@@ -46,7 +46,10 @@ def _synthetic_labels(net: ShallowReluNet, seed: int) -> tuple[np.ndarray, np.nd
 def _pruning_curves_cached(arrs: tuple, X: np.ndarray, y: np.ndarray, ratios: tuple, methods: tuple, refit: bool):
     from robustcore.tropical.pruning import pruning_curves
 
-    return pruning_curves(_net_from(arrs), X, y, ratios, methods=methods, refit=refit)
+    bar = StreamlitProgress("Pruning at every ratio...")
+    out = pruning_curves(_net_from(arrs), X, y, ratios, methods=methods, refit=refit, progress=bar)
+    bar.done()
+    return out
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -127,8 +130,7 @@ def render_pruning(net: ShallowReluNet, X: np.ndarray | None, y: np.ndarray | No
                    "classes. The Hausdorff distance is estimated in 64-D from support functions in 4096 seeded "
                    "directions (a lower bound); areas are those of the exact projections on the features' PCA plane.")
     work_net = _net_from(arrs)
-    with st.spinner("Pruning at every ratio..."):
-        curves = _pruning_curves_cached(arrs, Xe, ye, _RATIOS, methods, refit)
+    curves = _pruning_curves_cached(arrs, Xe, ye, _RATIOS, methods, refit)
     from robustcore.viz.tropical_apps import (
         boundaries_figure,
         objective_figure,

@@ -1,5 +1,6 @@
 """AppTest of the tropical page's pruning, lottery-ticket and attack sections (ui/tropical_apps.py)."""
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 
@@ -22,6 +23,17 @@ def _app(section: str) -> None:
         render_lottery("moons", X, y, 0)
     elif section == "attack":
         render_attack(net, X, y, 0)
+    elif section in ("pruning-3class", "attack-3class", "lottery-3class"):
+        rng = np.random.default_rng(0)
+        net3 = ShallowReluNet(rng.normal(size=(6, 2)), rng.normal(size=6), rng.normal(size=(3, 6)), rng.normal(size=3))
+        X3 = rng.uniform(-2, 2, size=(150, 2))
+        y3 = net3.predict(X3)
+        if section == "pruning-3class":
+            render_pruning(net3, X3, y3, 0)
+        elif section == "attack-3class":
+            render_attack(net3, X3, y3, 0)
+        else:
+            render_lottery("blobs", X3, y3, 0)
     else:
         render_attack(ShallowReluNet(np.ones((3, 4)), np.zeros(3), np.ones((2, 3)), np.zeros(2)), None, None, 0)
 
@@ -69,3 +81,21 @@ def test_attack_section_renders_and_reports_verified_result():
 def test_attack_on_non_2d_net_explains_itself():
     at = _run("attack-3d")
     assert any("2-D" in i.value for i in at.info)
+
+
+def test_three_class_sections_render():
+    for section in ("pruning-3class", "attack-3class", "lottery-3class"):
+        at = _run(section)
+        assert len(at.get("plotly_chart")) >= 1
+        assert not at.error
+
+
+@pytest.mark.slow
+def test_pruning_digits_block():
+    """The digits MLP's last Affine-ReLU-Affine block (trains the cached default model on first use)."""
+    at = _run("pruning")
+    at.radio(key="trop_prune_source").set_value("digits MLP: last Affine-ReLU-Affine block").run(timeout=180)
+    assert not at.exception and not at.error
+    assert len(at.get("plotly_chart")) >= 2
+    acc = at.dataframe[0].value
+    assert set(acc["ratio"]) == {0.5, 0.75, 0.9}
