@@ -94,10 +94,12 @@ class FiniteSumProblem:
     # ---- sizes -----------------------------------------------------------------------------
     @property
     def n(self) -> int:
+        """Number of examples (rows of A)."""
         return int(self.A.shape[0])
 
     @property
     def d(self) -> int:
+        """Number of features (columns of A)."""
         return int(self.A.shape[1])
 
     # ---- per-example derivative of the loss phi_i at z = a_i^T x ---------------------------

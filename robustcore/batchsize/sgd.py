@@ -173,8 +173,8 @@ def _run(problem: FiniteSumProblem, choose, eps: float, label: str, sampling: st
          period: int | None = None, h0: float | None = None, grads0: int = 0, tau_star: int = 0,
          r0_sq: float | None = None, info: dict | None = None) -> Trajectory:
     """Shared SGD loop. ``choose(k, h_hat) -> (tau, gamma, eps_k)`` is called before the batch
-    is drawn (past-only information); ``after(tau, gamma, h_hat_old)`` hooks are in ``choose``'s
-    closure via the returned state."""
+    is drawn, so tau_k and gamma_k use past information only; the h estimate is updated after
+    the step from the batch just used ("batch") or from all n examples ("exact")."""
     A, lam, n = problem.A, problem.lam, problem.n
     rng = np.random.default_rng(seed)
     draw = _Sampler(n, sampling, nodes, rng)
