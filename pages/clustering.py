@@ -70,11 +70,12 @@ def _test_set() -> dict:
     feats = model.embed_all(X).double().numpy()
     C, lab = model.centers.double().numpy(), model.center_labels.numpy()
     cert = nearest_center_certificate(feats, C, lab)
+    near = np.stack([cert.nearest, cert.rival], axis=1)
     exact, points = exact_center_radius(feats, C, lab, return_points=True)
     lip = model.lipschitz_bound()
     lower = lipschitz_lower_bound(model.embedding, X)
     return {"X": X.numpy(), "y": y.numpy(), "features": feats, "centers": C, "center_labels": lab,
-            "pred": cert.label, "closed": cert.radius, "exact": exact, "points": points, "L": lip.bound,
+            "pred": cert.label, "closed": cert.radius, "near": near, "exact": exact, "points": points, "L": lip.bound,
             "L_lower": lower, "layers": lip.layers, "norms": lip.norms, "methods": lip.methods}
 
 
@@ -154,7 +155,8 @@ if data is not None:
             st.plotly_chart(
                 V.embedding_figure(data["features"], data["y"], data["centers"], data["center_labels"], data["pred"],
                                    selected=i, radius=R_closed, exact_radius=R_exact, path=att["features"],
-                                   path_flipped=att["flipped"], rival_point=data["points"][i], show_cells=cells),
+                                   path_flipped=att["flipped"], rival_point=data["points"][i], show_cells=cells,
+                                   nearest_centers=tuple(int(v) for v in data["near"][i])),
                 use_container_width=True, key="cl_embedding")
         with c_ctl:
             st.plotly_chart(V.digit_figure(data["X"][i, 0], f"image {i} (true {data['y'][i]}) | after the attack",

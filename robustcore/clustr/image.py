@@ -34,6 +34,10 @@ def certify_image(x: torch.Tensor, model: ClusterClassifier | None = None) -> di
       lipschitz_bound : float, product of exact per-layer spectral norms of the embedding;
       sound : bool, True (the certificate is a guarantee for the nearest-centre rule);
       note : str, what the guarantee covers.
+
+    The guarantee holds in exact arithmetic; the float32 rounding of the network's forward pass
+    (relative error ~1e-7) is not accounted for, which matters only for images within that
+    distance of the boundary.
     """
     if model is None:
         from .training import default_clustr_model

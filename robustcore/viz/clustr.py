@@ -58,6 +58,7 @@ def embedding_figure(
     path: np.ndarray | None = None,
     path_flipped: bool = False,
     rival_point: np.ndarray | None = None,
+    nearest_centers: tuple[int, int] | None = None,
     show_cells: bool = True,
     title: str = "2-D embedding: centres, Voronoi cells and test points",
 ) -> go.Figure:
@@ -73,6 +74,7 @@ def embedding_figure(
     path : (T, 2) attack path in feature space (starting at the selected point).
     path_flipped : whether the path's end changed the decision (drawn red then).
     rival_point : (2,) nearest point of another class's region (where the exact circle touches it).
+    nearest_centers : (i, j) indices of the nearest centre and of the rival centre of the closed form.
     show_cells : shade each point of the plane by its nearest-centre class.
     """
     F = np.asarray(features, dtype=np.float64)
@@ -138,6 +140,12 @@ def embedding_figure(
             fig.add_trace(go.Scatter(x=[r0[0], rival_point[0]], y=[r0[1], rival_point[1]], mode="lines+markers",
                                      line=dict(color=CERT_COLOR, width=1, dash="dot"), marker=dict(size=6, color=CERT_COLOR),
                                      name="nearest boundary point"))
+        if nearest_centers is not None:
+            for k, (cidx, name, dash) in enumerate(zip(nearest_centers, ("nearest centre μ_i", "rival centre μ_j"),
+                                                      ("solid", "dash"))):
+                mu = C[int(cidx)]
+                fig.add_trace(go.Scatter(x=[r0[0], mu[0]], y=[r0[1], mu[1]], mode="lines", name=name,
+                                         line=dict(color=_color(center_labels[int(cidx)]), width=2, dash=dash)))
         if path is not None:
             path = np.asarray(path)
             fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers",

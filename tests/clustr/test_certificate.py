@@ -110,6 +110,14 @@ def test_closed_form_is_a_lower_bound_and_sometimes_loose(D):
         cert = nearest_center_certificate(z, C, lab)
         exact = exact_center_radius(z, C, lab)
         assert np.all(cert.radius <= exact + 1e-10)
+        for n in range(z.shape[0]):
+            # when the nearest own centre alone determines the boundary (the bisector point is a
+            # tie or flip: the rival is at least as close there as every own-class centre), the
+            # closed form and the exact QP agree
+            y = z[n] + cert.radius[n] * cert.direction[n]
+            d = np.linalg.norm(C - y, axis=1)
+            if d[cert.rival[n]] <= d[lab == cert.label[n]].min() * (1 + 1e-12):
+                assert exact[n] == pytest.approx(cert.radius[n], rel=1e-9, abs=1e-12)
         for n in np.nonzero(cert.radius < exact - 1e-6)[0]:
             # where the closed form is loose, its bisector point does not flip the decision
             y = z[n] + cert.radius[n] * cert.direction[n]
