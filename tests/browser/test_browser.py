@@ -127,10 +127,10 @@ def test_navigation_keeps_the_sidebar_settings(server, browser):
     seed.press("Enter")
     _wait_until_done(page)
     # Click through the sidebar's navigation (not the URL) to another page and back.
-    page.get_by_test_id("stSidebarNav").get_by_text("Batch size").click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Batch size").click()
     _wait_until_done(page)
     assert "batch_size" in page.url
-    page.get_by_test_id("stSidebarNav").get_by_text("Home").click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Home").click()
     _wait_until_done(page)
     assert page.get_by_label("Seed").input_value() == "5"
     assert not _errors(page)

@@ -1,6 +1,9 @@
 import hashlib
-import multiprocessing as mp
+import os
 import sqlite3
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -44,23 +47,26 @@ def test_a_bad_row_writes_nothing(tmp_path):
     assert s.results(run).empty
 
 
-def _writer(path, run, start, count):
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from robustcore.store import ResultsStore
+    path, run, start, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     s = ResultsStore(path)
     for i in range(start, start + count):
         s.add_result(run, index=i, radius=float(i))
+    """
+)
 
 
 def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     path = tmp_path / "r.sqlite"
     s = ResultsStore(path)
     run = s.start_run("k", {})
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_writer, args=(path, run, k * 150, 150)) for k in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-    assert [p.exitcode for p in procs] == [0, 0]
+    # Separate interpreters, one transaction per row, interleaved on the same file.
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(run), str(k * 150), "150"],
+                              env=dict(os.environ)) for k in range(2)]
+    assert [p.wait(timeout=180) for p in procs] == [0, 0]
     assert s.done_indices(run) == set(range(300))
 
 
