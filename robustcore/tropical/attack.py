@@ -42,7 +42,7 @@ import torch
 
 from .net import ShallowReluNet
 
-__all__ = ["TropicalAttackResult", "tropical_attack", "pgd_min_radius", "margin"]
+__all__ = ["TropicalAttackResult", "tropical_attack", "pgd_min_radius", "margin", "split_first_layer"]
 
 
 def margin(logits: np.ndarray, label: int, target: int | None) -> np.ndarray:
@@ -150,6 +150,28 @@ def _shallow_head(net: ShallowReluNet) -> Callable[[torch.Tensor], torch.Tensor]
     c1 = torch.tensor(net.c1)
     c2 = torch.tensor(net.c2)
     return lambda Z: torch.relu(Z + c1) @ B.T + c2
+
+
+def split_first_layer(model: torch.nn.Module) -> tuple[np.ndarray, Callable[[torch.Tensor], torch.Tensor]]:
+    """Split a ``DigitsMLP``-like model into its first layer A (p, d) and the rest as ``head(Z)``.
+
+    The model must have ``body = Sequential(Flatten, Linear, ReLU)`` and a ``head`` module (as
+    ``robustcore.nets.DigitsMLP``). Returns (A, head) with head(Z) = model.head(ReLU(Z + c1)) in
+    float64 on flattened inputs, so ``tropical_attack(None, x0, head=head, A=A)`` attacks the
+    whole network with the coupling on its first layer.
+    """
+    body = getattr(model, "body", None)
+    lin = [m for m in (body or []) if isinstance(m, torch.nn.Linear)] if body is not None else []
+    if body is None or len(lin) != 1 or not hasattr(model, "head"):
+        raise ValueError("split_first_layer needs a model with body = (Flatten, Linear, ReLU) and a head (a DigitsMLP).")
+    import copy
+
+    head_mod = copy.deepcopy(model.head).double().eval()
+    A = lin[0].weight.detach().double().numpy().copy()
+    c1 = lin[0].bias.detach().double().clone() if lin[0].bias is not None else torch.zeros(A.shape[0], dtype=torch.float64)
+    for prm in head_mod.parameters():
+        prm.requires_grad_(False)
+    return A, (lambda Z: head_mod(torch.relu(Z + c1)))
 
 
 def tropical_attack(
@@ -369,7 +391,7 @@ def _verify(net, A, x0, eta, target, label0, eps1, eps2, box, kappa, logits, log
 
 
 def pgd_min_radius(
-    net: ShallowReluNet,
+    net: ShallowReluNet | torch.nn.Module,
     x0: np.ndarray,
     eps_max: float,
     norm: str = "linf",
@@ -380,7 +402,8 @@ def pgd_min_radius(
 ) -> dict[str, float | bool | np.ndarray]:
     """Smallest radius (``norm`` "linf" or "l2") at which plain PGD (``robustcore.attacks.pgd_attack``) flips f at x0.
 
-    Bisection on eps in (0, eps_max]: at each eps PGD runs on ``net.to_torch(float64)``, and a
+    ``net`` is a ShallowReluNet or a torch module on flat (1, d) inputs (e.g. a DigitsMLP).
+    Bisection on eps in (0, eps_max]: at each eps PGD runs on a float64 copy of the model, and a
     success is counted only if the network's prediction at the returned point differs from the
     prediction at x0. Returns {"success", "eps", "x_adv", "norm_l2", "norm_linf"} for the smallest
     successful radius found (PGD is a heuristic: the true minimum may be smaller).
@@ -390,8 +413,22 @@ def pgd_min_radius(
     x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
     if not (np.isfinite(eps_max) and eps_max > 0):
         raise ValueError(f"eps_max must be a finite number > 0; got {eps_max}.")
-    model = net.to_torch(torch.float64)
-    label0 = int(net.predict(x0)[0])
+    if isinstance(net, ShallowReluNet):
+        model = net.to_torch(torch.float64)
+
+        def predict(x: np.ndarray) -> int:
+            return int(net.predict(x)[0])
+    elif isinstance(net, torch.nn.Module):
+        import copy
+
+        model = copy.deepcopy(net).double().eval()
+
+        def predict(x: np.ndarray) -> int:
+            with torch.no_grad():
+                return int(model(torch.as_tensor(x)[None, :]).argmax(1)[0])
+    else:
+        raise ValueError(f"pgd_min_radius needs a ShallowReluNet or a torch module; got {type(net).__name__}.")
+    label0 = predict(x0)
     xt = torch.as_tensor(x0)[None, :]
     yt = torch.tensor([label0])
     clamp = None if box is None else (float(box[0]), float(box[1]))
@@ -399,7 +436,7 @@ def pgd_min_radius(
     def attempt(eps: float) -> np.ndarray | None:
         gen = torch.Generator().manual_seed(seed)
         xa = pgd_attack(model, xt, yt, eps, norm=norm, steps=steps, clamp=clamp, generator=gen)[0].numpy()
-        return xa if int(net.predict(xa)[0]) != label0 else None
+        return xa if predict(xa) != label0 else None
 
     found = attempt(eps_max)
     if found is None:

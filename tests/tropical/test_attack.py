@@ -164,3 +164,38 @@ def test_target_equal_to_prediction_raises():
     x0 = np.array([0.5, 0.5])
     with pytest.raises(ValueError):
         tropical_attack(net, x0, target=int(net.predict(x0)[0]))
+
+
+def test_digits_mlp_first_layer_attack_is_verified_on_the_torch_model():
+    """Head path: attack a (small, seeded) DigitsMLP through its first layer; check with the model itself."""
+    import torch
+
+    from robustcore.nets import DigitsMLP
+    from robustcore.tropical.attack import split_first_layer
+
+    torch.manual_seed(0)
+    model = DigitsMLP(hidden=(16, 8), num_classes=10).double().eval()
+    A, head = split_first_layer(model)
+    rng = np.random.default_rng(0)
+    Xr = rng.uniform(0, 1, size=(5, 64))
+    with torch.no_grad():  # the split reproduces the model
+        np.testing.assert_allclose(head(torch.tensor(Xr @ A.T)).numpy(), model(torch.tensor(Xr)).numpy(), atol=1e-12)
+    successes = 0
+    for x0 in Xr[:3]:
+        res = tropical_attack(None, x0, head=head, A=A, eps1=0.3, eps2=0.2, box=(0.0, 1.0), iters=80, inner=5)
+        if res.success:
+            successes += 1
+            with torch.no_grad():
+                lab0 = int(model(torch.tensor(x0)[None]).argmax())
+                lab1 = int(model(torch.tensor(res.x_adv)[None]).argmax())
+            assert lab1 != lab0
+            assert np.abs(res.eta).max() <= 0.3 + 1e-12 and res.x_adv.min() >= 0 and res.x_adv.max() <= 1
+            assert np.abs(res.A_tilde - A).max() <= 0.2 + 1e-12
+            np.testing.assert_allclose(A @ res.x_adv, res.A_tilde @ x0, atol=1e-9)
+        pg = pgd_min_radius(model, x0, 0.3, steps=10, bisect_steps=4)
+        if pg["success"]:
+            with torch.no_grad():
+                assert int(model(torch.tensor(pg["x_adv"])[None]).argmax()) != int(model(torch.tensor(x0)[None]).argmax())
+    assert successes >= 1
+    with pytest.raises(ValueError):
+        split_first_layer(torch.nn.Linear(3, 2))
