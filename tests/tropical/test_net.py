@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from _tropical_helpers import random_net, same_point_sets
+from tests.tropical._tropical_helpers import random_net, same_point_sets
 from robustcore.nets import ToyReluNet
 from robustcore.tropical import ShallowReluNet, decision_boundary_cells, segment_set_distance, zonotope_vertices
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from _tropical_helpers import random_net
+from tests.tropical._tropical_helpers import random_net
 from robustcore.tropical import (
     common_denominator_polynomials,
     common_denominator_weights,

@@ -7,7 +7,7 @@ from math import comb
 import numpy as np
 import pytest
 
-from _tropical_helpers import random_net, same_point_sets
+from tests.tropical._tropical_helpers import random_net, same_point_sets
 from robustcore.tropical import (
     ShallowReluNet,
     coordinate_frame,

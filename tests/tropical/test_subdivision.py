@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linprog
 
-from _tropical_helpers import bisect_sign_changes, maximisers, random_net
+from tests.tropical._tropical_helpers import bisect_sign_changes, maximisers, random_net
 from robustcore.tropical import (
     LiftedZonotope,
     ShallowReluNet,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.spatial import ConvexHull
 
-from _tropical_helpers import same_point_sets
+from tests.tropical._tropical_helpers import same_point_sets
 from robustcore.tropical import (
     subset_sums,
     support_function,
