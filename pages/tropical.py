@@ -27,6 +27,10 @@ from robustcore.viz.tropical import (
 )
 from ui.common import guard, page_header, set_url_state, sidebar_settings, url_state
 
+try:  # wide layout when the page runs on its own (app.py sets it for the whole app)
+    st.set_page_config(page_title="Tropical geometry", layout="wide")
+except Exception:  # noqa: BLE001 - already configured by app.py
+    pass
 settings = sidebar_settings()
 
 page_header(
@@ -37,9 +41,10 @@ page_header(
     "zonotopes Z_G1, Z_G2 (Alfarra, Bibi, Hammoud, Gaafar, Ghanem, *On the Decision Boundaries of Neural Networks: "
     "A Tropical Geometry Perspective*, TPAMI 2022). Left: input space. Right: dual (exponent) space. "
     "Weights may be any real numbers: the integer-weight assumption of Zhang et al. is not needed for the geometry.",
-    r"f(x) = B\,\max(Ax + c_1, 0) + c_2,\qquad G_1 = \mathrm{Diag}[\mathrm{ReLU}(B_i) + \mathrm{ReLU}(-B_j)]\,A,"
-    r"\quad G_2 = \mathrm{Diag}[\mathrm{ReLU}(B_j) + \mathrm{ReLU}(-B_i)]\,A",
+    r"f(x) = B\,\max(Ax + c_1, 0) + c_2",
 )
+st.latex(r"G_1 = \mathrm{Diag}[\mathrm{ReLU}(B_i) + \mathrm{ReLU}(-B_j)]\,A,\qquad "
+         r"G_2 = \mathrm{Diag}[\mathrm{ReLU}(B_j) + \mathrm{ReLU}(-B_i)]\,A")
 
 # --------------------------------------------------------------------------- presets
 PRESETS = {
@@ -134,9 +139,15 @@ def _train(dataset: str, n_classes: int, hidden: int, epochs: int, seed: int, pr
     return dict(X=X, y=y, snapshots=[(s.A, s.c1, s.B, s.c2) for s in snapshots], epochs=epochs_kept, history=hist_light)
 
 
+@st.cache_resource
+def _training_store() -> dict:
+    """Trained snapshots shared by all sessions of this server (a few small nets: tiny memory)."""
+    return {}
+
+
 def _trained(dataset: str, n_classes: int, hidden: int, epochs: int, seed: int) -> dict:
     """Train once per configuration (kept for the session) with a progress bar."""
-    store = st.session_state.setdefault("_trop_trained", {})
+    store = _training_store()
     key = (dataset, n_classes, hidden, epochs, seed)
     if key not in store:
         bar = st.progress(0.0, text="Training…")
@@ -156,16 +167,18 @@ def _auto_box(X, net: ShallowReluNet) -> tuple:
 
 def _counts_panel(geo) -> None:
     c = geo.counts
-    cols = st.columns(6)
-    cols[0].metric("hidden units p", c["hidden units p"])
-    cols[1].metric("vertices Z_G1 / Z_G2", f'{c["vertices of Z_G1"]} / {c["vertices of Z_G2"]}',
-                   help="2 × the number of distinct generator directions (parallel generators merged).")
-    cols[2].metric("hull vertices", c["vertices of the hull"])
-    cols[3].metric("linear regions of f (box)", c["linear regions of f in the box"],
-                   help="Cells of the neuron-line arrangement inside the box.")
-    cols[4].metric("bound 1 + p + C(p,2)", c["bound 1 + p + C(p,2)"])
-    cols[5].metric("regions of R / δ(R) cells", f'{c["linear regions of R (upper vertices)"]} / {c["cells of delta(R)"]}',
-                   help="Upper vertices of conv(P₁ ∪ P₂) = linear regions of R.")
+    r1 = st.columns(3)
+    r1[0].metric("hidden units p", c["hidden units p"])
+    r1[1].metric("vertices of Z_G1 / Z_G2", f'{c["vertices of Z_G1"]} / {c["vertices of Z_G2"]}',
+                 help="2 × the number of distinct generator directions (parallel generators merged).")
+    r1[2].metric("hull vertices", c["vertices of the hull"], help="Vertices of conv(Z_G1 ∪ Z_G2).")
+    r2 = st.columns(3)
+    r2[0].metric("linear regions of f", c["linear regions of f in the box"],
+                 help="Cells of the neuron-line arrangement inside the view box.")
+    r2[1].metric("bound 1 + p + C(p,2)", c["bound 1 + p + C(p,2)"],
+                 help="The most regions p lines can cut the plane into.")
+    r2[2].metric("regions of R / cells of δ(R)", f'{c["linear regions of R (upper vertices)"]} / {c["cells of delta(R)"]}',
+                 help="Upper vertices of conv(P₁ ∪ P₂) = linear regions of R; cells = upper faces.")
 
 
 def _selection(event, key: str):
@@ -320,8 +333,8 @@ def geometry_tab() -> tuple:
     with left:
         st.markdown(f"**Input space.** Linear regions (cells of the neuron lines A_j x + c₁_j = 0), "
                     f"**T(R)** (black) and **B** = {{f_{i} = f_{j}}} (green).")
-        st.latex(rf"\mathcal{{B}} = \{{x : f_{i}(x) = f_{j}(x)\}} \subseteq \mathcal{{T}}(R),\quad "
-                 rf"R = H_{i}\odot Q_{j} \oplus H_{j}\odot Q_{i}")
+        st.latex(rf"\mathcal{{B}} = \{{x : f_{i}(x) = f_{j}(x)\}} \subseteq \mathcal{{T}}(R)")
+        st.latex(rf"R = H_{i}\odot Q_{j} \oplus H_{j}\odot Q_{i}")
         fig_in = input_space_figure(geo, net, X, y, highlight_region=hl_region, show_regions=show_regions,
                                     show_neurons=show_neurons, show_T=show_T)
         if show_argmax:
@@ -336,8 +349,8 @@ def geometry_tab() -> tuple:
     with right:
         st.markdown("**Dual space.** Z_G1 (red), Z_G2 (blue), their hull, the dual subdivision δ(R) and the "
                     "bridging edges (green, dual to B; each is orthogonal to its piece of B).")
-        st.latex(r"\delta(R) = \pi\big(\mathrm{UF}(\mathrm{conv}(P_1 \cup P_2))\big),\quad "
-                 r"Z_{G_1} = s + \textstyle\sum_l [0,1]\, G_1(l,:)")
+        st.latex(r"\delta(R) = \pi\big(\mathrm{UF}(\mathrm{conv}(P_1 \cup P_2))\big)")
+        st.latex(r"Z_{G_1} = s + \textstyle\sum_l [0,1]\, G_1(l,:)")
         fig_du = dual_space_figure(geo, highlight_vertex=hl_vertex, show_subdivision=show_sub)
         ev_du = st.plotly_chart(fig_du, width="stretch", on_select="rerun", selection_mode="points",
                                 key="trop_fig_dual")
@@ -362,16 +375,16 @@ def geometry_tab() -> tuple:
                    "T(R) is a fan of rays from one point, as in Theorem 2.")
 
     with st.expander("3-D lifted view: P₁, P₂ ⊂ ℝ³ and the upper hull", expanded=False):
-        st.latex(r"P_1 = (s, c_{2,i}) + \textstyle\sum_l [0,1]\, w_{1,l}\,(A_l, c_{1,l}),\qquad "
-                 r"H_i + Q_j = h_{P_1}(x, 1)")
+        st.latex(r"P_1 = (s, c_{2,i}) + \textstyle\sum_l [0,1]\, w_{1,l}\,(A_l, c_{1,l})")
+        st.latex(r"H_i + Q_j = h_{P_1}(x, 1) = \max_{(e, h) \in P_1} \langle e, x\rangle + h")
         st.plotly_chart(lifted_figure(geo), width="stretch")
         st.caption("The general (biased) form is derived from the paper's bias-free Theorem 2 (a derived extension, "
                    "checked numerically; see the reference notes §1.3).")
 
     with st.expander("The tropical polynomials H_i, Q_i", expanded=False):
         st.latex(r"f_i = H_i - Q_i,\quad H_i = c_{2,i} + \textstyle\sum_l [B^+_{il} F_l + B^-_{il} G_l],\quad "
-                 r"Q_i = \textstyle\sum_l [B^-_{il} F_l + B^+_{il} G_l],\quad F_l = \max(A^+_l x + c_{1,l}, A^-_l x),\ "
-                 r"G_l = A^-_l x")
+                 r"Q_i = \textstyle\sum_l [B^-_{il} F_l + B^+_{il} G_l]")
+        st.latex(r"F_l = \max(A^+_l x + c_{1,l},\ A^-_l x),\qquad G_l = A^-_l x")
         dec = tropical_decomposition(net)
         if net.p <= 6:
             H, Q = dec[i]
