@@ -63,16 +63,24 @@ def _prune_pair(arrs: tuple, ratio: float, refit: bool):
 
 
 @st.cache_resource(show_spinner=False)
-def _digits_block():
-    """The digits MLP's last Affine-ReLU-Affine block and its test features (trained on first use)."""
-    import torch
-
-    from robustcore.data import load_digits
+def _digits_model():
+    """The default digits MLP (trained and cached on disk on first use)."""
     from robustcore.nets import default_model
 
     bar = StreamlitProgress("Training the digits MLP (first use only)...")
     model, _ = default_model("digits-mlp", progress=bar)
     bar.done()
+    return model.eval()
+
+
+@st.cache_resource(show_spinner=False)
+def _digits_block():
+    """The digits MLP's last Affine-ReLU-Affine block and its test features (trained on first use)."""
+    import torch
+
+    from robustcore.data import load_digits
+
+    model = _digits_model()
     Xte, yte = load_digits("test")
     with torch.no_grad():
         F = model.features(Xte).double().numpy()
@@ -254,6 +262,12 @@ def render_attack(net: ShallowReluNet, X: np.ndarray | None, y: np.ndarray | Non
                "an exact Ã-step, projected gradient η-steps and a hinge weight that doubles while the margin is unmet. "
                "A success is reported only after evaluating the network at x0 + η and the Ã-net at x0, and checking "
                "every constraint. The input box is the data's bounding box padded by 0.5 (scalar bounds).")
+    target = st.radio("Attack", ["page net (2-D)", "digits image (MLP, through its first layer)"], horizontal=True,
+                      key="trop_attack_source", index=0 if url_state("attack_src", "page") == "page" else 1)
+    set_url_state(attack_src="page" if target.startswith("page") else "digits")
+    if not target.startswith("page"):
+        _render_digits_attack()
+        return
     if net.d != 2:
         st.info("The attack picture needs a 2-D input net; this net has d = %d." % net.d)
         return
@@ -309,3 +323,59 @@ def render_attack(net: ShallowReluNet, X: np.ndarray | None, y: np.ndarray | Non
          "||η||_2": pgd_l2["norm_l2"], "||η||_∞": pgd_l2["norm_linf"], "max |Ã − A|": None},
     ]), hide_index=True, width="stretch")
     st.caption("PGD: robustcore.attacks.pgd_attack (30 steps, 10 bisection steps) with bisection on ε; neither attack proves a minimum.")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _digits_attack_cached(index: int, eps1: float, eps2: float, lam: float):
+    import torch
+
+    from robustcore.data import load_digits
+    from robustcore.tropical.attack import pgd_min_radius, split_first_layer, tropical_attack
+
+    model = _digits_model()
+    X, y = load_digits("test")
+    x0 = X[index].reshape(-1).double().numpy()
+    A, head = split_first_layer(model)
+    res = tropical_attack(None, x0, head=head, A=A, eps1=eps1, eps2=eps2, lam=lam, box=(0.0, 1.0), iters=150)
+    pgd = pgd_min_radius(model, x0, eps1, norm="linf", box=(0.0, 1.0))
+
+    def cls(x):
+        with torch.no_grad():  # the float32 model as the pages use it: an independent check
+            return int(model(torch.as_tensor(x, dtype=torch.float32).view(1, 1, 8, 8)).argmax())
+
+    labels = {"x0": cls(x0), "tropical": cls(res.x_adv) if res.success else None,
+              "pgd": cls(pgd["x_adv"]) if pgd["success"] else None}
+    return res, pgd, labels, int(y[index])
+
+
+def _render_digits_attack() -> None:
+    st.caption("Digits MLP (64 pixels -> 64 -> 32 -> 10): A is its first layer, g the rest. Pixels in [0, 1]. The "
+               "whole net is not Affine-ReLU-Affine, so no dual polytope is drawn here; the coupling A(x0 + η) = Ãx0 "
+               "is the same. The class shown under each image is the float32 model's own prediction.")
+    c1, c2, c3 = st.columns(3)
+    index = c1.number_input("Test image", 0, 449, url_state("attack_img", 0, int), key="trop_attack_img")
+    set_url_state(attack_img=int(index))
+    eps1 = c2.slider("ε1 (l∞ on η, pixels)", 0.02, 0.5, 0.3, 0.02, key="trop_attack_deps1")
+    eps2 = c3.slider("ε2 (max |Ã − A|)", 0.01, 0.2, 0.05, 0.01, key="trop_attack_deps2")
+    model_ok = None
+    with guard("loading the digits MLP"):
+        model_ok = _digits_model()
+    if model_ok is None:
+        return
+    with st.spinner("Running the ADMM attack and PGD on the digit..."):
+        res, pgd, labels, truth = _digits_attack_cached(int(index), float(eps1), float(eps2), 1.0)
+    if res.success:
+        st.success(f"Verified: {res.message} (true label {truth})")
+    else:
+        st.warning(f"No verified success: {res.message} (true label {truth})")
+    from robustcore.viz.tropical_apps import digits_attack_figure
+
+    st.plotly_chart(digits_attack_figure(res.x0, res.x_adv if res.success else None,
+                                         pgd["x_adv"] if pgd["success"] else None, labels),
+                    width="stretch", key="trop_attack_digits")
+    st.dataframe(pd.DataFrame([
+        {"method": "tropical (ADMM)", "success (verified)": res.success, "||η||_2": res.norm_l2 if res.success else None,
+         "||η||_∞": res.norm_linf if res.success else None, "max |Ã − A|": res.weight_change if res.success else None},
+        {"method": "PGD l∞, smallest ε found", "success (verified)": bool(pgd["success"]),
+         "||η||_2": pgd["norm_l2"], "||η||_∞": pgd["norm_linf"], "max |Ã − A|": None},
+    ]), hide_index=True, width="stretch")

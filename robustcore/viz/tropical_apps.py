@@ -24,6 +24,7 @@ __all__ = [
     "lottery_figure",
     "attack_input_figure",
     "objective_figure",
+    "digits_attack_figure",
 ]
 
 METHOD_COLORS = {
@@ -216,4 +217,34 @@ def objective_figure(history: list[float] | np.ndarray, title: str = "Tropical o
                                line={"color": METHOD_COLORS["tropical"]}))
     fig.update_layout(title=title, height=260, margin={"t": 40, "b": 30, "l": 40, "r": 10},
                       xaxis_title="iteration", yaxis_title="F(A~, B~)")
+    return fig
+
+
+def digits_attack_figure(x0: np.ndarray, x_adv: np.ndarray | None, x_pgd: np.ndarray | None,
+                         labels: dict[str, int | None], side: int = 8) -> go.Figure:
+    """An 8 x 8 digit, the tropical perturbation eta, the tropical adversarial image and the PGD image.
+
+    ``labels`` gives the network's class for "x0", "tropical" and "pgd" (None if that attack failed).
+    """
+    panels = [("x0", x0)]
+    if x_adv is not None:
+        panels += [("eta = x_adv - x0", x_adv - x0), ("x0 + eta (tropical)", x_adv)]
+    if x_pgd is not None:
+        panels.append(("PGD image", x_pgd))
+    titles = []
+    for name, _ in panels:
+        key = "x0" if name == "x0" else ("tropical" if "tropical" in name else ("pgd" if "PGD" in name else None))
+        lab = labels.get(key) if key else None
+        titles.append(f"{name}" + (f": class {lab}" if lab is not None else ""))
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=titles, horizontal_spacing=0.04)
+    for col, (name, img) in enumerate(panels, start=1):
+        im = np.asarray(img).reshape(side, side)
+        signed = name.startswith("eta")
+        lim = float(np.abs(im).max()) or 1.0
+        fig.add_trace(go.Heatmap(z=im[::-1], colorscale="RdBu" if signed else "Greys",
+                                 zmin=-lim if signed else 0.0, zmax=lim if signed else 1.0,
+                                 reversescale=not signed, showscale=signed), row=1, col=col)
+        fig.update_xaxes(visible=False, row=1, col=col)
+        fig.update_yaxes(visible=False, scaleanchor=f"x{col if col > 1 else ''}", row=1, col=col)
+    fig.update_layout(height=260, margin={"t": 40, "b": 10, "l": 10, "r": 10})
     return fig

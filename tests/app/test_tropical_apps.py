@@ -99,3 +99,12 @@ def test_pruning_digits_block():
     assert len(at.get("plotly_chart")) >= 2
     acc = at.dataframe[0].value
     assert set(acc["ratio"]) == {0.5, 0.75, 0.9}
+
+
+@pytest.mark.slow
+def test_attack_digits_image():
+    at = _run("attack")
+    at.radio(key="trop_attack_source").set_value("digits image (MLP, through its first layer)").run(timeout=180)
+    assert not at.exception and not at.error
+    assert at.success or at.warning
+    assert len(at.get("plotly_chart")) == 1
