@@ -95,10 +95,12 @@ def kernel_and_spectrum(kernel: np.ndarray, n_fft: int = 32, title: str = "") ->
     if k.ndim != 2:
         raise ValueError(f"expected one (k, k) kernel, got shape {np.shape(kernel)}.")
     mag, f = frequency_response(k, n_fft)
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.16,
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
                         subplot_titles=("kernel g[a, b] (rows: y down)", f"|K^(u, v)| on {len(f)}x{len(f)} (max = exact norm)"))
     zk = _zsym(k)
-    fig.add_trace(go.Heatmap(z=k, zmin=-zk, zmax=zk, colorscale=_KERNEL_SCALE, colorbar=dict(x=0.40, title="g")), 1, 1)
+    # No colour bar for the kernel (hover shows values): two bars crowd the spectrum's axis.
+    fig.add_trace(go.Heatmap(z=k, zmin=-zk, zmax=zk, colorscale=_KERNEL_SCALE, showscale=False,
+                             hovertemplate="g=%{z:.3f}<extra></extra>"), 1, 1)
     fig.add_trace(go.Heatmap(z=mag, x=f, y=f, colorscale=_SPECTRUM_SCALE, colorbar=dict(title="|K^|")), 1, 2)
     i, j = np.unravel_index(np.argmax(mag), mag.shape)
     fig.add_trace(go.Scatter(x=[f[j]], y=[f[i]], mode="markers", marker=dict(symbol="x", size=12, color="red"),
@@ -120,8 +122,8 @@ def bound_vs_exact_bars(bound: np.ndarray, exact: np.ndarray, labels: Sequence[s
     if l1 is not None:
         fig.add_bar(x=x, y=l1, name="sum |g| (l1)")
     fig.add_bar(x=x, y=bound, name="closed-form bound")
-    fig.update_layout(barmode="group", yaxis_type="log", yaxis_title="Lipschitz constant (l2)", height=330,
-                      margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=1.12))
+    fig.update_layout(barmode="group", yaxis_type="log", yaxis_title="Lipschitz constant (l2)", height=360,
+                      margin=dict(l=10, r=10, t=20, b=10), legend=dict(orientation="h", y=-0.2, x=0))
     return fig
 
 
@@ -135,8 +137,9 @@ def bound_curve(values: np.ndarray, bound: np.ndarray, exact: np.ndarray, xlabel
     fig.add_scatter(x=values, y=exact, name="exact (FFT)", mode="lines")
     if current is not None:
         fig.add_vline(x=current, line_dash="dash", line_color="gray")
-    fig.update_layout(xaxis_title=xlabel, yaxis_title="Lipschitz constant", yaxis_type="log", height=330,
-                      margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=1.15))
+    # Legend below the axes: above them it hides the bound's line in a narrow column.
+    fig.update_layout(xaxis_title=xlabel, yaxis_title="Lipschitz constant", yaxis_type="log", height=380,
+                      margin=dict(l=10, r=10, t=20, b=10), legend=dict(orientation="h", y=-0.25, x=0))
     return fig
 
 
@@ -164,10 +167,9 @@ def image_responses(image: np.ndarray, responses: np.ndarray, titles: Sequence[s
     fig.layout.yaxis2.update(autorange="reversed", scaleanchor="x2")
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
-    rows = int(np.ceil(r.shape[0] / cols))
-    h, w = img.shape
-    fig.update_layout(height=int(min(1000, 80 + rows * 1000 / (cols + 1) * h / w)), margin=dict(l=10, r=10, t=40, b=10),
-                      plot_bgcolor="white")
+    # Height from the mosaic's aspect ratio at a typical page width (~750 px for the mosaic panel).
+    fig.update_layout(height=int(min(1000, 70 + 750 * cols / (cols + 1) * mz.shape[0] / mz.shape[1])),
+                      margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white")
     return fig
 
 
