@@ -120,7 +120,7 @@ data = None
 with guard("loading the page's 2-D ClusTR model"):
     if not st.session_state.get("cl_model_ready"):
         # trains (with a progress bar) on the very first use, then loads from the disk cache
-        bar = StreamlitProgress("Training the 2-D ClusTR model on digits (first use only, ~10 s)...")
+        bar = StreamlitProgress("Training the 2-D ClusTR model on digits (first use only: about 10 s on an idle CPU core)")
         page_model(bar)
         bar.done()
         st.session_state["cl_model_ready"] = True
