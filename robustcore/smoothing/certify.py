@@ -151,6 +151,19 @@ class Smooth:
         Where the samples are drawn and the forward passes run.
     input_shape : tuple of int, optional
         Expected shape of one image; when given, inputs of another shape are rejected at once.
+    channels_last : bool
+        Convert an ``nn.Module`` to the channels-last memory format (in place) before sampling:
+        faster convolutions on CPU (about 1.7x on the digits CNN, ``benchmarks/certify.py``).
+    compile : bool
+        Run the forward passes through ``torch.compile`` (``dynamic=False``). Every batch is
+        then padded to ``batch_size`` with clean copies of ``x`` whose votes are discarded, so a
+        single shape is compiled; the noise stream is unchanged. Pays off over many images (the
+        first call compiles for ~10-20 s); about 3x on the digits CNN.
+
+    Notes
+    -----
+    ``channels_last`` and ``compile`` change the floating-point evaluation of the base classifier
+    (and so, very rarely, a vote); the certificate is still exact for the classifier as evaluated.
     """
 
     def __init__(
@@ -160,6 +173,8 @@ class Smooth:
         sigma: float,
         device: str | torch.device = "cpu",
         input_shape: tuple[int, ...] | None = None,
+        channels_last: bool = False,
+        compile: bool = False,
     ) -> None:
         if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
             raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}.")
@@ -182,6 +197,12 @@ class Smooth:
         self.sigma = sigma_f
         self.input_shape = tuple(input_shape) if input_shape is not None else None
         self._checked_shapes: set[tuple[int, ...]] = set()
+        self.channels_last = bool(channels_last)
+        self.compiled = bool(compile)
+        if self.channels_last and isinstance(base_classifier, nn.Module):
+            base_classifier.to(memory_format=torch.channels_last)
+        # the clean shape check uses the eager model; sampling may use the compiled one
+        self._forward = torch.compile(base_classifier, dynamic=False) if self.compiled else base_classifier
 
     # ------------------------------------------------------------------ validation
     def _prepare_input(self, x) -> torch.Tensor:
@@ -268,12 +289,15 @@ class Smooth:
         k = self.num_classes
         counts = torch.zeros(k, dtype=torch.int64, device=self.device)
         done = 0
+        pad = self.compiled  # one batch shape for the compiled graph
         with torch.inference_mode():
             while done < num:
                 b = min(batch_size, num - done)
                 batch = torch.randn((b, *x.shape), generator=generator, device=self.device, dtype=x.dtype)
                 batch.mul_(self.sigma).add_(x)
-                preds = self.base_classifier(batch).argmax(dim=1)
+                if pad and b < batch_size:
+                    batch = torch.cat([batch, x.expand(batch_size - b, *x.shape)])
+                preds = self._forward(batch).argmax(dim=1)[:b]
                 counts += torch.bincount(preds, minlength=k)[:k]
                 done += b
                 if progress is not None:

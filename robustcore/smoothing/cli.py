@@ -31,9 +31,11 @@ def register(subparsers) -> None:
     p.add_argument("--skip", type=int, default=1, help="certify every k-th image (default 1)")
     p.add_argument("--max-images", type=int, default=None, help="stop after this many images")
     p.add_argument("--backend", default="local", choices=["local", "ray"], help="where to run (default local)")
-    p.add_argument("--ray-address", default=None, help="address of an existing Ray cluster (default: start a local one)")
+    p.add_argument("--ray-address", default=None, help="address of an existing Ray cluster whose workers can import robustcore (default: start a local one)")
     p.add_argument("--workers", type=int, default=2, help="workers of a local Ray instance (default 2)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--channels-last", action="store_true", help="channels-last convolutions (faster on CPU)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (slow start, faster after)")
     p.add_argument("--store", default=None, help="results store file (default $ROBUSTCORE_STORE)")
     p.add_argument("--seed", type=int, default=0, help="run seed; image i uses a seed derived from it and i")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -68,6 +70,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
         method=args.method,
         train_sigma=args.train_sigma,
         device=args.device,
+        channels_last=args.channels_last,
+        compile=args.compile,
     )
     job.validate()  # bad settings stop here, before a model is trained or a store is opened
     if args.max_images is not None and args.max_images < 1:

@@ -74,6 +74,9 @@ class CertifyJob:
         Noise level the model was trained at (default: ``sigma``).
     device : str
         Torch device.
+    channels_last, compile : bool
+        Faster forward passes (see :class:`Smooth`); part of the configuration because they can
+        change a vote in the last bits of floating point.
     """
 
     dataset: str = "digits"
@@ -88,6 +91,8 @@ class CertifyJob:
     method: str = "cohen"
     train_sigma: float | None = None
     device: str = "cpu"
+    channels_last: bool = False
+    compile: bool = False
 
     def validate(self) -> None:
         """Raise ``ValueError`` with one sentence for any absurd setting (before any work)."""
@@ -304,7 +309,7 @@ def run_certification(
     redone: list[int] = []
     try:
         if todo and backend == "local":
-            smooth = Smooth(model, _num_classes(job, y), job.sigma, device=job.device)
+            smooth = _smooth_for(job, model, _num_classes(job, y))
             for i in todo:
                 on_row(certify_image(smooth, X[i], int(y[i]), i, job))
         elif todo:
@@ -330,6 +335,10 @@ def run_certification(
     )
 
 
+def _smooth_for(job: CertifyJob, model: nn.Module, num_classes: int) -> Smooth:
+    return Smooth(model, num_classes, job.sigma, device=job.device, channels_last=job.channels_last, compile=job.compile)
+
+
 def _num_classes(job: CertifyJob, y: torch.Tensor) -> int:
     k = DATASET_CLASSES[job.dataset]
     if len(y) and (int(y.min()) < 0 or int(y.max()) >= k):
@@ -345,7 +354,7 @@ class _Worker:
         torch.set_num_threads(1)  # one core per actor; also keeps results identical to a 1-thread local run
         self.job = CertifyJob(**job)
         self.X, self.y = X, y
-        self.smooth = Smooth(model, num_classes, self.job.sigma, device=self.job.device)
+        self.smooth = _smooth_for(self.job, model, num_classes)
         self.crash_once = crash_once
 
     def certify(self, index: int) -> dict:
