@@ -16,6 +16,7 @@ from .boundary import (
     tie_regions,
 )
 from .geometry import PairGeometry, pair_geometry, region_dual_points
+from .hull import PairHull, zonotope_pair_hull
 from .net import ShallowReluNet, relu_part
 from .polynomial import (
     TropicalPolynomial,
@@ -52,6 +53,8 @@ __all__ = [
     "zonotope_perimeter",
     "zonotope_vertices",
     "zonotope_volume",
+    "PairHull",
+    "zonotope_pair_hull",
     "LiftedZonotope",
     "DualSubdivision",
     "lifted_zonotopes",

@@ -96,11 +96,10 @@ def pair_geometry(net: Any, box: Any, i: int = 0, j: int = 1) -> PairGeometry:
     # hull of the projected zonotopes with tags (exactly the Newton polygon of R)
     from scipy.spatial import cKDTree
 
-    from .subdivision import _convex_polygon_order, _dedupe_tagged
+    from .hull import zonotope_pair_hull
 
-    pts, tags = _dedupe_tagged([Z1, Z2])
-    order = _convex_polygon_order(pts) if len(pts) >= 3 else np.arange(len(pts))
-    hull, hull_tags = pts[order], tags[order]
+    ph = zonotope_pair_hull(G1, G2, s)
+    hull, hull_tags = ph.vertices, ph.tags
     # region -> dual vertex
     if len(regions):
         P1, P2 = region_dual_points(net, regions.patterns, i, j)
