@@ -221,6 +221,21 @@ def _weight_ratio(net: ShallowReluNet) -> float:
     return float(((net.A == 0).sum() + (net.B == 0).sum()) / total)
 
 
+def _check_net(net: object) -> None:
+    if not isinstance(net, ShallowReluNet):
+        raise ValueError(f"Pruning needs a ShallowReluNet; got {type(net).__name__}.")
+
+
+def _check_data(net: ShallowReluNet, X: np.ndarray | None, y: np.ndarray | None) -> None:
+    if X is None or y is None:
+        return
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != net.d or y.shape != (X.shape[0],):
+        raise ValueError(f"X must be (n, {net.d}) with one label per row in y; got X {X.shape} and y {y.shape}.")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X contains NaN or infinite values.")
+
+
 def _check_ratio(ratio: float) -> float:
     ratio = float(ratio)
     if not (0.0 <= ratio < 1.0):
@@ -276,6 +291,7 @@ def tropical_prune(
     (by their ||.||_{2,1} contribution sum_ij w~_ij,r ||A~_r||) are zeroed; ``forced`` counts them.
     ``refit`` as in :func:`tropical_prune_lambda`.
     """
+    _check_net(net)
     ratio = _check_ratio(ratio)
     p = net.p
     target = int(round(ratio * p))
@@ -336,6 +352,7 @@ def magnitude_prune(net: ShallowReluNet, ratio: float, scope: str = "blind") -> 
     -------
     PruneResult; ``kept`` marks units with a nonzero generator (A_r != 0 and B_:r != 0).
     """
+    _check_net(net)
     ratio = _check_ratio(ratio)
     if scope not in ("blind", "uniform", "neuron"):
         raise ValueError(f"scope must be 'blind', 'uniform' or 'neuron'; got {scope!r}.")
@@ -411,6 +428,11 @@ def pruning_metrics(
     """
     from ._apps_geometry import support_decision
 
+    _check_net(net)
+    _check_net(pruned)
+    _check_data(net, X, y)
+    if pruned.A.shape != net.A.shape or pruned.B.shape != net.B.shape:
+        raise ValueError(f"The pruned net must have the original's shapes {net.A.shape}, {net.B.shape}.")
     ref = _reference(net, X, plane, n_dirs) if ref is None else ref
     out: dict[str, float] = {}
     if X is not None and y is not None:
@@ -457,6 +479,8 @@ def pruning_curves(
     ratio), accuracy, hausdorff, hausdorff_rel, area_ratio, units_kept, and "seconds" (total
     time of that method's pruning, metrics excluded).
     """
+    _check_net(net)
+    _check_data(net, X, y)
     ratios = [_check_ratio(r) for r in ratios]
     known = ("tropical", "tropical-shrunk", "magnitude", "magnitude-uniform", "magnitude-neuron")
     for m in methods:

@@ -227,3 +227,19 @@ def test_high_dimensional_hausdorff_estimate_matches_flat_embedding():
         assert m["hausdorff_exact"] == 0.0
         assert m["hausdorff"] <= exact + 1e-9
         assert m["hausdorff"] >= 0.9 * exact
+
+
+def test_bad_net_and_data_raise():
+    net = random_net(0)
+    with pytest.raises(ValueError):
+        tropical_prune("not a net", 0.5)
+    with pytest.raises(ValueError):
+        magnitude_prune(None, 0.5)
+    X = np.random.default_rng(0).standard_normal((20, 2))
+    with pytest.raises(ValueError):
+        pruning_curves(net, X, np.zeros(19, dtype=int), [0.5])
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError):
+        pruning_curves(net, X, np.zeros(20, dtype=int), [0.5])
+    with pytest.raises(ValueError):
+        pruning_curves(net, None, None, [0.5], methods=("nope",))
