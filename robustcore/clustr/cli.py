@@ -25,7 +25,8 @@ def _cmd_clustr_train(args: argparse.Namespace) -> int:
 
         try:
             rows = compare_models(eps_list=args.eps_linf, l2_eps_list=args.eps_l2, kinds=args.models or MODEL_KINDS,
-                                  overrides=overrides, steps=args.steps, restarts=args.restarts, progress=progress)
+                                  overrides=overrides, steps=args.steps, restarts=args.restarts, progress=progress,
+                                  device=args.device)
         except ValueError as exc:  # bad settings or a missing data folder: one clear line
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -61,4 +62,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--eps-l2", type=float, nargs="+", default=[0.5, 1.0], help="l2 PGD radii")
     p.add_argument("--steps", type=int, default=20, help="PGD steps")
     p.add_argument("--restarts", type=int, default=3, help="PGD restarts (CE and margin losses)")
+    p.add_argument("--device", default="cpu", help="torch device for training and attacks (cpu, cuda, ...)")
     p.set_defaults(func=_cmd_clustr_train)

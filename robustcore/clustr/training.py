@@ -129,7 +129,7 @@ def margin_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def _fgsm_rs(loss_of: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, eps: float, gen: torch.Generator) -> torch.Tensor:
     """FGSM with random start (Wong et al.): uniform start in the eps-ball, one 1.25 eps sign step."""
-    delta = (torch.rand(x.shape, generator=gen) * 2 - 1) * eps
+    delta = ((torch.rand(x.shape, generator=gen) * 2 - 1) * eps).to(x.device)
     delta = ((x + delta).clamp(0, 1) - x).requires_grad_(True)
     (g,) = torch.autograd.grad(loss_of(x + delta), delta)
     delta = (delta + 1.25 * eps * g.sign()).clamp(-eps, eps)
@@ -176,8 +176,8 @@ def _train_clustr(model: ClusterClassifier, X: torch.Tensor, y: torch.Tensor, co
                 take = rng.choice(pool, size=d, replace=pool.size < d)
                 idx.append(take)
                 cl.append(np.full(d, k))
-            idx_t = torch.as_tensor(np.concatenate(idx))
-            cl_t = torch.as_tensor(np.concatenate(cl))
+            idx_t = torch.as_tensor(np.concatenate(idx), device=X.device)
+            cl_t = torch.as_tensor(np.concatenate(cl), device=X.device)
             xb, yb = X[idx_t], y[idx_t]
             if adv:
                 xb = _fgsm_rs(lambda z: loss_fn(model.embed(z), yb, cl_t), xb, eps, gen)
@@ -189,7 +189,7 @@ def _train_clustr(model: ClusterClassifier, X: torch.Tensor, y: torch.Tensor, co
             running.append(float(loss.detach()))
             # running mean loss per cluster drives the seed-cluster sampling (magnet practice)
             per_np = per.detach().cpu().numpy()
-            cl_np = cl_t.numpy()
+            cl_np = cl_t.cpu().numpy()
             for k in np.unique(cl_np):
                 cluster_loss[k] = 0.5 * cluster_loss[k] + 0.5 * per_np[cl_np == k].mean()
             cluster_loss = np.maximum(cluster_loss, 1e-6)
@@ -216,7 +216,7 @@ def _train_ce(model: nn.Module, X: torch.Tensor, y: torch.Tensor, config: dict[s
     eps = float(config["train_eps"])
     last = float("nan")
     for epoch in range(epochs):
-        perm = torch.randperm(X.shape[0], generator=gen)
+        perm = torch.randperm(X.shape[0], generator=gen).to(X.device)
         running = []
         for s in range(0, X.shape[0], bs):
             xb, yb = X[perm[s : s + bs]], y[perm[s : s + bs]]
@@ -235,17 +235,24 @@ def _train_ce(model: nn.Module, X: torch.Tensor, y: torch.Tensor, config: dict[s
     return {"train_loss": last}
 
 
-def train_model(model: nn.Module, config: dict[str, Any], progress: ProgressFn | None = None) -> dict[str, float]:
+def train_model(model: nn.Module, config: dict[str, Any], progress: ProgressFn | None = None,
+                device: str = "cpu") -> dict[str, float]:
     """Train `model` (from `build_model(config)`) in place on the config's training split.
 
+    Training runs on `device` ("cpu", "cuda", ...); the model is returned on the CPU.
     Returns metrics: train_loss, clean test accuracy `test_acc`, and `seconds`.
     """
     t0 = time.perf_counter()
     X, y = _data(config, "train")
-    if isinstance(model, ClusterClassifier):
-        metrics = _train_clustr(model, X, y, config, progress)
-    else:
-        metrics = _train_ce(model, X, y, config, progress)
+    model.to(device)
+    X, y = X.to(device), y.to(device)
+    try:
+        if isinstance(model, ClusterClassifier):
+            metrics = _train_clustr(model, X, y, config, progress)
+        else:
+            metrics = _train_ce(model, X, y, config, progress)
+    finally:
+        model.to("cpu")
     Xt, yt = _data(config, "test")
     with torch.no_grad():
         metrics["test_acc"] = float((model(Xt).argmax(1) == yt).float().mean())
@@ -255,11 +262,16 @@ def train_model(model: nn.Module, config: dict[str, Any], progress: ProgressFn |
     return metrics
 
 
-def load_or_train(config: dict[str, Any], progress: ProgressFn | None = None, retrain: bool = False) -> tuple[nn.Module, dict]:
-    """The trained model for `config` from the on-disk cache (`robustcore.nets.cached_model`)."""
+def load_or_train(config: dict[str, Any], progress: ProgressFn | None = None, retrain: bool = False,
+                  device: str = "cpu") -> tuple[nn.Module, dict]:
+    """The trained model for `config` from the on-disk cache (`robustcore.nets.cached_model`);
+    trained on `device` when missing (the device is not part of the cache key). Returned on the CPU."""
     from robustcore.nets import cached_model
 
-    return cached_model(f"clustr-{config['kind']}", config, build_model, train_model, progress=progress, retrain=retrain)
+    def train(model: nn.Module, cfg: dict[str, Any], prog: ProgressFn | None) -> dict[str, float]:
+        return train_model(model, cfg, prog, device=device)
+
+    return cached_model(f"clustr-{config['kind']}", config, build_model, train, progress=progress, retrain=retrain)
 
 
 def default_clustr_model(progress: ProgressFn | None = None) -> ClusterClassifier:
@@ -306,16 +318,29 @@ def certify_dataset(model: nn.Module, X: torch.Tensor) -> dict[str, Any]:
 
 
 def pgd_accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor, eps: float, norm: str = "linf",
-                 steps: int = 20, restarts: int = 3, seed: int = 0, step_size: float | None = None) -> float:
+                 steps: int = 20, restarts: int = 3, seed: int = 0, step_size: float | None = None,
+                 device: str | None = None) -> float:
     """Accuracy under PGD: an example counts as robust only if no restart (cross-entropy and
-    margin losses alternately) finds an adversarial example. An upper bound on true robust accuracy."""
+    margin losses alternately) finds an adversarial example. An upper bound on true robust accuracy.
+
+    `device` (default: the model's) runs the attack there; the model is moved back afterwards."""
     from robustcore.attacks import pgd_attack
+
+    if eps < 0:
+        raise ValueError(f"eps must be non-negative; got {eps}.")
+    if device is not None:
+        home = next(model.parameters()).device
+        model.to(device)
+        try:
+            return pgd_accuracy(model, X.to(device), y.to(device), eps, norm, steps, restarts, seed, step_size)
+        finally:
+            model.to(home)
 
     if eps == 0:
         with torch.no_grad():
             return float((model(X).argmax(1) == y).float().mean())
     gen = torch.Generator().manual_seed(seed)
-    ok = torch.ones(X.shape[0], dtype=torch.bool)
+    ok = torch.ones(X.shape[0], dtype=torch.bool, device=X.device)
     with torch.no_grad():
         ok &= model(X).argmax(1) == y
     for k in range(restarts):
@@ -335,13 +360,15 @@ def compare_models(
     restarts: int = 3,
     store: Any = None,
     progress: ProgressFn | None = None,
+    device: str = "cpu",
 ) -> list[dict[str, Any]]:
     """Train (or load) each model kind, then measure clean and PGD accuracy and certified radii.
 
     PGD accuracies (l-inf at `eps_list`, l2 at `l2_eps_list`, `restarts` restarts of `steps`
     steps) and certificate statistics are written to the results store as metrics of one run of
     kind "clustr-compare" per model ("pgd_linf@0.1", "pgd_l2@1", "clean_acc", "mean_feature_radius",
-    "mean_input_radius", "lipschitz_bound", ...). Returns one row (dict) per model.
+    "mean_input_radius", "lipschitz_bound", ...). Training and attacks run on `device`;
+    certificates on the CPU. Returns one row (dict) per model.
     """
     from robustcore.store import ResultsStore
 
@@ -357,15 +384,17 @@ def compare_models(
             if progress is not None:
                 progress((i + 0.8 * frac) / len(kinds), msg)
 
-        model, info = load_or_train(cfg, sub)
+        model, info = load_or_train(cfg, sub, device=device)
         Xt, yt = _data(cfg, "test")
         if progress is not None:
             progress((i + 0.8) / len(kinds), f"{kind}: attacking with PGD")
         row: dict[str, Any] = {"model": kind, "clean_acc": pgd_accuracy(model, Xt, yt, 0.0)}
         for e in eps_list:
-            row[f"pgd_linf@{e:g}"] = pgd_accuracy(model, Xt, yt, float(e), "linf", steps, restarts, cfg["seed"])
+            row[f"pgd_linf@{e:g}"] = pgd_accuracy(model, Xt, yt, float(e), "linf", steps, restarts, cfg["seed"],
+                                                  device=device)
         for e in l2_eps_list:
-            row[f"pgd_l2@{e:g}"] = pgd_accuracy(model, Xt, yt, float(e), "l2", steps, restarts, cfg["seed"])
+            row[f"pgd_l2@{e:g}"] = pgd_accuracy(model, Xt, yt, float(e), "l2", steps, restarts, cfg["seed"],
+                                                device=device)
         cert = certify_dataset(model, Xt)
         correct = cert["label"] == yt.numpy()
         row["mean_feature_radius"] = float(np.mean(cert["feature_radius"] * correct))
