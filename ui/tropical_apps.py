@@ -173,6 +173,9 @@ def render_pruning(net: ShallowReluNet, X: np.ndarray | None, y: np.ndarray | No
     else:
         b.plotly_chart(objective_figure(trop.history, title=f"Objective at λ = {trop.lam:.3g}"), width="stretch",
                        key="trop_prune_obj")
+    with st.expander("Solver trace: the objective after every half-step (it never increases)"):
+        st.plotly_chart(objective_figure(trop.history, title=f"F(Ã, B̃) at λ = {trop.lam:.3g}"), width="stretch",
+                        key="trop_prune_trace")
     st.caption(f"Tropical: {int(trop.kept.sum())}/{work_net.p} units kept at λ = {trop.lam:.3g}"
                + (f" ({trop.forced} more zeroed by the exact-ratio rule)" if trop.forced else "")
                + f"; magnitude: {int(mag.kept.sum())}/{work_net.p} units still have a nonzero generator.")
@@ -312,7 +315,7 @@ def render_attack(net: ShallowReluNet, X: np.ndarray | None, y: np.ndarray | Non
     polys = {"original": net}
     if res.success and res.net_tilde is not None:
         polys["attacked"] = res.net_tilde
-    b.plotly_chart(polytopes_figure(polys, title="Dual polytope conv(Z_G1, Z_G2): before and after"), width="stretch",
+    b.plotly_chart(polytopes_figure(polys, title="Decision polytope conv(Z_1 ∪ … ∪ Z_k): before and after (Ã)"), width="stretch",
                    key="trop_attack_dual")
     st.dataframe(pd.DataFrame([
         {"method": "tropical (ADMM)", "success (verified)": res.success, "||η||_2": res.norm_l2 if res.success else None,
