@@ -323,14 +323,14 @@ def tropical_prune(
         else:
             hi, best_above = mid, r
     base = best_below
-    if base is None:  # even the smallest lam zeroed too many: start from the unpenalised fit
-        base = tropical_prune_lambda(net, lo, iters=iters, inner=inner, refit=refit)
+    if base is None:  # even the smallest lam zeroed too many: start from the unpenalised fit (lam = 0)
+        base = tropical_prune_lambda(net, 0.0, iters=1, inner=1, refit=refit)
     # zero the smallest surviving generators of the best solution below the target
     A_t, B_t = base.solution
     W = _pair_weights(B_t, I, J)
     contrib = W.sum(0) * np.linalg.norm(A_t, axis=1)
     zero = ~base.kept.copy()
-    need = target - int(zero.sum())
+    need = max(target - int(zero.sum()), 0)  # < 0 only if the net has more dead units than the target
     order = [r for r in np.argsort(contrib, kind="stable") if not zero[r]]
     for r in order[:need]:
         zero[r] = True

@@ -243,3 +243,14 @@ def test_bad_net_and_data_raise():
         pruning_curves(net, X, np.zeros(20, dtype=int), [0.5])
     with pytest.raises(ValueError):
         pruning_curves(net, None, None, [0.5], methods=("nope",))
+
+
+def test_exact_ratio_with_dead_units_and_ties():
+    """Units that are dead from the start (zero rows) and identical units (which die at the same lam)."""
+    A = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 0.0], [2.0, 1.0]])
+    B = np.array([[1.0, 1.0, 1.0, 2.0, 1.0, 3.0], [-1.0, -1.0, -1.0, 0.5, 1.0, -2.0]])
+    net = ShallowReluNet(A, np.zeros(6), B, np.zeros(2))
+    for ratio, target in ((0.2, 1), (0.34, 2), (0.5, 3), (0.85, 5)):
+        res = tropical_prune(net, ratio)
+        assert int((~res.kept).sum()) == max(target, 1)
+        assert not res.kept[4] or target == 0  # the dead unit (A_4 = 0) is the first to go
