@@ -223,8 +223,8 @@ with guard("training and attacking the three models"):
 
         st.subheader("The learnt banks: the regulariser at work")
         side = 32 if data == "cifar10" else 8
-        for col, v in zip(st.columns(2), ("gabor", "gabor-reg")):
-            with col, guard(f"loading the trained {v} layer"):
+        for v in ("gabor", "gabor-reg"):
+            with guard(f"loading the trained {v} layer"):
                 layer = _trained_first_layer(v, tuple(sorted(cfg.items())))
                 rep = G.lipschitz_report(layer, side + layer.kernel_size - 1)
                 p = layer.parameters_numpy()

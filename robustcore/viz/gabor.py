@@ -84,7 +84,8 @@ def bank_gallery(bank: np.ndarray, titles: Sequence[str] | None = None, n_fft: i
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showgrid=False, zeroline=False)
     rows = int(np.ceil(F_ / cols))
-    fig.update_layout(height=int(min(900, 220 * rows + 120)), margin=dict(l=10, r=10, t=40, b=10),
+    # Two panels of `rows` tile rows each, tiles about 620 / cols pixels wide on a typical page.
+    fig.update_layout(height=int(min(1000, 130 + 2 * rows * 620 / cols)), margin=dict(l=10, r=10, t=40, b=10),
                       plot_bgcolor="white")
     return fig
 
@@ -167,8 +168,8 @@ def image_responses(image: np.ndarray, responses: np.ndarray, titles: Sequence[s
     fig.layout.yaxis2.update(autorange="reversed", scaleanchor="x2")
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
-    # Height from the mosaic's aspect ratio at a typical page width (~750 px for the mosaic panel).
-    fig.update_layout(height=int(min(1000, 70 + 750 * cols / (cols + 1) * mz.shape[0] / mz.shape[1])),
+    # Height from the mosaic's aspect ratio at a typical page width (~520 px for the mosaic panel).
+    fig.update_layout(height=int(min(1000, 70 + 520 * cols / (cols + 1) * mz.shape[0] / mz.shape[1])),
                       margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white")
     return fig
 
