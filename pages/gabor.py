@@ -198,8 +198,8 @@ def _trained_first_layer(variant: str, config: tuple):
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _compare(config: tuple, _progress=None):
-    return gtrain.run_comparison(progress=_progress, **dict(config))
+def _compare(config: tuple, device: str, _progress=None):
+    return gtrain.run_comparison(progress=_progress, device=device, **dict(config))
 
 
 with guard("training and attacking the three models"):
@@ -209,7 +209,7 @@ with guard("training and attacking the three models"):
                 "cached on disk and in the results store afterwards).")
         if st.button("Train and attack the three models", key="g_train"):
             bar = StreamlitProgress("training...")
-            long = _compare(tuple(sorted(cfg.items())), bar)
+            long = _compare(tuple(sorted(cfg.items())), settings.device, bar)
             bar.done()
     if long is not None:
         table = gtrain.comparison_table(long)

@@ -29,7 +29,7 @@ def _cmd_gabor_train(args: argparse.Namespace) -> int:
         try:
             long = run_comparison(
                 variants=args.variants or VARIANTS, progress=progress, eps=eps, pgd_steps=args.pgd_steps,
-                n_eval=args.n_eval, data=args.data, root=args.root, limit=args.limit, epochs=args.epochs,
+                n_eval=args.n_eval, device=args.device, data=args.data, root=args.root, limit=args.limit, epochs=args.epochs,
                 seed=args.seed, reg_kind=args.reg, beta=args.beta,
             )
         except ValueError as exc:  # bad settings or a missing data folder: one clear line
@@ -61,4 +61,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--eps-l2", type=float, nargs="+", help="l2 PGD radii")
     p.add_argument("--pgd-steps", type=int, default=10)
     p.add_argument("--n-eval", type=int, help="attack only the first N test images")
+    p.add_argument("--device", default="cpu", help="torch device for training and PGD, e.g. cuda")
     p.set_defaults(func=_cmd_gabor_train)

@@ -136,8 +136,12 @@ def _data(config: dict[str, Any], split: str) -> tuple[torch.Tensor, torch.Tenso
     return dataset_to_tensors(ds, limit=None if lim is None else (lim if split == "train" else max(lim // 5, 1)))
 
 
-def train_variant(model: nn.Module, config: dict[str, Any], progress: ProgressFn | None = None) -> dict[str, float]:
-    """Train in place as ``config`` says; returns train/test accuracy and training time (s)."""
+def train_variant(model: nn.Module, config: dict[str, Any], progress: ProgressFn | None = None,
+                  device: str = "cpu") -> dict[str, float]:
+    """Train in place as ``config`` says on ``device``; returns train/test accuracy and training time (s).
+
+    The model is moved back to the CPU afterwards (checkpoints and pages work there).
+    """
     from robustcore.nets import evaluate_accuracy, train_classifier
 
     Xtr, ytr = _data(config, "train")
@@ -145,19 +149,29 @@ def train_variant(model: nn.Module, config: dict[str, Any], progress: ProgressFn
     reg = make_regularizer(config["reg_kind"], config["beta"]) if config["variant"] == "gabor-reg" else None
     t0 = time.perf_counter()
     train_classifier(model, Xtr, ytr, epochs=config["epochs"], lr=config["lr"], batch_size=config["batch_size"],
-                     seed=config["seed"], regularizer=reg, progress=progress)
-    return {"train_acc": evaluate_accuracy(model, Xtr, ytr), "test_acc": evaluate_accuracy(model, Xte, yte),
-            "train_seconds": time.perf_counter() - t0}
+                     seed=config["seed"], regularizer=reg, progress=progress, device=device)
+    secs = time.perf_counter() - t0
+    out = {"train_acc": evaluate_accuracy(model, Xtr, ytr, device=device),
+           "test_acc": evaluate_accuracy(model, Xte, yte, device=device), "train_seconds": secs}
+    model.to("cpu")
+    return out
 
 
 def trained_variant(
-    variant: str, progress: ProgressFn | None = None, retrain: bool = False, **config_kw: Any
+    variant: str, progress: ProgressFn | None = None, retrain: bool = False, device: str = "cpu", **config_kw: Any
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """The trained (cached) model of a variant: ``(model in eval mode, info)`` as ``cached_model``."""
+    """The trained (cached) model of a variant: ``(model in eval mode on the CPU, info)`` as ``cached_model``.
+
+    ``device`` chooses where a missing model is trained; it is not part of the cache key.
+    """
     from robustcore.nets import cached_model
 
     cfg = variant_config(variant, **config_kw)
-    return cached_model(f"gabor-{variant}", cfg, build_variant, train_variant, progress=progress, retrain=retrain)
+
+    def train(model: nn.Module, config: dict, prog: ProgressFn | None) -> dict:
+        return train_variant(model, config, prog, device=device)
+
+    return cached_model(f"gabor-{variant}", cfg, build_variant, train, progress=progress, retrain=retrain)
 
 
 def robustness_metrics(
@@ -260,6 +274,7 @@ def run_comparison(
     eps: dict[str, Sequence[float]] | None = None,
     pgd_steps: int = 10,
     n_eval: int | None = None,
+    device: str = "cpu",
     **config_kw: Any,
 ) -> pd.DataFrame:
     """Train (or load) each variant, attack it, and store the metrics; returns the long table.
@@ -272,6 +287,7 @@ def run_comparison(
     eps : ``{"linf": [...], "l2": [...]}``; defaults to ``DEFAULT_EPS[data]``.
     pgd_steps : PGD iterations.
     n_eval : evaluate on the first n test images (all by default).
+    device : torch device for training and PGD (not part of the stored config).
     config_kw : forwarded to :func:`variant_config` (epochs, seed, beta, ...).
 
     Returns
@@ -298,13 +314,15 @@ def run_comparison(
         else:
             if progress:
                 progress(lo, f"training {variant}")
-            model, info = trained_variant(variant, progress=sub, **config_kw)
+            model, info = trained_variant(variant, progress=sub, device=device, **config_kw)
             Xte, yte = _data(cfg, "test")
             if n_eval is not None:
                 Xte, yte = Xte[:n_eval], yte[:n_eval]
             if progress:
                 progress(lo + (hi - lo) * 0.85, f"attacking {variant} with PGD")
-            rows = robustness_metrics(model, Xte, yte, eps, steps=pgd_steps, seed=cfg["seed"])
+            rows = robustness_metrics(model.to(device), Xte.to(device), yte.to(device), eps, steps=pgd_steps,
+                                      seed=cfg["seed"])
+            model.to("cpu")
             bound, lip = first_layer_lipschitz(model, int(Xte.shape[-1]))
             for r in rows:
                 r.update(variant=variant, test_acc=info["metrics"].get("test_acc"), layer_bound=bound,

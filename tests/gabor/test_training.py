@@ -75,3 +75,18 @@ def test_run_comparison_stores_and_reads_back(tmp_path):
 def test_bad_config(kw):
     with pytest.raises(ValueError):
         variant_config(**kw)
+
+
+def test_cifar_network_takes_a_three_channel_gabor_layer():
+    from robustcore.gabor.training import CifarCNN
+
+    net = CifarCNN(first_layer=GaborConv2d(3, 16, 5, families=1, orientations=4))
+    assert net(torch.rand(2, 3, 32, 32)).shape == (2, 10)
+    assert variant_config("gabor", data="cifar10", root="/nonexistent", limit=10)["limit"] == 10
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_comparison_on_cuda_matches_the_cpu_path(tmp_path):
+    kw = dict(eps={"linf": [0.1], "l2": [0.5]}, pgd_steps=3, n_eval=50, variants=("gabor",), **TINY)
+    long = run_comparison(store=ResultsStore(tmp_path / "gpu.sqlite"), device="cuda", **kw)
+    assert long["accuracy"].between(0, 1).all() and len(long) == 3
