@@ -14,6 +14,7 @@ from robustcore.tropical import (
     argmax_boundary_dual,
     coordinate_frame,
     pair_geometry,
+    pca_frame,
     projected_zonotope,
     slice_net,
     tropical_decomposition,
@@ -157,6 +158,27 @@ def _trained(dataset: str, n_classes: int, hidden: int, epochs: int, seed: int) 
     return store[key]
 
 
+def _digits_head() -> tuple:
+    """Features (n, 64) of the digits test set, labels, and the head's weights (cached model)."""
+    store = _training_store()
+    if "digits-head" not in store:
+        import torch
+
+        from robustcore.data import load_digits
+        from robustcore.nets import default_model
+
+        bar = st.progress(0.0, text="Loading the digits MLP (trained once, then cached on disk)…")
+        model, _ = default_model("digits-mlp", progress=lambda f, m="": bar.progress(min(max(float(f), 0.0), 1.0),
+                                                                                      text=m or "Training…"))
+        bar.empty()
+        Xd, yd = load_digits("test")
+        with torch.no_grad():
+            F = model.features(Xd.float()).double().numpy()
+        head = ShallowReluNet.from_torch(model.head)
+        store["digits-head"] = (F, yd.numpy(), (head.A, head.c1, head.B, head.c2))
+    return store["digits-head"]
+
+
 def _auto_box(X, net: ShallowReluNet) -> tuple:
     if X is not None and len(X):
         lo, hi = X.min(axis=0), X.max(axis=0)
@@ -207,7 +229,7 @@ def _zero_warnings(net: ShallowReluNet, i: int, j: int) -> None:
 
 def geometry_tab() -> tuple:
     """Draw the Geometry tab; return (net, X, y) for the other tabs (net may be None on bad input)."""
-    sources = ["Preset", "Edit weights", "Train on a toy set"]
+    sources = ["Preset", "Edit weights", "Train on a toy set", "Digits MLP head (d = 64)"]
     src = st.radio("Network", sources, index=sources.index(url_state("src", "Preset", str, sources)), horizontal=True,
                    key="trop_src", help="Start from a preset, edit A, c₁, B, c₂ yourself, or train on a 2-D toy set.")
     X = y = None
@@ -254,6 +276,14 @@ def geometry_tab() -> tuple:
                     A_[u, 1] = s2.slider("A[j, 1]", -3.0, 3.0, float(np.clip(A_[u, 1], -3, 3)), 0.05, key=f"trop_sa1_{tag}")
                     c1v[u] = s3.slider("c1[j]", -3.0, 3.0, float(np.clip(c1v[u], -3, 3)), 0.05, key=f"trop_sc1_{tag}")
                     weights = (A_, c1v, B_, c2v)
+    elif src == "Digits MLP head (d = 64)":
+        st.info("The paper applies its result to the last (Affine, ReLU, Affine) block of a deep net, with the "
+                "penultimate features as x. Here: the bundled digits MLP, whose head maps the 64 features of its "
+                "first ReLU to 10 classes through 32 hidden units. With d = 64 the page shows the zonotopes "
+                "projected on the features' top two principal directions, and the exact geometry on the 2-D "
+                "slice through the mean feature vector along those directions.")
+        with guard("loading the digits MLP"):
+            X, y, weights = _digits_head()
     else:
         from robustcore.data import TOY_DATASETS
 
@@ -298,7 +328,7 @@ def geometry_tab() -> tuple:
     _zero_warnings(net, i, j)
 
     if net.d != 2:
-        slice_and_projection_view(net, i, j)
+        slice_and_projection_view(net, i, j, X, y, show_argmax)
         return net, X, y
 
     box = _auto_box(X, net)
@@ -398,28 +428,52 @@ def geometry_tab() -> tuple:
     return net, X, y
 
 
-def slice_and_projection_view(net: ShallowReluNet, i: int, j: int) -> None:
-    """d > 2: projected zonotopes on chosen axes and the exact picture on a 2-D slice."""
-    st.warning(f"The exact 2-D picture needs d = 2; this net has d = {net.d}. Below: the zonotopes projected on two "
-               "input axes, and the exact geometry on the 2-D slice x = x₀ + U t through x₀ = 0.")
+def slice_and_projection_view(net: ShallowReluNet, i: int, j: int, X=None, y=None, show_argmax: bool = False) -> None:
+    """d > 2: projected zonotopes on a chosen plane and the exact picture on a 2-D slice."""
     if net.d < 2:
         st.error("With d = 1 there is no plane to draw: the boundary is a set of points on the line.")
         return
+    has_data = X is not None and len(X) >= 3 and X.shape[1] == net.d
+    st.warning(f"The exact 2-D picture needs d = 2; this net has d = {net.d}. Below: Z_G1 and Z_G2 projected on a "
+               "plane, and the exact regions, T(R) and B on the 2-D slice x = x₀ + U t through x₀ along that plane.")
+    frames = (["PCA of the data"] if has_data else []) + ["two input axes"]
     a0, a1, a2 = st.columns(3)
-    ax0 = a0.number_input("first axis", 0, net.d - 1, 0, key="trop_ax0")
-    ax1 = a1.number_input("second axis", 0, net.d - 1, 1, key="trop_ax1")
+    frame = a0.radio("plane", frames, key="trop_frame", horizontal=True)
     with guard("projecting the zonotopes"):
-        U = coordinate_frame(net.d, (int(ax0), int(ax1)))
+        if frame == "PCA of the data":
+            U, x0 = pca_frame(X, 2)
+            desc = "top two principal directions of the data, through its mean"
+        else:
+            ax0 = a1.number_input("first axis", 0, net.d - 1, 0, key="trop_ax0")
+            ax1 = a2.number_input("second axis", 0, net.d - 1, 1, key="trop_ax1")
+            U = coordinate_frame(net.d, (int(ax0), int(ax1)))
+            x0 = X.mean(axis=0) if has_data else np.zeros(net.d)
+            desc = f"input axes ({ax0}, {ax1}), through {'the data mean' if has_data else 'the origin'}"
         G1, G2 = net.zonotope_generators(i, j)
         s = net.common_shift([i, j])
         Z1, Z2 = projected_zonotope(G1, U, s), projected_zonotope(G2, U, s)
-        st.plotly_chart(projection_figure(Z1, Z2, title=f"Z_G1, Z_G2 projected on axes ({ax0}, {ax1})"),
-                        width="stretch")
-        sn = slice_net(net, np.zeros(net.d), U)
-        geo = _geometry(sn.A, sn.c1, sn.B, sn.c2, (-3.0, 3.0, -3.0, 3.0), i, j)
-        st.plotly_chart(input_space_figure(geo, sn, title=f"Slice through 0 along axes ({ax0}, {ax1}): exact B and T(R)"),
-                        width="stretch")
-    a2.caption("A linear image of a zonotope is the zonotope of the mapped generators, so the projection is exact.")
+        st.latex(r"\Pi Z_{G} = \Pi s + \textstyle\sum_l [0,1]\, U^\top G(l,:)")
+        st.plotly_chart(projection_figure(Z1, Z2, title=f"Z_G1, Z_G2 projected on the {desc}"), width="stretch")
+        st.caption("A linear image of a zonotope is the zonotope of the mapped generators, so this projection is "
+                   f"exact ({len(Z1)} and {len(Z2)} vertices).")
+        sn = slice_net(net, x0, U)
+        T2 = (X - x0) @ U if has_data else None
+        box = _auto_box(T2, sn)
+        geo = _geometry(sn.A, sn.c1, sn.B, sn.c2, box, i, j)
+        _counts_panel(geo)
+        fig = input_space_figure(geo, sn, T2, y, title=f"Slice x = x₀ + U t ({desc}): exact regions, T(R), B")
+        if show_argmax:
+            from robustcore.viz.tropical import _segments_xy
+
+            xs, ys = _segments_xy(_argmax_boundary(sn.A, sn.c1, sn.B, sn.c2, box))
+            fig.add_scatter(x=xs, y=ys, mode="lines", line=dict(color="black", width=3, dash="dot"),
+                            name="k-class argmax boundary (on the slice)")
+        c_l, c_r = st.columns(2)
+        c_l.plotly_chart(fig, width="stretch")
+        c_r.plotly_chart(dual_space_figure(geo, title="Dual space of the slice net"), width="stretch")
+        if has_data:
+            st.caption("Data points are the features projected on the plane; they lie near, not on, the slice, so a "
+                       "point may sit on the 'wrong' side of the slice's boundary.")
 
 
 # --------------------------------------------------------------------------- tabs

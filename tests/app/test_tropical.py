@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "tropical.py")
@@ -69,3 +70,15 @@ def test_training_with_epoch_replay() -> None:
     sliders[0].set_value(0).run()  # replay the initial weights
     assert not at.exception and not _errors(at)
     assert any("after epoch 0" in c.value for c in at.caption)
+
+
+@pytest.mark.slow
+def test_digits_head_projection_and_slice() -> None:
+    """d = 64 (the digits MLP head): projections on the PCA plane and the exact slice, no errors."""
+    at = AppTest.from_file(PAGE, default_timeout=240).run()
+    at.radio(key="trop_src").set_value("Digits MLP head (d = 64)").run()
+    assert not at.exception and not _errors(at)
+    assert any("d = 64" in w.value for w in at.warning)
+    assert len(at.get("plotly_chart")) >= 3  # projection, slice, dual of the slice
+    at.radio(key="trop_frame").set_value("two input axes").run()
+    assert not at.exception and not _errors(at)
