@@ -285,10 +285,10 @@ def run_certification(
 
     run_id = store.start_run(RUN_KIND, store_config(job, model_info), resume=True)
     previous = store.results(run_id)
-    done_set = set(int(i) for i in previous["index"]) if len(previous) else set()
-    sel_set = set(selected)
-    certified = int(sum(1 for i, p in zip(previous["index"], previous["prediction"]) if int(i) in sel_set and p != ABSTAIN)) if len(previous) else 0
-    correct = int(sum(1 for i, c in zip(previous["index"], previous["correct"]) if int(i) in sel_set and bool(c))) if len(previous) else 0
+    done_set = {int(i) for i in previous["index"]}
+    mine = previous[previous["index"].isin(selected)]  # earlier results inside this selection
+    certified = int((mine["prediction"] != ABSTAIN).sum())
+    correct = int(mine["correct"].fillna(False).astype(bool).sum())
     todo = [i for i in selected if i not in done_set]
     done = len(selected) - len(todo)
     total = len(selected)
