@@ -381,3 +381,21 @@ def test_channels_last_certifies_the_same_digits_cnn():
     c2 = Smooth(b, 10, 0.25, channels_last=True).certify(x, 20, 2000, 1e-3, 500, seed=2)
     # same noise; the convolution only changes the last bits, so at most a borderline vote or two moves
     assert np.abs(c1.counts - c2.counts).sum() <= 4 and c1.candidate == c2.candidate
+
+
+def test_predict_errs_at_most_alpha_on_the_linear_classifier():
+    """PREDICT returns g(x) or abstains, except with probability <= alpha (Hung & Fithian test)."""
+    torch.manual_seed(6)
+    d, sigma, alpha, repeats = 8, 0.5, 0.05, 300
+    w = torch.randn(d)
+    x = torch.full((d,), 0.5)
+    for target_pa, n in ((0.52, 400), (0.9, 100)):
+        b = float(sigma * norm.ppf(target_pa) * w.norm() - w @ x)
+        sm = Smooth(Linear(w, b), 2, sigma)
+        outs = [sm.predict(x, n, alpha, batch_size=n, seed=s) for s in range(repeats)]
+        wrong = sum(o == 0 for o in outs)
+        assert wrong <= binom.isf(1e-6, repeats, alpha)
+        if target_pa == 0.9:  # far from the boundary it answers, and answers right
+            assert outs.count(1) >= repeats * 0.95
+        else:  # near the boundary it mostly abstains rather than guess
+            assert outs.count(ABSTAIN) > repeats / 2
