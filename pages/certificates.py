@@ -164,12 +164,16 @@ def lipschitz_certificate(model_key: tuple, _model, x: np.ndarray, sigma_base: f
                                    n0=N0, n=n, alpha=ALPHA, seed=seed, batch_size=2000)
 
 
-def memory_decision(model_key: tuple, key: str, x: np.ndarray, label: int, radius: float, sigma_x: float):
-    """The memory classifier's answer: the stored entry for this query, else process and store it."""
+def memory_decision(memory_name: str, key: str, x: np.ndarray, label: int, radius: float, sigma_x: float):
+    """The memory classifier's answer: the stored entry for this query, else process and store it.
+
+    One memory per data-dependent classifier (model, sigma_0, ascent settings, n): a different
+    setting is a different classifier, with its own memory in the results store.
+    """
     from robustcore.smoothing.memory import CertificationMemory
     from robustcore.store import ResultsStore
 
-    mem = CertificationMemory(x.size, store=ResultsStore(), name="page/" + "/".join(map(str, model_key)))
+    mem = CertificationMemory(x.size, store=ResultsStore(), name=memory_name)
     if key in mem.keys:
         j = mem.keys.index(key)
         return mem, int(mem.labels[j]), float(mem.radii[j]), "answered from memory (seen before)"
@@ -296,6 +300,7 @@ with tab_image:
                                  [0.01, 0.05, 0.1, 0.2, 0.5], value=0.1)
         use_clustr = st.checkbox("Include the ClusTR certificate (trains a small model on first use)", value=False)
         rows = []
+        mem = None
         with guard("building the certificate table"):
             rows.append({"certificate": f"Fixed sigma = {sigma:.2f} (Cohen)", "class": cert.label,
                          "radius": cert.radius, "sigma": sigma, "p_lower": cert.p_lower,
@@ -306,7 +311,8 @@ with tab_image:
                          "status": "NOT a guarantee",
                          "why": "Certifies only g at the fixed sigma_x; the data-dependent classifier uses a "
                                 "different sigma at each point of the ball (Súkeník et al. 2022)."})
-            mem, m_label, m_radius, action = memory_decision(model_key, key, x, dc.label, dc.radius, dd.sigma)
+            memory_name = "page/" + "/".join(map(str, model_key)) + f"/s0={sigma:.2f}/steps={steps}/lr={lr}/n={n}"
+            mem, m_label, m_radius, action = memory_decision(memory_name, key, x, dc.label, dc.radius, dd.sigma)
             rows.append({"certificate": "Data-dependent + memory", "class": m_label, "radius": m_radius,
                          "sigma": dd.sigma, "p_lower": dc.p_lower,
                          "status": "sound via memory" if m_label >= 0 else "abstains",
@@ -341,15 +347,33 @@ with tab_image:
                                     "sigma": st.column_config.NumberColumn(format="%.3f")})
         st.caption("Radii are l2 distances in [0, 1] pixel units (64 pixels). 'Sound' certificates hold with "
                    "probability >= 1 - alpha over the sampling (ClusTR: deterministically).")
-        if st.button("Reset the memory of the data-dependent classifier"):
+        if mem is not None and st.button("Reset the memory of the data-dependent classifier"):
             mem.clear()
             st.rerun()
+        with st.expander("Why is a data-dependent sigma not certified by Cohen's theorem?"):
+            st.markdown(
+                "Cohen's theorem is about **one** smoothed classifier $g_\\sigma$. The data-dependent classifier "
+                "$G(x') = g_{\\sigma(x')}(x')$ uses a different $\\sigma$ at every point of the ball, so the ball "
+                "certified for $g_{\\sigma_x}$ says nothing about $G$. A 1-D example: $f$ = A on $|z|<1$, B outside. "
+                "At $x=0$ with $\\sigma=0.5$, $p_A = 2\\Phi(2)-1 = 0.954$ and $R = 0.845$; if $\\sigma(x') = 2$ "
+                "for $x'\\neq 0$, then at $x' = 0.1$ (inside the ball) $p_A = \\Phi(0.45)-\\Phi(-0.55) = 0.382$ "
+                "and $G(0.1) = B$. Three ways to a sound certificate: (a) certify the fixed-sigma classifier "
+                "$g_{\\sigma_x}$ and say so (row 2 is exactly that, hence *not a guarantee* for $G$); (b) a "
+                "**memory** that fixes $G$'s answers inside every ball it has issued, shrinking or resolving "
+                "conflicts so that balls of different classes stay disjoint (row 3); (c) a $\\sigma(\\cdot)$ "
+                "whose logarithm is $r$-Lipschitz, with the worst case over all admissible $\\sigma$ in the "
+                "ball (Súkeník et al. 2022; row 4):")
+            st.latex(r"\xi(d,\sigma_1)=F_{\chi'^2_N(\lambda_1)}\Big(\tfrac{\sigma_0^2}{\sigma_1^2}\,"
+                     r"F^{-1}_{\chi'^2_N(\lambda_0)}(p_B)\Big),\quad "
+                     r"\lambda_k=\frac{\sigma_k^2 d^2}{(\sigma_0^2-\sigma_1^2)^2},\quad "
+                     r"R=\max\{d:\ \xi(d',\sigma_1)<\tfrac12\ \forall d'\le d,\ "
+                     r"\sigma_1\in[\sigma_0e^{-rd'},\sigma_0e^{rd'}]\}")
 
 with tab_dataset:
     st.markdown("Certified accuracy $\\frac1m\\#\\{i: g(x_i)=y_i,\\ R_i\\ge r\\}$ of every stored run on the "
                 "digits test set, as in the papers' figures. Dashed curves are **not** guarantees.")
     with guard("reading the results store"):
-        from robustcore.smoothing.dd_training import DD_KIND, MEMORY_KIND, dataset_curves, run_dd_comparison
+        from robustcore.smoothing.dd_training import dataset_curves, run_dd_comparison
 
         curves, dashed, summary = dataset_curves(np.linspace(0, 1.5, 151))
         if curves:
