@@ -25,6 +25,7 @@ from .spectral import (
     conv_spectral_norm_power,
     kernel_spectrum,
     per_filter_spectral_norms,
+    zero_pad_spectral_norm,
 )
 
 __all__ = [
@@ -35,5 +36,5 @@ __all__ = [
     "rotated_grid", "GaborConv2d",
     "REGULARIZERS", "bound_regularizer", "gabor_layers", "make_regularizer", "sigma_regularizer",
     "bank_spectral_norm", "circular_conv_matrix", "conv_spectral_norm", "conv_spectral_norm_power",
-    "kernel_spectrum", "per_filter_spectral_norms",
+    "kernel_spectrum", "per_filter_spectral_norms", "zero_pad_spectral_norm",
 ]

@@ -28,8 +28,10 @@ def test_page_renders_and_sliders_update_bound_and_exact():
     at.slider(key="g_theta").set_value(30.0).run()
     assert not at.exception and not at.error
     m = {x.label: float(x.value) for x in at.metric if x.label != "bound / exact"}
-    # The page shows what the library computes for the new settings (k = 7, n = 32 by default) ...
+    # Zero padding on n x n is a compression of circular padding on n + k - 1 pixels.
     kern = single_kernel(7, 4.0, 1.0, 6.0, 0.0, np.radians(30.0), 1.0)
+    assert m["zero padding ‖A‖₂"] <= float(per_filter_spectral_norms(kern[None], 32 + 6)[0]) * 1.001
+    # The page shows what the library computes for the new settings (k = 7, n = 32 by default) ...
     assert m["closed-form bound"] == pytest.approx(float(closed_form_bound(4.0, 1.0, 1.0, np.radians(30.0), 7)), rel=1e-3)
     assert m["exact ‖K‖₂ (FFT)"] == pytest.approx(float(per_filter_spectral_norms(kern[None], 32)[0]), rel=1e-3)
     # ... and the bound sits above the exact value on the page too.

@@ -76,3 +76,18 @@ def test_bad_weight(bad):
 def test_bad_size():
     with pytest.raises(ValueError):
         conv_spectral_norm(np.ones((1, 1, 3, 3)), (0, 4))
+
+
+@pytest.mark.parametrize("c_out,c_in,k,n,m,seed", [(1, 1, 5, 6, 6, 0), (2, 3, 3, 5, 7, 1), (3, 1, 7, 4, 5, 2)])
+def test_fft_zero_padding_power_iteration_equals_explicit_svd(c_out, c_in, k, n, m, seed):
+    from robustcore.gabor import zero_pad_spectral_norm
+
+    w = np.random.default_rng(seed).normal(size=(c_out, c_in, k, k))
+    eye = torch.eye(c_in * n * m, dtype=torch.float64).reshape(-1, c_in, n, m)
+    cols = F.conv2d(eye, torch.tensor(w), padding=k // 2).reshape(c_in * n * m, -1).T
+    ref = np.linalg.svd(cols.numpy(), compute_uv=False)[0]
+    est = zero_pad_spectral_norm(w, (n, m), iters=5000, tol=1e-14, seed=seed)
+    assert est <= ref * (1 + 1e-9)
+    assert est == pytest.approx(ref, rel=1e-4)
+    assert est == pytest.approx(conv_spectral_norm_power(w, (n, m), padding="zeros", iters=5000, tol=1e-14),
+                                rel=1e-4)
