@@ -194,10 +194,11 @@ if settings.dataset == "mnist":
     st.info("The comparison runs on digits (8×8) or CIFAR-10; MNIST is not wired here, so digits are used.")
 t1, t2, t3 = st.columns(3)
 epochs = t1.number_input("epochs", 1, 200, url_state("ep", 30, int), key="g_epochs")
-reg_kind = t2.selectbox("regulariser", list(G.REGULARIZERS), index=0, key="g_reg",
+reg_kind = t2.selectbox("regulariser", list(G.REGULARIZERS), key="g_reg",
+                        index=list(G.REGULARIZERS).index(url_state("reg", "paper", str, choices=list(G.REGULARIZERS))),
                         format_func={"paper": "paper: −β Σσ²", "bound": "closed-form layer bound"}.get)
 beta = t3.number_input("β (weight)", 0.0, 100.0, url_state("beta", 0.05, float), format="%.4f", key="g_beta")
-set_url_state(ep=int(epochs), beta=beta)
+set_url_state(ep=int(epochs), beta=beta, reg=reg_kind)
 cfg = dict(epochs=int(epochs), reg_kind=reg_kind, beta=float(beta), seed=int(settings.seed), data=data)
 if data == "cifar10":
     cfg.update(root=settings.data_root, limit=5000)

@@ -126,6 +126,7 @@ class GaborConv2d(nn.Module):
         return F.conv2d(x, w, stride=self.stride, padding=pad, groups=self.in_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(n, in_channels, H, W) -> (n, out_channels, H', W'): bank, ReLU, 1 x 1 mixing."""
         z = self.bank_response(x)
         if self.use_relu:
             z = torch.relu(z)
