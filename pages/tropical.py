@@ -203,15 +203,26 @@ def _counts_panel(geo) -> None:
                  help="Upper vertices of conv(P₁ ∪ P₂) = linear regions of R; cells = upper faces.")
 
 
-def _selection(event, key: str):
+def _selection(event) -> int | None:
+    """Index carried in customdata[0] of the first selected point (None when nothing is selected).
+
+    Streamlit hands customdata back as a list, a scalar, or a dict {"0": ..., "1": ...}.
+    """
     try:
         pts = event.selection.points if event is not None else []
     except AttributeError:
         pts = (event or {}).get("selection", {}).get("points", [])
     for pnt in pts or []:
         cd = pnt.get("customdata")
-        if cd is not None:
-            return int(cd[0] if isinstance(cd, (list, tuple)) else cd)
+        if isinstance(cd, dict):
+            cd = cd.get("0", cd.get(0))
+        elif isinstance(cd, (list, tuple)):
+            cd = cd[0] if cd else None
+        try:
+            if cd is not None:
+                return int(cd)
+        except (TypeError, ValueError):
+            continue
     return None
 
 
@@ -352,6 +363,10 @@ def geometry_tab() -> tuple:
 
     # linked selection: a region (left) <-> its dual vertex (right)
     sel = st.session_state.get("_trop_sel", {})
+    fp = hash((net.A.tobytes(), net.c1.tobytes(), net.B.tobytes(), net.c2.tobytes(), box, i, j))
+    if sel.get("fp", fp) != fp:  # the net or the view changed: a stale selection means nothing
+        sel = {}
+        st.session_state["_trop_sel"] = sel
     hl_region = sel.get("region")
     hl_vertex = sel.get("vertex")
     if hl_region is not None and hl_region < len(geo.regions):
@@ -381,15 +396,16 @@ def geometry_tab() -> tuple:
                     "bridging edges (green, dual to B; each is orthogonal to its piece of B).")
         st.latex(r"\delta(R) = \pi\big(\mathrm{UF}(\mathrm{conv}(P_1 \cup P_2))\big)")
         st.latex(r"Z_{G_1} = s + \textstyle\sum_l [0,1]\, G_1(l,:)")
-        fig_du = dual_space_figure(geo, highlight_vertex=hl_vertex, show_subdivision=show_sub)
+        fig_du = dual_space_figure(geo, highlight_vertex=hl_vertex, show_subdivision=show_sub,
+                                   highlight_region=sel.get("region"))
         ev_du = st.plotly_chart(fig_du, width="stretch", on_select="rerun", selection_mode="points",
                                 key="trop_fig_dual")
-    new_r, new_v = _selection(ev_in, "input"), _selection(ev_du, "dual")
+    new_r, new_v = _selection(ev_in), _selection(ev_du)
     if new_r is not None and new_r != sel.get("region"):
-        st.session_state["_trop_sel"] = {"region": new_r}
+        st.session_state["_trop_sel"] = {"region": new_r, "fp": fp}
         st.rerun()
     if new_v is not None and new_v != sel.get("vertex") and new_r is None:
-        st.session_state["_trop_sel"] = {"vertex": new_v}
+        st.session_state["_trop_sel"] = {"vertex": new_v, "fp": fp}
         st.rerun()
     if hl_region is not None or hl_vertex is not None:
         if st.button("clear selection", key="trop_clear"):

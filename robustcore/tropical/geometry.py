@@ -38,6 +38,7 @@ class PairGeometry:
     regions: RegionMap
     region_dual: np.ndarray  # (C,) index into sub.points of the dual vertex of each region
     region_side: np.ndarray  # (C,) +1 where f_i > f_j, -1 where f_j > f_i, 0 on a tie
+    region_points: np.ndarray  # (C, 2, 2) exponents of H_i+Q_j (in Z_G1) and H_j+Q_i (in Z_G2) on each region
     T_segments: np.ndarray  # (n, 2, 2) T(R) clipped to the box
     B_dual: np.ndarray  # (n, 2, 2) decision boundary from the bridging edges
     B_cells: np.ndarray  # (n, 2, 2) decision boundary solved cell by cell
@@ -103,6 +104,7 @@ def pair_geometry(net: Any, box: Any, i: int = 0, j: int = 1) -> PairGeometry:
     # region -> dual vertex
     if len(regions):
         P1, P2 = region_dual_points(net, regions.patterns, i, j)
+        rpts = np.stack([P1[:, :2], P2[:, :2]], axis=1)
         X = regions.centroids
         val1 = (X * P1[:, :2]).sum(axis=1) + P1[:, 2]
         val2 = (X * P2[:, :2]).sum(axis=1) + P2[:, 2]
@@ -114,10 +116,11 @@ def pair_geometry(net: Any, box: Any, i: int = 0, j: int = 1) -> PairGeometry:
     else:
         side = np.zeros(0, dtype=int)
         idx = np.zeros(0, dtype=int)
+        rpts = np.zeros((0, 2, 2))
     B_cells = decision_boundary_cells(net, box, i, j, regions=regions)
     T = sub.hypersurface_segments(box)
     B_dual = sub.hypersurface_segments(box, bridging_only=True)
     gap = segment_set_distance(B_dual, B_cells)
     ties = tie_regions(net, box, i, j, regions=regions)
     return PairGeometry(i, j, box, G1, G2, s, Z1, Z2, hull, hull_tags, sub, regions,
-                        np.asarray(idx, dtype=int), side, T, B_dual, B_cells, gap, ties)
+                        np.asarray(idx, dtype=int), side, rpts, T, B_dual, B_cells, gap, ties)

@@ -159,11 +159,12 @@ def input_space_figure(
 
 
 def dual_space_figure(geo: Any, highlight_vertex: int | None = None, show_subdivision: bool = True,
-                      title: str | None = None) -> go.Figure:
+                      title: str | None = None, highlight_region: int | None = None) -> go.Figure:
     """Dual space: Z_G1 (red), Z_G2 (blue), their hull, delta(R) and the bridging edges.
 
     Markers on the upper vertices (one per linear region of R) carry customdata = point index
-    into ``geo.sub.points``.
+    into ``geo.sub.points``. ``highlight_region`` also marks that region's two exponents (the
+    monomials of H_i + Q_j in Z_G1 and of H_j + Q_i in Z_G2 there; R takes the larger).
     """
     fig = go.Figure()
     sub = geo.sub
@@ -198,6 +199,12 @@ def dual_space_figure(geo: Any, highlight_vertex: int | None = None, show_subdiv
                                  hovertemplate="point %{customdata[0]:.0f}<br>exponent (%{x:.3g}, %{y:.3g})"
                                                "<br>height (coefficient) %{customdata[1]:.3g}<br>vertex of %{text}<extra></extra>",
                                  name="upper vertices (linear regions of R)"))
+    if highlight_region is not None and 0 <= highlight_region < len(geo.region_points):
+        pr = geo.region_points[highlight_region]
+        for q, (nm, col) in enumerate((("Z_G1", TAG_COLORS[1]), ("Z_G2", TAG_COLORS[2]))):
+            fig.add_trace(go.Scatter(x=[pr[q, 0]], y=[pr[q, 1]], mode="markers", hoverinfo="skip",
+                                     name=f"region {highlight_region}: its exponent in {nm}",
+                                     marker=dict(size=14, color="rgba(0,0,0,0)", line=dict(width=2.5, color=col))))
     if highlight_vertex is not None and 0 <= highlight_vertex < len(sub.points):
         v = sub.points[highlight_vertex]
         fig.add_trace(go.Scatter(x=[v[0]], y=[v[1]], mode="markers", name=f"selected dual vertex {highlight_vertex}",

@@ -82,3 +82,22 @@ def test_digits_head_projection_and_slice() -> None:
     assert len(at.get("plotly_chart")) >= 3  # projection, slice, dual of the slice
     at.radio(key="trop_frame").set_value("two input axes").run()
     assert not at.exception and not _errors(at)
+
+
+def test_selected_region_lights_up_its_dual_vertex() -> None:
+    """The link region -> dual vertex (the state a click on a region centroid sets), and the reverse."""
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["_trop_sel"] = {"region": 2}
+    at.run()
+    assert not at.exception and not _errors(at)
+    import json
+
+    figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    names = [[t.get("name", "") for t in f["data"]] for f in figs]
+    assert any("selected region 2" in n for n in names[0])
+    assert any(n.startswith("selected dual vertex") for n in names[1])
+    at.session_state["_trop_sel"] = {"vertex": int(next(n for n in names[1] if n.startswith("selected dual vertex")).split()[-1])}
+    at.run()
+    names = [[t.get("name", "") for t in json.loads(c.proto.spec)["data"]] for c in at.get("plotly_chart")]
+    assert any(n.startswith("selected region") for n in names[0])
+    assert any(b.label == "clear selection" for b in at.button)
