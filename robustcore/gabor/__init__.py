@@ -17,7 +17,14 @@ from .bound import (
 )
 from .kernel import gabor_kernel, orientations_for, paper_gabor_kernels, paper_grid, paper_to_opencv, rotated_grid
 from .layer import GaborConv2d
-from .regularizer import REGULARIZERS, bound_regularizer, gabor_layers, make_regularizer, sigma_regularizer
+from .regularizer import (
+    REGULARIZERS,
+    bound_regularizer,
+    gabor_layers,
+    make_regularizer,
+    regularizer_path,
+    sigma_regularizer,
+)
 from .spectral import (
     bank_spectral_norm,
     circular_conv_matrix,
@@ -34,7 +41,8 @@ __all__ = [
     "lipschitz_upper_bound", "lipschitz_upper_bound_torch", "mixing_norm",
     "gabor_kernel", "orientations_for", "paper_gabor_kernels", "paper_grid", "paper_to_opencv",
     "rotated_grid", "GaborConv2d",
-    "REGULARIZERS", "bound_regularizer", "gabor_layers", "make_regularizer", "sigma_regularizer",
+    "REGULARIZERS", "bound_regularizer", "gabor_layers", "make_regularizer", "regularizer_path",
+    "sigma_regularizer",
     "bank_spectral_norm", "circular_conv_matrix", "conv_spectral_norm", "conv_spectral_norm_power",
     "kernel_spectrum", "per_filter_spectral_norms", "zero_pad_spectral_norm",
 ]

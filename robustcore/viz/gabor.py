@@ -16,6 +16,7 @@ __all__ = [
     "bound_curve",
     "image_responses",
     "robustness_curves",
+    "regularizer_path_figure",
 ]
 
 _KERNEL_SCALE = "RdBu_r"
@@ -188,4 +189,18 @@ def robustness_curves(long: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(title="accuracy under PGD", range=[0, 1.02], row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def regularizer_path_figure(path: dict) -> go.Figure:
+    """Bound and exact constant of the bank (and of the layer) along descent on the regulariser, log y."""
+    fig = go.Figure()
+    x = path["step"]
+    fig.add_scatter(x=x, y=path["layer_bound"], name="layer: closed-form bound", mode="lines")
+    fig.add_scatter(x=x, y=path["layer_exact_product"], name="layer: ||W|| x exact bank norm", mode="lines")
+    fig.add_scatter(x=x, y=path["bank_bound"], name="bank: sqrt(sum L_f^2)", mode="lines", line=dict(dash="dot"))
+    fig.add_scatter(x=x, y=path["bank_exact"], name="bank: exact norm", mode="lines", line=dict(dash="dot"))
+    fig.update_layout(xaxis_title="Adam step on the regulariser alone", yaxis_title="Lipschitz constant",
+                      yaxis_type="log", height=380, margin=dict(l=10, r=10, t=20, b=10),
+                      legend=dict(orientation="h", y=-0.25, x=0))
     return fig

@@ -19,7 +19,7 @@ def _page() -> AppTest:
 def test_page_renders_and_sliders_update_bound_and_exact():
     at = _page().run()
     assert not at.exception and not at.error
-    assert len(at.get("plotly_chart")) >= 6  # kernel+spectrum, gallery, bars, 2 curves, image
+    assert len(at.get("plotly_chart")) >= 7  # kernel+spectrum, gallery, bars, 2 curves, regulariser path, image
     assert len(at.latex) >= 2
     labels = [m.label for m in at.metric]
     assert "closed-form bound" in labels and "exact ‖K‖₂ (FFT)" in labels
@@ -36,6 +36,9 @@ def test_page_renders_and_sliders_update_bound_and_exact():
     assert m["exact ‖K‖₂ (FFT)"] == pytest.approx(float(per_filter_spectral_norms(kern[None], 32)[0]), rel=1e-3)
     # ... and the bound sits above the exact value on the page too.
     assert m["closed-form bound"] >= m["exact ‖K‖₂ (FFT)"]
+    at.selectbox(key="g_path_kind").set_value("bound").run()
+    assert not at.exception and not at.error
+    assert any("closed-form layer bound" in c.value and "→" in c.value for c in at.caption)
     assert at.query_params["sigma"] == ["4.0"] or at.query_params["sigma"] == "4.0"
 
 
@@ -65,9 +68,9 @@ def test_training_button_fills_the_comparison(tmp_path, monkeypatch):
     table = at.dataframe[0].value
     assert list(table["variant"]) == ["standard", "gabor", "gabor-reg"]
     assert table["clean"].between(0, 1).all()
-    assert len(at.get("plotly_chart")) >= 11  # 6 live figures + robustness curves + 2 x (gallery, bars)
+    assert len(at.get("plotly_chart")) >= 12  # 7 live figures + robustness curves + 2 x (gallery, bars)
     # A rerun reads the results back from the store: no button needed any more.
     at2 = _page()
     at2.query_params["ep"] = "1"
     at2.run()
-    assert not at2.exception and not at2.error and len(at2.get("plotly_chart")) >= 11
+    assert not at2.exception and not at2.error and len(at2.get("plotly_chart")) >= 12

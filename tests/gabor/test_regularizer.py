@@ -47,3 +47,20 @@ def test_bad_regulariser():
         make_regularizer("paper", beta=-1)
     with pytest.raises(ValueError):
         make_regularizer("paper")(DigitsCNN())
+
+
+@pytest.mark.parametrize("kind", ["paper", "bound"])
+def test_regularizer_path_lowers_the_bound_and_leaves_the_layer_alone(kind):
+    from robustcore.gabor import regularizer_path
+
+    layer = GaborConv2d(1, 8, 5, families=1, orientations=4, seed=2)
+    before = [p.detach().clone() for p in layer.parameters()]
+    path = regularizer_path(layer, kind, steps=20, lr=0.05, input_hw=16)
+    assert path["layer_bound"].shape == (21,) and path["sigma"].shape == (21, 1)
+    assert path["layer_bound"][-1] < path["layer_bound"][0]
+    assert np.all(path["bank_exact"] <= path["bank_bound"] * (1 + 1e-9))
+    if kind == "paper":
+        assert np.all(np.diff(path["sigma"][:, 0] ** 2) > 0)  # sigma^2 grows monotonically
+    assert all(torch.equal(a, b) for a, b in zip(before, layer.parameters()))  # works on a copy
+    with pytest.raises(ValueError):
+        regularizer_path(layer, kind, steps=0)

@@ -56,3 +56,12 @@ def test_robustness_curves():
     fig = robustness_curves(long)
     assert len(fig.data) == 4
     assert list(fig.data[0].x) == [0.0, 0.1] and list(fig.data[0].y) == [0.9, 0.5]
+
+
+def test_regularizer_path_figure():
+    from robustcore.viz.gabor import regularizer_path_figure
+
+    path = {k: np.array([3.0, 2.0, 1.0]) for k in ("step", "bank_bound", "bank_exact", "layer_bound",
+                                                      "layer_exact_product")}
+    fig = regularizer_path_figure(path)
+    assert len(fig.data) == 4 and list(fig.data[0].y) == [3.0, 2.0, 1.0]
