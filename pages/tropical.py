@@ -330,8 +330,12 @@ def geometry_tab() -> tuple:
     i, j = 0, 1
     if net.k > 2:
         cc = st.columns(3)
-        i = cc[0].selectbox("class i", list(range(net.k)), index=0, key="trop_pair_i")
-        j = cc[1].selectbox("class j", [c for c in range(net.k) if c != i], index=0, key="trop_pair_j")
+        i = cc[0].selectbox("class i", list(range(net.k)), index=min(url_state("pi", 0, int), net.k - 1),
+                            key="trop_pair_i")
+        others = [c for c in range(net.k) if c != i]
+        j_url = url_state("pj", others[0], int)
+        j = cc[1].selectbox("class j", others, index=others.index(j_url) if j_url in others else 0, key="trop_pair_j")
+        set_url_state(pi=i, pj=j)
         show_argmax = cc[2].checkbox("show the k-class argmax boundary", value=True, key="trop_argmax",
                                      help="From the common-denominator zonotopes P_i = H_i ⊙ ∏_{l≠i} Q_l (§1.4).")
     else:

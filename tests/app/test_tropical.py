@@ -101,3 +101,21 @@ def test_selected_region_lights_up_its_dual_vertex() -> None:
     names = [[t.get("name", "") for t in json.loads(c.proto.spec)["data"]] for c in at.get("plotly_chart")]
     assert any(n.startswith("selected region") for n in names[0])
     assert any(b.label == "clear selection" for b in at.button)
+
+
+def test_edit_weights_with_sliders_moves_the_geometry() -> None:
+    """Editing one unit with the sliders changes the counts; a NaN-free edit never errors."""
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.radio(key="trop_src").set_value("Edit weights").run()
+    at.selectbox(key="trop_edit_start").set_value("3 units: 7 regions").run()
+    assert not at.exception and not _errors(at)
+    before = {m.label: m.value for m in at.metric}
+    assert str(before["linear regions of f"]) == "7"
+    # make unit 0 parallel to unit 1 (A[1] = (-0.3, 1.0)): two neuron lines become parallel
+    sl = {s.label: s for s in at.slider}
+    sl["A[j, 0]"].set_value(-0.3)
+    sl["A[j, 1]"].set_value(1.0)
+    at.run()
+    assert not at.exception and not _errors(at)
+    after = {m.label: m.value for m in at.metric}
+    assert str(after["linear regions of f"]) == "6"  # parallel lines: 1 + 3 + 3 - 1 regions

@@ -1,0 +1,71 @@
+"""Figures of robustcore.viz.tropical: the traces they promise, for generic and degenerate nets."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from robustcore.tropical import ShallowReluNet, pair_geometry, projected_zonotope
+from robustcore.viz.tropical import (
+    dual_space_figure,
+    input_space_figure,
+    lifted_figure,
+    projection_figure,
+    training_figure,
+)
+from tests.tropical._tropical_helpers import random_net
+
+BOX = (-3.0, 3.0, -3.0, 3.0)
+
+
+def _names(fig) -> list[str]:
+    return [t.name or "" for t in fig.data]
+
+
+def test_figures_carry_the_geometry() -> None:
+    rng = np.random.default_rng(0)
+    while True:  # a net whose boundary crosses the box (most do)
+        net = random_net(rng, 6)
+        geo = pair_geometry(net, BOX)
+        if len(geo.B_dual):
+            break
+    X = rng.normal(size=(30, 2))
+    y = (X[:, 0] > 0).astype(int)
+    f_in = input_space_figure(geo, net, X, y, highlight_region=[0, 1])
+    names = _names(f_in)
+    assert any(n.startswith("T(R)") for n in names) and any(n.startswith("decision boundary") for n in names)
+    assert "selected regions 0, 1" in names and "data: class 0" in names
+    # the T(R) trace draws exactly the computed segments (NaN-separated)
+    t = next(tr for tr in f_in.data if (tr.name or "").startswith("T(R)"))
+    xs = np.asarray(t.x, dtype=float)
+    assert np.isnan(xs).sum() == len(geo.T_segments)
+    # centroid markers: one per region, customdata[0] = region index (the page's link)
+    cen = next(tr for tr in f_in.data if (tr.name or "").startswith("region (hover"))
+    assert np.array_equal(np.asarray(cen.customdata)[:, 0], np.arange(len(geo.regions)))
+    f_du = dual_space_figure(geo, highlight_vertex=int(geo.sub.upper[0]), highlight_region=0)
+    names = _names(f_du)
+    assert any(n.startswith("Z_G1") for n in names) and any(n.startswith("bridging") for n in names)
+    up = next(tr for tr in f_du.data if (tr.name or "").startswith("upper vertices"))
+    assert len(up.x) == geo.sub.n_regions
+    f3 = lifted_figure(geo)
+    mesh = next(tr for tr in f3.data if tr.type == "mesh3d")
+    assert len(mesh.i) == sum(len(c) - 2 for c in geo.sub.cells)
+
+
+def test_figures_for_degenerate_nets_and_other_views() -> None:
+    cases = [
+        ShallowReluNet(np.zeros((2, 2)), [0.5, -1.0], [[1.0, 2.0], [0.0, 1.0]], [0.0, 0.0]),  # a point
+        ShallowReluNet([[1.0, 1.0], [-2.0, -2.0]], [0.1, 0.3], [[1.0, -1.0], [0.5, 1.0]], [0.0, 0.2]),  # a segment
+        ShallowReluNet([[1.0, 0.0], [0.0, 1.0]], [0.0, 0.0], [[1.0, 1.0], [0.5, 2.0]], [0.0, 0.0]),  # flat, tie cone
+    ]
+    for net in cases:
+        geo = pair_geometry(net, BOX)
+        for fig in (input_space_figure(geo, net), dual_space_figure(geo), lifted_figure(geo)):
+            fig.to_json()  # serialisable: what the page sends to the browser
+    rng = np.random.default_rng(1)
+    net = random_net(rng, 5, d=4)
+    G1, G2 = net.zonotope_generators()
+    U = np.linalg.qr(rng.normal(size=(4, 3)))[0]
+    assert projection_figure(projected_zonotope(G1, U[:, :2]), projected_zonotope(G2, U[:, :2])).data
+    assert projection_figure(projected_zonotope(G1, U), projected_zonotope(G2, U)).data
+    hist = [{"epoch": e, "loss": 1.0 / e, "train_acc": 0.5 + e / 40} for e in range(1, 11)]
+    assert len(training_figure(hist, 5).data) == 2
