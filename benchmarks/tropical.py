@@ -101,6 +101,11 @@ def main() -> None:
     ):
         m_, b_ = timeit(fn, args.repeats)
         print(f"   {name:22s} median {m_:6.1f} ms, best {b_:6.1f} ms")
+    print("   scaling of pair_geometry with p:")
+    for pp in (8, 16, 32, 64, 128):
+        nt = ShallowReluNet(rng.normal(size=(pp, 2)), rng.normal(size=pp), rng.normal(size=(2, pp)), rng.normal(size=2))
+        m_, b_ = timeit(lambda: pair_geometry(nt, box), max(3, args.repeats // 2))
+        print(f"     p = {pp:3d}: median {m_:6.1f} ms, best {b_:6.1f} ms, {len(linear_regions_2d(nt, box))} regions in the box")
     try:
         from robustcore.viz.tropical import dual_space_figure, input_space_figure, lifted_figure
 

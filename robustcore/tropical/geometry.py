@@ -120,7 +120,7 @@ def pair_geometry(net: Any, box: Any, i: int = 0, j: int = 1) -> PairGeometry:
     B_cells = decision_boundary_cells(net, box, i, j, regions=regions)
     T = sub.hypersurface_segments(box)
     B_dual = sub.hypersurface_segments(box, bridging_only=True)
-    gap = segment_set_distance(B_dual, B_cells)
+    gap = segment_set_distance(B_dual, B_cells, samples_per_segment=5)
     ties = tie_regions(net, box, i, j, regions=regions)
     return PairGeometry(i, j, box, G1, G2, s, Z1, Z2, hull, hull_tags, sub, regions,
                         np.asarray(idx, dtype=int), side, rpts, T, B_dual, B_cells, gap, ties)

@@ -248,9 +248,8 @@ def linear_regions_2d(net: Any, box: Any) -> RegionMap:
         on = pats[cross_ids].copy()
         on[:, l] = True
         pats = np.concatenate([pats[kept_ids], pats[cross_ids], on], axis=0)
-        # keep vertices grouped by polygon (stable sort by owner; untouched ones already are)
-        order = np.argsort(owner, kind="stable")
-        V, owner = V[order], owner[order]
+        # the new ids are monotone within each of the three blocks (kept, negative, positive parts)
+        # and the blocks come in id order, so V stays grouped by polygon without sorting
     counts = np.bincount(owner, minlength=len(pats))
     rm = RegionMap(V, counts, pats, box)
     keep = (counts >= 3) & (rm.areas > 1e-14 * scale * scale)
