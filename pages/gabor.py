@@ -64,13 +64,13 @@ with c_fig:
         st.plotly_chart(V.kernel_and_spectrum(kern, n_fft=n_in), width="stretch", key="g_kernel_fig")
         m0, m1, m2, m3, m4 = st.columns(5)
         zp = _zero_pad_norm(kern.tobytes(), ksize, n_in) if n_in <= 64 else None
-        m0.metric("zero padding ‖A‖₂", "n ≤ 64 only" if zp is None else f"{zp:.4g}",
+        m0.metric("zero-pad ‖A‖₂", "n ≤ 64 only" if zp is None else f"{zp:.4g}",
                   help="Zero-padded 'same' convolution on n×n, by power iteration (300 steps at most): a lower "
                        "estimate that converges to the norm, never above the circular value on n+k−1.")
-        m1.metric("exact ‖K‖₂ (FFT)", f"{exact:.4g}", help="Circular padding on n×n: max over the DFT frequencies.")
-        m2.metric("Σ|g| (ℓ1)", f"{l1:.4g}")
-        m3.metric("closed-form bound", f"{bound:.4g}")
-        m4.metric("bound / exact", f"{bound / exact:.3g}" if exact > 0 else "∞")
+        m1.metric("exact ‖K‖₂", f"{exact:.4g}", help="Circular padding on n×n: max over the DFT frequencies.")
+        m2.metric("Σ|g|", f"{l1:.4g}", help="ℓ1 norm of the kernel: step 1 of the proof.")
+        m3.metric("bound", f"{bound:.4g}", help="The paper's closed-form bound (formula below).")
+        m4.metric("bound/exact", f"{bound / exact:.3g}" if exact > 0 else "∞")
         gc = G.grid_constants(ksize, [theta])
         st.latex(G.bound_latex())
         st.caption(
@@ -269,7 +269,7 @@ with guard("training and attacking the three models"):
                    "bound' is the paper's bound for the Gabor layer. Stored as runs of kind 'gabor-robustness'; "
                    "the command line does the same: `robustcore gabor-train`.")
 
-        st.subheader("The learnt banks: the regulariser at work")
+        st.subheader("The learnt banks")
         side = 32 if data == "cifar10" else 8
         for v in ("gabor", "gabor-reg"):
             with guard(f"loading the trained {v} layer"):
