@@ -240,6 +240,17 @@ def _zero_warnings(net: ShallowReluNet, i: int, j: int) -> None:
 
 def geometry_tab() -> tuple:
     """Draw the Geometry tab; return (net, X, y) for the other tabs (net may be None on bad input)."""
+    with st.expander("The theorem, and what this page adds", expanded=False):
+        st.markdown("**Theorem 2** (bias-free net f(x) = B max(Ax, 0); wording recalled from the paper, content "
+                    "checked numerically by the tests of this project):")
+        st.latex(r"\mathcal{B} \subseteq \mathcal{T}(R(x)),\qquad \delta(R(x)) = \mathrm{ConvexHull}(Z_{G_1}, Z_{G_2})")
+        st.markdown("**With biases** (a derived extension, not the paper's statement): c₁ and c₂ lift the zonotopes "
+                    "to P₁, P₂ ⊂ ℝ³ and the dual subdivision becomes the projection of the upper faces of their hull. "
+                    "The decision boundary is exactly the union of the pieces of T(R) dual to *bridging* edges (a vertex "
+                    "of P₁ joined to one of P₂); the rest of T(R) lies on neuron lines.")
+        st.latex(r"\delta(R) = \pi\big(\mathrm{UF}(\mathrm{conv}(P_1 \cup P_2))\big),\quad "
+                 r"\mathcal{T}(R) = \mathcal{B} \cup \{A_l x + c_{1,l} = 0 : w_{1,l} > 0,\ f_i > f_j\} "
+                 r"\cup \{A_l x + c_{1,l} = 0 : w_{2,l} > 0,\ f_j > f_i\}")
     sources = ["Preset", "Edit weights", "Train on a toy set", "Digits MLP head (d = 64)"]
     src = st.radio("Network", sources, index=sources.index(url_state("src", "Preset", str, sources)), horizontal=True,
                    key="trop_src", help="Start from a preset, edit A, c₁, B, c₂ yourself, or train on a 2-D toy set.")
