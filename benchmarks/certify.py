@@ -80,7 +80,9 @@ def main() -> None:
     print(f"# digits CNN, CPU, {args.threads} thread(s), n0={args.n0}, n={args.n}, batch {b}, best of {args.repeats}")
     print(f"# torch {torch.__version__}; machine load average {os.getloadavg()[0]:.1f} (shared machine: noisy)")
 
-    # 1. certify vs the bare eager forward pass
+    # Every timed item processes the same `total` samples. All items are timed round-robin, repeat
+    # after repeat, and each reports its best time: on a shared machine the load changes by the
+    # minute, and interleaving makes the ratios comparable even when the absolute figures are not.
     class Timed(torch.nn.Module):
         """Adds up the wall time spent inside the wrapped model's forward (CPU: synchronous)."""
 
@@ -94,78 +96,72 @@ def main() -> None:
             self.seconds += time.perf_counter() - t0
             return out
 
+    def fresh():
+        return default_model("digits-cnn")[0].eval()
+
     timed = Timed(model)
-    smooth = Smooth(timed, 10, 0.25)
-    smooth.certify(x, 10, 1000, 1e-3, b, seed=0)  # warm-up
-    cert_times, inside = [], []
-    eager = forward_loop(model, total, b)
-    eager()
-    fwd_times = []
-    for _ in range(args.repeats):  # interleaved, so both see the same machine load
+    inside: list[float] = []
+
+    def certify_timed():
         timed.seconds = 0.0
         t0 = time.perf_counter()
-        smooth.certify(x, args.n0, args.n, 1e-3, b, seed=0)
-        cert_times.append(time.perf_counter() - t0)
-        inside.append(timed.seconds / cert_times[-1])
-        t0 = time.perf_counter()
-        eager()
-        fwd_times.append(time.perf_counter() - t0)
-    t_cert, t_fwd = min(cert_times), min(fwd_times)
-    print(f"certify                     : {total / t_cert:12,.0f} samples/s  ({t_cert:.3f} s per image)")
-    print(f"bare eager forward (no_grad): {total / t_fwd:12,.0f} samples/s  ({t_fwd:.3f} s)")
-    print(f"ratio certify / bare forward samples/s: {t_fwd / t_cert:.1%}  (target >= 90%)")
-    print(f"time inside the model's forward during certify (measured in the same call): "
-          f"{max(inside):.1%} (median {sorted(inside)[len(inside) // 2]:.1%})")
+        Smooth(timed, 10, 0.25).certify(x, args.n0, args.n, 1e-3, b, seed=0)
+        inside.append(timed.seconds / (time.perf_counter() - t0))
 
-    # 2. variants of the forward pass, against the bare eager loop at batch b
-    print("# forward-pass variants (speed-up vs bare eager no_grad at the same total samples; interleaved best-of)")
-    rows = [(f"eager no_grad, batch {b}", eager)]
-    rows.append(("inference_mode, batch %d" % b, forward_loop(model, total, b, "inference_mode")))
-    batches = [250, 4000, 10_000] if not args.quick else [4000]
-    for bb in batches:
-        rows.append((f"inference_mode, batch {bb}", forward_loop(model, total, bb, "inference_mode")))
-    cl = default_model("digits-cnn")[0].eval().to(memory_format=torch.channels_last)
-    rows.append((f"channels_last, batch {b}", forward_loop(cl, total, b, "inference_mode", channels_last=True)))
-    bf = default_model("digits-cnn")[0].eval().to(torch.bfloat16)
-    rows.append((f"bfloat16, batch {b}", forward_loop(bf, total, b, "inference_mode", dtype=torch.bfloat16)))
+    items: dict[str, object] = {
+        "bare eager forward (no_grad)": forward_loop(model, total, b),
+        "certify (eager, default)": certify_timed,
+        f"forward inference_mode, batch {b}": forward_loop(model, total, b, "inference_mode"),
+        f"forward channels_last, batch {b}": forward_loop(
+            fresh().to(memory_format=torch.channels_last), total, b, "inference_mode", channels_last=True),
+        f"forward bfloat16, batch {b}": forward_loop(fresh().to(torch.bfloat16), total, b, "inference_mode",
+                                                     dtype=torch.bfloat16),
+    }
+    for bb in ([250, 4000] if not args.quick else [4000]):
+        items[f"forward inference_mode, batch {bb}"] = forward_loop(model, total, bb, "inference_mode")
+    sm_cl = Smooth(fresh(), 10, 0.25, channels_last=True)
+    items["certify Smooth(channels_last=True)"] = lambda: sm_cl.certify(x, args.n0, args.n, 1e-3, b, seed=0)
     if not args.no_compile:
         try:
             t0 = time.perf_counter()
-            comp = torch.compile(default_model("digits-cnn")[0].eval(), dynamic=False)
+            comp = torch.compile(fresh(), dynamic=False)
             with torch.inference_mode():
                 comp(torch.rand(b, 1, 8, 8))
                 if total % b:
                     comp(torch.rand(total % b, 1, 8, 8))
             print(f"torch.compile warm-up: {time.perf_counter() - t0:.1f} s (paid once per process and shape)")
-            rows.append((f"torch.compile, batch {b}", forward_loop(comp, total, b, "inference_mode")))
+            items[f"forward torch.compile, batch {b}"] = forward_loop(comp, total, b, "inference_mode")
+            sm_c = Smooth(fresh(), 10, 0.25, compile=True)
+            sm_c.certify(x, 10, 1000, 1e-3, b, seed=0)
+            items["certify Smooth(compile=True)"] = lambda: sm_c.certify(x, args.n0, args.n, 1e-3, b, seed=0)
+            sm_cc = Smooth(fresh(), 10, 0.25, channels_last=True, compile=True)
+            sm_cc.certify(x, 10, 1000, 1e-3, b, seed=0)
+            items["certify Smooth(channels_last, compile)"] = (
+                lambda: sm_cc.certify(x, args.n0, args.n, 1e-3, b, seed=0))
         except Exception as exc:  # no compiler toolchain on this machine
             print(f"torch.compile unavailable: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
-    for _, fn in rows:
+    for fn in items.values():  # warm-up
         fn()
-    times = {name: [] for name, _ in rows}
+    inside.clear()
+    times: dict[str, list[float]] = {name: [] for name in items}
     for _ in range(args.repeats):
-        for name, fn in rows:
+        for name, fn in items.items():
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)
-    base = min(times[rows[0][0]])
-    for name, _ in rows:
-        t = min(times[name])
-        print(f"{name:32s}: {total / t:12,.0f} samples/s  x{base / t:.2f}")
-    # the same speed-ups end to end, through Smooth's options
-    print("# certify end to end with Smooth's speed options (speed-up vs the bare eager forward loop)")
-    variants = [("Smooth(channels_last=True)", dict(channels_last=True))]
-    if not args.no_compile:
-        variants.append(("Smooth(compile=True)", dict(compile=True)))
-        variants.append(("Smooth(channels_last, compile)", dict(channels_last=True, compile=True)))
-    for name, kw in variants:
-        sm = Smooth(default_model("digits-cnn")[0].eval(), 10, 0.25, **kw)
-        t0 = time.perf_counter()
-        sm.certify(x, 10, 1000, 1e-3, b, seed=0)  # compiles here when asked
-        warm = time.perf_counter() - t0
-        t = best_time(lambda: sm.certify(x, args.n0, args.n, 1e-3, b, seed=0), args.repeats)
-        print(f"{name:32s}: {total / t:12,.0f} samples/s  x{t_fwd / t:.2f} vs bare eager forward (first call {warm:.1f} s)")
-
+    best = {name: min(ts) for name, ts in times.items()}
+    t_fwd, t_cert = best["bare eager forward (no_grad)"], best["certify (eager, default)"]
+    print(f"certify                     : {total / t_cert:12,.0f} samples/s  ({t_cert:.3f} s per image)")
+    print(f"bare eager forward (no_grad): {total / t_fwd:12,.0f} samples/s  ({t_fwd:.3f} s)")
+    print(f"ratio certify / bare forward samples/s: {t_fwd / t_cert:.1%}  (target >= 90%)")
+    print(f"time inside the model's forward during certify (measured in the same call): "
+          f"{max(inside):.1%} (median {sorted(inside)[len(inside) // 2]:.1%})")
+    print("# speed-ups against the bare eager forward loop (same samples; interleaved best-of)")
+    for name, t in best.items():
+        if name.startswith("bare"):
+            continue
+        print(f"{name:40s}: {total / t:12,.0f} samples/s  x{t_fwd / t:.2f}")
+    bf = fresh().to(torch.bfloat16)
     # bfloat16 changes the base classifier: say how much, and why it is not the default
     with torch.inference_mode():
         gen = torch.Generator().manual_seed(1)

@@ -291,10 +291,13 @@ class Smooth:
         done = 0
         pad = self.compiled  # one batch shape for the compiled graph
         with torch.inference_mode():
+            # one buffer, refilled in place: the same noise stream as torch.randn per batch
+            # (randn is empty + normal_), without a fresh allocation for every batch
+            buf = torch.empty((min(batch_size, num), *x.shape), device=self.device, dtype=x.dtype)
             while done < num:
                 b = min(batch_size, num - done)
-                batch = torch.randn((b, *x.shape), generator=generator, device=self.device, dtype=x.dtype)
-                batch.mul_(self.sigma).add_(x)
+                batch = buf[:b]
+                batch.normal_(0.0, 1.0, generator=generator).mul_(self.sigma).add_(x)
                 if pad and b < batch_size:
                     batch = torch.cat([batch, x.expand(batch_size - b, *x.shape)])
                 preds = self._forward(batch).argmax(dim=1)[:b]
