@@ -427,10 +427,12 @@ def geometry_tab() -> tuple:
             st.session_state["_trop_sel"] = {}
             st.rerun()
 
-    agree = "agree" if geo.B_gap < 1e-7 else "DIFFER"
+    agree = "agree" if geo.B_gap < 1e-7 * (box[1] - box[0]) else "DIFFER"
     st.caption(f"B computed two independent ways — from the bridging edges of δ(R), and by solving f_{i} = f_{j} inside "
                f"each activation cell — {agree}: largest gap {geo.B_gap:.1e}"
-               + (" (tie regions present: their interior is part of B and is shaded)." if geo.ties else "."))
+               + (" (tie regions present: their interior is part of B and is shaded)." if geo.ties else ".")
+               + ("" if agree == "agree" else " The net is near-degenerate (e.g. biases ~1e-9 of the weights, so "
+                  "|f_i − f_j| is at round-off level on whole cones): the two constructions see different round-off."))
     if geo.sub.kind == "flat":
         st.caption("All lifted points are coplanar (e.g. no biases): δ(R) is the single polygon conv(Z_G1 ∪ Z_G2) and "
                    "T(R) is a fan of rays from one point, as in Theorem 2.")

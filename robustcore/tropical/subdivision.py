@@ -297,7 +297,8 @@ def _dedupe_tagged(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     owner = np.concatenate([np.full(len(b), c, dtype=np.int64) for c, b in enumerate(blocks)])
     scale = 1.0 + np.abs(pts).max()
     tree = cKDTree(pts)
-    pairs = tree.query_pairs(r=1e-9 * scale, output_type="ndarray")
+    # the same point computed along two routes differs by round-off only (~1e-15 relative)
+    pairs = tree.query_pairs(r=1e-12 * scale, output_type="ndarray")
     # union-find over close pairs (clusters are tiny: a point shared by a few zonotopes)
     parent = np.arange(len(pts))
 
@@ -318,6 +319,34 @@ def _dedupe_tagged(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return pts[uniq], tags
 
 
+def _keep_highest(pts3: np.ndarray, tags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Tropical sum of monomials with the same exponent: keep the highest point above each exponent.
+
+    A lower point with the same projection can never be an upper vertex, and leaving it in gives
+    Qhull near-vertical facets (ill-conditioned for tiny biases). Points within round-off of the top
+    height share its tag (both zonotopes attain R there: a tie).
+    """
+    from scipy.spatial import cKDTree
+
+    if len(pts3) <= 1:
+        return pts3, tags
+    P = pts3[:, :2]
+    scale = 1.0 + np.abs(P).max()
+    pairs = cKDTree(P).query_pairs(r=1e-12 * scale, output_type="ndarray")
+    if len(pairs) == 0:
+        return pts3, tags
+    h = pts3[:, 2]
+    htol = 1e-12 * (1.0 + np.abs(h).max())
+    keep = np.ones(len(pts3), dtype=bool)
+    tags = tags.copy()
+    for a, b in pairs:
+        hi, lo = (a, b) if h[a] >= h[b] else (b, a)
+        if h[hi] - h[lo] <= htol:
+            tags[hi] |= tags[lo]
+        keep[lo] = False
+    return pts3[keep], tags[keep]
+
+
 def subdivision_from_lifted(zonos: list[LiftedZonotope]) -> DualSubdivision:
     """Dual subdivision pi(upper faces of conv(union of the lifted zonotopes)), 2-D inputs.
 
@@ -332,6 +361,7 @@ def subdivision_from_lifted(zonos: list[LiftedZonotope]) -> DualSubdivision:
         raise ValueError(f"The dual subdivision is drawn for 2-D inputs (d = 2); got d = {d1 - 1}.")
     blocks = [z.upper_vertices() for z in zonos]
     pts3, tags = _dedupe_tagged(blocks)
+    pts3, tags = _keep_highest(pts3, tags)
     P, h = pts3[:, :2], pts3[:, 2]
     sub = DualSubdivision(points=P, heights=h, tags=tags, n_zonotopes=len(zonos))
     scale = 1.0 + np.abs(P).max()
@@ -357,7 +387,24 @@ def subdivision_from_lifted(zonos: list[LiftedZonotope]) -> DualSubdivision:
     M = np.column_stack([P, np.ones(len(P))])
     coef, *_ = np.linalg.lstsq(M, h, rcond=None)
     hscale = 1.0 + np.abs(h).max()
-    if np.abs(M @ coef - h).max() <= 1e-9 * (scale + hscale):
+    resid = h - M @ coef
+    sigma = float(np.abs(resid).max())
+    flat = sigma <= 1e-12 * (scale + hscale)
+    hull = None
+    if not flat:
+        from scipy.spatial import QhullError
+
+        # Qhull on the residual heights, rescaled to the exponents' range: h' = (h - <a0, e> - b0) / sigma
+        # is an affine map that keeps "up" up, so the upper faces are the same, but the point set is
+        # well conditioned even for tiny biases (heights ~1e-8 next to exponents ~1 give Qhull sliver
+        # facets). The planes are then solved from the original heights.
+        try:
+            hull = ConvexHull(np.column_stack([P, resid * (scale / sigma)]))
+        except QhullError:
+            # thinner than Qhull's precision: the lifted points are coplanar up to round-off, and the
+            # best-fit plane is the (numerically exact) answer
+            flat = True
+    if flat:
         poly = _convex_polygon_order(P)
         sub.kind = "flat"
         sub.cells = [poly]
@@ -368,23 +415,37 @@ def subdivision_from_lifted(zonos: list[LiftedZonotope]) -> DualSubdivision:
         sub.edges = np.sort(e, axis=1)
         sub.edge_cells = np.column_stack([np.zeros(len(e), dtype=int), -np.ones(len(e), dtype=int)])
         return sub
-    hull = ConvexHull(pts3)
     eq = hull.equations  # (nf, 4): outward unit normal and offset
+    # upper facets (in the rescaled heights); a facet steeper than ~1e9 there is vertical up to round-off
     up = np.flatnonzero(eq[:, 2] > 1e-9)
     # height = <a, e> + b on the plane of each upper triangle, a = -n_xy / n_z
     key = np.column_stack([-eq[up, :2] / eq[up, 2:3], -eq[up, 3] / eq[up, 2]])
     # merge coplanar triangles: the same supporting plane <=> the same face of a convex polytope
     # (Qhull gives the triangles of one merged facet identical equations; the tolerance only
     # catches near-coplanar facets it left unmerged)
-    ks = key / (1.0 + np.abs(key).max(axis=0))
-    order = np.lexsort(ks.T[::-1])
-    step = np.abs(np.diff(ks[order], axis=0)).max(axis=1) > 1e-9 if len(order) > 1 else np.zeros(0, bool)
+    order = np.lexsort(key.T[::-1])
+    ko = key[order]
+    # a new face starts where consecutive (sorted) planes differ beyond round-off, row-relative so that
+    # a steep facet elsewhere (huge a) does not blur the comparison of the others
+    step = (np.abs(np.diff(ko, axis=0)) > 1e-12 * (1.0 + np.abs(ko[:-1]))).any(axis=1) if len(order) > 1 else np.zeros(0, bool)
     gid = np.empty(len(up), dtype=np.int64)
     gid[order] = np.concatenate([[0], np.cumsum(step)])
     n_cells = int(gid.max()) + 1
-    first = np.full(n_cells, -1)
-    first[gid[::-1]] = np.arange(len(up))[::-1]
-    planes = key[first]
+    # each cell's plane h = <a, e> + b solved from its best-conditioned triangle's exact lifted
+    # points, not from Qhull's unit normal: a = -n_xy / n_z loses all accuracy for steep facets
+    # (n_z small), whose dual vertices x_F = -a lie far away but whose pieces can cross the view
+    tri0 = hull.simplices[up]
+    Mt = np.concatenate([P[tri0], np.ones((len(up), 3, 1))], axis=2)  # (T, 3, 3)
+    det = np.abs(np.linalg.det(Mt))
+    best = np.full(n_cells, -1)
+    o2 = np.lexsort((-det, gid))
+    firsts = np.flatnonzero(np.r_[True, gid[o2][1:] != gid[o2][:-1]])
+    best[gid[o2][firsts]] = o2[firsts]
+    # back from the rescaled heights: h = h' sigma / scale + <a0, e> + b0
+    planes = key[best] * (sigma / scale) + coef[None, :]
+    ok = det[best] > 1e-14 * (1.0 + np.abs(P).max()) ** 2
+    if ok.any():
+        planes[ok] = np.linalg.solve(Mt[best[ok]], h[tri0[best[ok]]][..., None])[..., 0]
     # vertices of each cell, counter-clockwise by angle about the cell's centroid
     tri = hull.simplices[up]
     pairkey = np.unique(np.repeat(gid, 3) * len(P) + tri.reshape(-1))

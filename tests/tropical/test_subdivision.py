@@ -237,3 +237,17 @@ def test_degenerate_nets_do_not_break() -> None:
         assert segment_set_distance(decision_boundary_cells(net, BOX), decision_boundary_dual(net, BOX)) < 1e-7
     assert dual_subdivision(cases[0]).kind == "point"
     assert dual_subdivision(cases[2]).kind == "segment"
+
+
+def test_boundary_two_ways_agree_for_small_biases() -> None:
+    """Biases down to 1e-7 of the weights (near the bias-free limit, where steep sliver facets and
+    stacked points appear): the two constructions of B agree to 1e-5 (sub-pixel in a box of width 6:
+    cells of size ~1e-6 near the origin may be dropped by the cell method). Much smaller biases make the
+    problem ill-conditioned (|f1 - f2| ~ 1e-10 on whole cones) and the page reports the gap instead."""
+    rng = np.random.default_rng(8)
+    for eps in (1e-2, 1e-4, 1e-6, 1e-7):
+        for t in range(30):
+            p = int(rng.integers(2, 9))
+            net = ShallowReluNet(rng.normal(size=(p, 2)), eps * rng.normal(size=p), rng.normal(size=(2, p)),
+                                 eps * rng.normal(size=2))
+            assert segment_set_distance(decision_boundary_cells(net, BOX), decision_boundary_dual(net, BOX)) < 1e-5, (eps, t)
