@@ -52,9 +52,17 @@ PRESETS = {
     "2 units, bias-free (Theorem 2)": dict(
         A=[[1.0, 0.3], [-0.4, 1.0]], c1=[0.0, 0.0], B=[[1.0, -1.0], [-0.5, 1.2]], c2=[0.0, 0.0],
         text="Two hidden units and no biases. Every lifted point has height 0, so δ(R) is the whole polygon "
-             "conv(Z_G1 ∪ Z_G2) with no interior edge, T(R) is a fan of rays from the origin (one per hull edge, "
-             "orthogonal to it) and B is the rays of the **bridging** edges, those joining a vertex of Z_G1 to one "
-             "of Z_G2. This is Theorem 2 as the paper states it."),
+             "conv(Z_G1 ∪ Z_G2) with no interior edge and T(R) is a fan of rays from the origin, one per hull edge "
+             "and orthogonal to it (Theorem 2). Here each unit feeds one zonotope only, and where both units are off "
+             "(the cone Ax ≤ 0) f₁ = f₂ = 0: a full-dimensional tie region (shaded), because the common point s of "
+             "Z_G1 and Z_G2 is a vertex of their hull. The next preset avoids it."),
+    "3 units, bias-free: B = bridging rays": dict(
+        A=[[1.0, 0.2], [-0.6, 0.9], [-0.4, -1.0]], c1=[0.0, 0.0, 0.0], B=[[1.0, -0.8, 0.4], [-0.6, 1.0, 0.9]],
+        c2=[0.0, 0.0],
+        text="Three units whose weight rows positively span the plane, so only x = 0 has all units off and there is "
+             "no tie region. B is exactly the rays along the outward normals of the two **bridging** edges of "
+             "conv(Z_G1 ∪ Z_G2), those joining a vertex of Z_G1 to one of Z_G2; the other hull edges give the rest of "
+             "T(R)."),
     "2 units with biases": dict(
         A=[[1.0, 0.3], [-0.4, 1.0]], c1=[0.5, -0.3], B=[[1.0, -1.0], [-0.5, 1.2]], c2=[0.2, -0.1],
         text="The same weights with biases. c₁ tilts each lifted generator (height w_j c₁_j) and c₂ lifts each "
@@ -269,7 +277,7 @@ def geometry_tab() -> tuple:
         c0, c1_, c2_ = st.columns(3)
         d_in = c0.number_input("input dimension d", 1, 8, url_state("d", 2, int), key="trop_d",
                                help="d = 2 shows the exact 2-D picture; d > 2 shows projections and a 2-D slice.")
-        start = c1_.selectbox("start from", list(PRESETS)[:3] + ["random"], key="trop_edit_start")
+        start = c1_.selectbox("start from", list(PRESETS)[:4] + ["random"], key="trop_edit_start")
         p_rand = c2_.number_input("hidden units (random start)", 0, 64, 4, key="trop_edit_p",
                                   help="p = 0 is allowed here so you can see the message it gives.")
         url["d"] = int(d_in)
