@@ -133,7 +133,7 @@ def _numerical_rank(G: np.ndarray) -> int:
     if G.shape[0] == 0:
         return 0
     sv = np.linalg.svd(G, compute_uv=False)
-    return int(np.sum(sv > 1e-10 * sv[0])) if sv[0] > 0 else 0
+    return int(np.sum(sv > 1e-12 * sv[0])) if sv[0] > 0 else 0
 
 
 def _merge_parallel_nd(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
