@@ -3,7 +3,8 @@
 Compute only (no streamlit). See ``../shared/reference/tropical.md`` for the mathematics:
 ``net`` (the network), ``polynomial`` (f_i = H_i - Q_i), ``zonotope`` (Z_G1, Z_G2), ``subdivision``
 (lifted zonotopes, delta(R), T(R)), ``regions`` (linear regions), ``boundary`` (the decision
-boundary two ways), ``geometry`` (everything a 2-D view draws), ``projection`` (d > 2).
+boundary two ways), ``geometry`` (everything a 2-D view draws), ``projection`` (d > 2); the applications
+``pruning`` (tropical vs magnitude pruning), ``lottery`` (lottery tickets) and ``attack`` (tropical attacks).
 """
 
 from .boundary import (
@@ -28,6 +29,17 @@ from .polynomial import (
 from .projection import coordinate_frame, pca_frame, project_generators, projected_zonotope, slice_net
 from .regions import RegionMap, linear_regions_2d, region_bound
 from .subdivision import DualSubdivision, LiftedZonotope, dual_subdivision, lifted_zonotopes, subdivision_from_lifted
+from .attack import TropicalAttackResult, pgd_min_radius, split_first_layer, tropical_attack
+from .lottery import LotteryExperiment, LotteryRun, lottery_experiment, normalised_hausdorff
+from .pruning import (
+    PruneResult,
+    magnitude_prune,
+    pruning_curves,
+    pruning_metrics,
+    tropical_objective,
+    tropical_prune,
+    tropical_prune_lambda,
+)
 from .zonotope import (
     subset_sums,
     support_function,
@@ -78,4 +90,20 @@ __all__ = [
     "project_generators",
     "projected_zonotope",
     "slice_net",
+    # applications (pruning, lottery tickets, attacks)
+    "PruneResult",
+    "magnitude_prune",
+    "pruning_curves",
+    "pruning_metrics",
+    "tropical_objective",
+    "tropical_prune",
+    "tropical_prune_lambda",
+    "LotteryExperiment",
+    "LotteryRun",
+    "lottery_experiment",
+    "normalised_hausdorff",
+    "TropicalAttackResult",
+    "pgd_min_radius",
+    "split_first_layer",
+    "tropical_attack",
 ]
