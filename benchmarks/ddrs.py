@@ -55,11 +55,12 @@ def main() -> None:
     print(f"landscape, 1 image, 40 sigmas x 2,000 samples: wall {w:.3f} s, CPU {c:.3f} s  (target < 2 s; "
           f"{80_000 / c:,.0f} forward/CPU-s)")
 
-    for steps, n_samples in [(100, 32), (50, 64)]:
+    for steps, n_samples, precision in [(100, 32, "float32"), (100, 32, "bfloat16"), (50, 32, "float32")]:
         w, c = best_of(lambda: optimize_sigma(model, X[:100], sigma0=0.25, steps=steps, lr=0.01,
-                                              n_samples=n_samples, device=args.device), repeats=2)
-        print(f"optimize_sigma, 100 images, {steps} steps x {n_samples} samples: wall {w:.3f} s, CPU {c:.3f} s  "
-              f"(target < 10 s; {100 * steps * n_samples / c:,.0f} forward+backward/CPU-s)")
+                                              n_samples=n_samples, device=args.device, precision=precision),
+                       repeats=2)
+        print(f"optimize_sigma, 100 images, {steps} steps x {n_samples} samples, {precision}: wall {w:.3f} s, "
+              f"CPU {c:.3f} s  (target < 10 s; {100 * steps * n_samples / c:,.0f} forward+backward/CPU-s)")
 
     w, c = best_of(lambda: lipschitz_sigma_radius(0.25, 0.999, 64, 0.1))
     print(f"IDRS radius (r=0.1, p_A=0.999, N=64): wall {w * 1e3:.1f} ms, CPU {c * 1e3:.1f} ms")

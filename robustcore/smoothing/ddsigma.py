@@ -14,9 +14,9 @@ method runs at test time. The probabilities are clipped to ``clip`` (DDRS traini
 Differences from the official code, each a deliberate (sound) choice:
 - sigma is kept in ``[sigma_min, sigma_max]`` after every step (the original has no floor, so a
   large step can make sigma negative);
-- the model's parameters, their ``requires_grad`` flags and its train/eval mode are restored
-  afterwards (flags are switched off during the ascent, as in the official code, so no weight
-  gradients are computed: about twice as fast on the CPU; we differentiate only in sigma);
+- the caller's model is left untouched (parameters, ``requires_grad`` flags, train/eval mode,
+  device): the ascent runs on a frozen copy (:func:`working_copy`), so no weight gradients are
+  computed (about twice as fast on the CPU; we differentiate only in sigma);
 - the whole path (sigma and surrogate per step) is returned so it can be plotted.
 
 The sigma returned here is **not** a certificate. Certifying ``g_{sigma_x}`` at ``x`` with fresh
@@ -26,6 +26,7 @@ certificates of a data-dependent classifier.
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 
@@ -84,9 +85,37 @@ def surrogate_radius(psi: torch.Tensor, sigma: torch.Tensor, clip: tuple[float, 
     return sigma / 2.0 * (_ndtri(top2[:, 0]) - _ndtri(top2[:, 1]))
 
 
-def probabilities_of(model: nn.Module, x: torch.Tensor, probabilities: bool) -> torch.Tensor:
-    """Class probabilities of ``model`` at ``x``: softmax of its logits unless it returns probabilities."""
-    out = model(x)
+def working_copy(model: nn.Module, device: str | torch.device = "cpu", channels_last: bool = False) -> nn.Module:
+    """A private, frozen, eval-mode copy of ``model`` on ``device`` (optionally channels-last).
+
+    The caller's model is never moved, re-laid-out or switched to eval mode. With ``channels_last``
+    (used for inference-only sampling) a model with 2-D convolutions gets channels-last weights,
+    which makes the digits CNN's forward pass about 25-50 % faster on the CPU (oneDNN kernels); its
+    backward pass is slower that way, so the ascent keeps the default layout. Outputs agree with the
+    original up to floating-point summation order. Falls back to the model itself when it cannot be
+    deep-copied.
+    """
+    try:
+        work = copy.deepcopy(model)
+    except Exception:  # noqa: BLE001 - e.g. a wrapper holding an unpicklable handle
+        return model
+    work = work.to(device).eval()
+    if channels_last and any(isinstance(m, nn.Conv2d) for m in work.modules()):
+        work = work.to(memory_format=torch.channels_last)
+    for p in work.parameters():
+        p.requires_grad_(False)
+    return work
+
+
+def probabilities_of(model: nn.Module, x: torch.Tensor, probabilities: bool, bf16: bool = False) -> torch.Tensor:
+    """Class probabilities of ``model`` at ``x``: softmax of its logits unless it returns probabilities.
+
+    With ``bf16`` the model runs under bfloat16 autocast and its output is cast back to float32
+    before the soft-max (used only to *choose* sigma, never to certify).
+    """
+    with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=bf16):
+        out = model(x)
+    out = out.float()
     if out.ndim != 2 or out.shape[1] < 2:
         raise ValueError(f"The model must return (batch, classes) scores with at least 2 classes, got {tuple(out.shape)}.")
     return out if probabilities else torch.softmax(out, dim=1)
@@ -157,9 +186,10 @@ def optimize_sigma(
     sigma_min: float = 1e-3,
     sigma_max: float = 10.0,
     seed: int = 0,
-    batch_size: int = 4096,
+    batch_size: int = 1024,
     device: str = "cpu",
     probabilities: bool = False,
+    precision: str = "float32",
     progress=None,
 ) -> SigmaPath:
     """Per-input sigma by stochastic gradient ascent on the DDRS surrogate radius (batched over inputs).
@@ -194,6 +224,11 @@ def optimize_sigma(
         Torch device for the sampling and the model.
     probabilities : bool
         True if ``model`` already returns probabilities (as the DDRS ResNets do).
+    precision : {"float32", "bfloat16"}
+        "bfloat16" runs the model's forward and backward passes under bfloat16 autocast: about
+        twice as fast on CPUs with AVX512-BF16, gradients within a few per cent. It only affects
+        which sigma is chosen; certificates are computed afterwards in float32 with fresh samples,
+        so they stay sound.
     progress : callable(fraction, message) or None
         Called after each step.
 
@@ -204,9 +239,14 @@ def optimize_sigma(
     """
     x, sigma = _check_inputs(x, sigma0, steps, lr, n_samples, sigma_min, sigma_max, batch_size)
     check_clip(clip)
+    if precision not in ("float32", "bfloat16"):
+        raise ValueError(f"precision must be 'float32' or 'bfloat16', got {precision!r}.")
+    bf16 = precision == "bfloat16"
     steps, n_samples = int(steps), int(n_samples)
     dev = torch.device(device)
-    model = model.to(dev)
+    # Work on a frozen copy: the caller's parameters, flags, mode and device stay as they are.
+    original = model
+    model = working_copy(original, dev)
     was_training = model.training
     flags = [p.requires_grad for p in model.parameters()]
     model.eval()
@@ -233,7 +273,7 @@ def optimize_sigma(
                 s = sigma[start:stop].detach().clone().requires_grad_(True)
                 eps = torch.randn((b, n_samples) + feat, generator=gen, device=dev)
                 noisy = x[start:stop, None] + s.view((b, 1) + (1,) * len(feat)) * eps
-                probs = probabilities_of(model, noisy.reshape((b * n_samples,) + feat), probabilities)
+                probs = probabilities_of(model, noisy.reshape((b * n_samples,) + feat), probabilities, bf16)
                 psi = probs.reshape(b, n_samples, -1).mean(dim=1)
                 radius = surrogate_radius(psi, s, clip)
                 (g,) = torch.autograd.grad(radius.sum(), s)
@@ -251,7 +291,7 @@ def optimize_sigma(
             p.requires_grad_(f)
     config = {
         "steps": steps, "lr": float(lr), "n_samples": n_samples, "clip": [float(c) for c in clip],
-        "sigma_min": float(sigma_min), "sigma_max": float(sigma_max), "seed": int(seed),
+        "sigma_min": float(sigma_min), "sigma_max": float(sigma_max), "seed": int(seed), "precision": precision,
     }
     return SigmaPath(sigma=sig_hist[-1].copy(), sigma_history=sig_hist, surrogate_history=sur_hist,
                      top_class=top_class, config=config)

@@ -30,7 +30,7 @@ from scipy.stats import norm
 from torch import nn
 
 from .bounds import clopper_pearson_lower, clopper_pearson_lower_tail, clopper_pearson_upper, radius_cap
-from .ddsigma import check_clip
+from .ddsigma import check_clip, working_copy
 
 __all__ = ["SigmaLandscape", "sigma_landscape", "landscape_from_counts", "surrogate_from_psi"]
 
@@ -154,7 +154,7 @@ def sigma_landscape(
     alpha: float = 0.001,
     label: int | None = None,
     seed: int = 0,
-    batch_size: int = 8192,
+    batch_size: int = 1024,
     clip: tuple[float, float] = (0.02, 0.98),
     device: str = "cpu",
     probabilities: bool = False,
@@ -184,7 +184,8 @@ def sigma_landscape(
     seed : int
         Seed of the shared noise.
     batch_size : int
-        Rows per forward pass.
+        Rows per forward pass (about 1,000 keeps the digits CNN's activations in cache: twice
+        as fast on the CPU as 8,000).
     clip : (lo, hi)
         Clipping of the surrogate.
     device : str
@@ -214,8 +215,7 @@ def sigma_landscape(
     n = int(n)
     dev = torch.device(device)
     t0 = time.perf_counter()
-    was_training = model.training
-    model.eval()
+    model = working_copy(model, dev, channels_last=True)  # frozen eval copy; the caller's model is untouched
     x = x.to(dev, torch.float32)
     gen = torch.Generator(device=dev).manual_seed(int(seed))
     eps = torch.randn((n,) + tuple(x.shape), generator=gen, device=dev)
@@ -226,31 +226,28 @@ def sigma_landscape(
     per = max(1, int(batch_size) // n)
     row_chunk = min(n, int(batch_size))
     sig_t = torch.as_tensor(sig, dtype=torch.float32, device=dev)
-    try:
-        with torch.inference_mode():
-            for start in range(0, S, per):
-                stop = min(S, start + per)
-                s_blk = sig_t[start:stop].view((-1, 1) + (1,) * x.ndim)
-                for r0 in range(0, n, row_chunk):
-                    r1 = min(n, r0 + row_chunk)
-                    rows = (x + s_blk * eps[r0:r1]).reshape((-1,) + tuple(x.shape))
-                    out = model(rows)
-                    if out.ndim != 2 or out.shape[1] < 2:
-                        raise ValueError(f"The model must return (batch, classes) scores, got {tuple(out.shape)}.")
-                    K = out.shape[1]
-                    if counts is None:
-                        counts = torch.zeros(S, K, dtype=torch.int64, device=dev)
-                        psi = torch.zeros(S, K, dtype=torch.float64, device=dev)
-                    probs = out if probabilities else torch.softmax(out, dim=1)
-                    b = stop - start
-                    pred = out.argmax(dim=1).view(b, r1 - r0)
-                    offs = (torch.arange(b, device=dev) * K).view(b, 1)
-                    counts[start:stop] += torch.bincount((pred + offs).reshape(-1), minlength=b * K).view(b, K)
-                    psi[start:stop] += probs.view(b, r1 - r0, K).sum(dim=1, dtype=torch.float64)
-                if progress is not None:
-                    progress(stop / S, f"sigma {stop}/{S}")
-    finally:
-        model.train(was_training)
+    with torch.inference_mode():
+        for start in range(0, S, per):
+            stop = min(S, start + per)
+            s_blk = sig_t[start:stop].view((-1, 1) + (1,) * x.ndim)
+            for r0 in range(0, n, row_chunk):
+                r1 = min(n, r0 + row_chunk)
+                rows = (x + s_blk * eps[r0:r1]).reshape((-1,) + tuple(x.shape))
+                out = model(rows)
+                if out.ndim != 2 or out.shape[1] < 2:
+                    raise ValueError(f"The model must return (batch, classes) scores, got {tuple(out.shape)}.")
+                K = out.shape[1]
+                if counts is None:
+                    counts = torch.zeros(S, K, dtype=torch.int64, device=dev)
+                    psi = torch.zeros(S, K, dtype=torch.float64, device=dev)
+                probs = out if probabilities else torch.softmax(out, dim=1)
+                b = stop - start
+                pred = out.argmax(dim=1).view(b, r1 - r0)
+                offs = (torch.arange(b, device=dev) * K).view(b, 1)
+                counts[start:stop] += torch.bincount((pred + offs).reshape(-1), minlength=b * K).view(b, K)
+                psi[start:stop] += probs.view(b, r1 - r0, K).sum(dim=1, dtype=torch.float64)
+            if progress is not None:
+                progress(stop / S, f"sigma {stop}/{S}")
     counts_np = counts.cpu().numpy().astype(np.int64)
     psi_np = psi.cpu().numpy() / n
     if label is not None and not (0 <= int(label) < counts_np.shape[1]):

@@ -146,3 +146,42 @@ def test_bad_input_raises_value_error():
         optimize_sigma(m, torch.zeros(2, 4), sigma0=0.2, steps=1, clip=(0.6, 0.9))
     with pytest.raises(ValueError, match="one value per input"):
         optimize_sigma(m, torch.zeros(2, 4), sigma0=[0.1, 0.2, 0.3], steps=1)
+
+
+def test_bfloat16_ascent_tracks_float32():
+    # Reduced precision only steers the choice of sigma; it should land close to the float32 path.
+    # The bump behind an identity Linear layer: autocast runs that matmul in bfloat16.
+    D = 4
+    model = nn.Sequential(nn.Linear(D, D, bias=False), GaussianBump())
+    with torch.no_grad():
+        model[0].weight.copy_(torch.eye(D))
+    x = torch.zeros(2, D)
+    x[1, 0] = 0.3
+    a = optimize_sigma(model, x, sigma0=0.1, steps=200, lr=0.01, n_samples=256, seed=0)
+    b = optimize_sigma(model, x, sigma0=0.1, steps=200, lr=0.01, n_samples=256, seed=0, precision="bfloat16")
+    assert not np.array_equal(a.sigma_history, b.sigma_history)  # bfloat16 really was used
+    target = np.array([analytic_optimum(0.0, D), analytic_optimum(0.3, D)])
+    assert np.all(np.abs(b.sigma_history[-50:].mean(0) - target) < 0.02)
+    with pytest.raises(ValueError, match="precision"):
+        optimize_sigma(GaussianBump(), x, sigma0=0.1, steps=1, precision="int8")
+
+
+def test_working_copy_matches_the_model_and_leaves_it_alone():
+    from robustcore.nets import DigitsCNN
+    from robustcore.smoothing.ddsigma import working_copy
+
+    torch.manual_seed(0)
+    model = DigitsCNN().train()
+    x = torch.rand(64, 1, 8, 8, requires_grad=True)
+    for cl in (False, True):
+        work = working_copy(model, channels_last=cl)
+        assert not any(p.requires_grad for p in work.parameters())
+        assert model.training and all(p.requires_grad for p in model.parameters())
+        model.eval()
+        ref = model(x)
+        out = work(x)
+        assert torch.allclose(out, ref, atol=1e-5)
+        (g_ref,) = torch.autograd.grad(ref[:, 3].sum(), x)
+        (g_out,) = torch.autograd.grad(out[:, 3].sum(), x)
+        assert torch.allclose(g_out, g_ref, atol=1e-5)  # same input gradients
+        model.train()
