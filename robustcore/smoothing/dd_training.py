@@ -15,7 +15,9 @@ its base method with noise ``N(0, sigma_i^2 I)`` per example:
 
 To stay within a few minutes on a 2-core CPU, the model is warm-started from the cached fixed-sigma
 model of the same method (as the DDRS ImageNet scripts fine-tune pretrained models) and trained for
-a few epochs; the result is cached with :func:`robustcore.nets.cached_model`.
+a few epochs; the result is cached with :func:`robustcore.nets.cached_model`. The hyper-parameters
+(epochs, ``iter_sig``, ``lr_sigma``, ``m_sigma``) are ours, sized for digits on a CPU; the paper's
+own values could not be checked (reference §2.3 lists the repositories' defaults).
 
 Certification (``run_dd_certification``): sigma per test image by the ascent (seeded), then
 Cohen's CERTIFY at that sigma with independent fresh samples, written to the results store as run

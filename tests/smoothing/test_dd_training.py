@@ -53,7 +53,8 @@ def test_dd_macer_loss_matches_a_per_example_loop():
     assert loss.item() == pytest.approx(total / 5, rel=1e-4)
 
 
-def test_per_example_sigma_training_refreshes_sigmas(monkeypatch):
+@pytest.mark.slow
+def test_per_example_sigma_training_refreshes_sigmas():
     # _train on a tiny model for one epoch: every example's sigma moved from sigma0 by the ascent.
     cfg = dd_model_config("cohen", 0.25, epochs=1, iter_sig=2, lr_sigma=0.05, m_sigma=4, batch_size=256)
     model = TinyNet()
