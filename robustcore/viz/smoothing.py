@@ -101,7 +101,9 @@ def landscape_figure(sigmas: np.ndarray, radius: np.ndarray, surrogate: np.ndarr
     """
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
     fig.add_trace(go.Scatter(x=sigmas, y=radius, name="radius sigma Phi^-1(p_lower)", mode="lines+markers",
-                             line=dict(color=_C_RADIUS)), row=1, col=1)
+                             line=dict(color=_C_RADIUS),
+                             hovertemplate="sigma %{x:.3f}: radius %{y:.3f}<br>exploratory: the radius of a "
+                                           "different g_sigma, not a certificate<extra></extra>"), row=1, col=1)
     fig.add_trace(go.Scatter(x=sigmas, y=surrogate, name="surrogate R~ (DDRS)", mode="lines",
                              line=dict(color=_C_SURR, dash="dot")), row=1, col=1)
     fig.add_trace(go.Scatter(x=sigmas, y=cap, name="cap sigma Phi^-1(alpha^(1/n))", mode="lines",
