@@ -34,6 +34,8 @@ def register(subparsers) -> None:
     p.add_argument("--ray-address", default=None, help="address of an existing Ray cluster whose workers can import robustcore (default: start a local one)")
     p.add_argument("--workers", type=int, default=2, help="workers of a local Ray instance (default 2)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads of the local backend (default: torch's choice; Ray workers use 1 each)")
     p.add_argument("--channels-last", action="store_true", help="channels-last convolutions (faster on CPU)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (slow start, faster after)")
     p.add_argument("--store", default=None, help="results store file (default $ROBUSTCORE_STORE)")
@@ -76,6 +78,12 @@ def cmd_certify(args: argparse.Namespace) -> int:
     job.validate()  # bad settings stop here, before a model is trained or a store is opened
     if args.max_images is not None and args.max_images < 1:
         raise ValueError(f"--max-images must be a positive integer, got {args.max_images}.")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be a positive integer, got {args.threads}.")
+        import torch
+
+        torch.set_num_threads(args.threads)
     store = ResultsStore(args.store)
     show = not args.no_progress
     with tqdm(total=100, desc=f"model {job.model}", unit="%", disable=not show, file=sys.stderr, leave=False) as bar:
