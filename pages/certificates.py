@@ -9,7 +9,15 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from ui.common import StreamlitProgress, guard, page_header, set_url_state, sidebar_settings, url_state
+from ui.common import (
+    StreamlitProgress,
+    guard,
+    page_header,
+    selected_model,
+    set_url_state,
+    sidebar_settings,
+    url_state,
+)
 
 N_CHOICES = [100, 500, 1000, 10_000, 100_000]
 TRAIN_SIGMAS = [0.12, 0.25, 0.5]
@@ -63,6 +71,20 @@ def load_model(method: str, train_sigma: float, arch: str):
     return model.eval(), info
 
 
+def _check_digits_model(model):
+    """An uploaded model must map (n, 1, 8, 8) digits in [0, 1] to 10 logits."""
+    import torch
+
+    try:
+        with torch.no_grad():
+            out = model(torch.zeros(2, 1, 8, 8))
+    except Exception as exc:  # noqa: BLE001 - any failure means the architecture does not fit
+        raise ValueError(f"the uploaded model cannot classify 8x8 digits ({type(exc).__name__}: {exc}).") from None
+    if tuple(out.shape) != (2, 10):
+        raise ValueError(f"the uploaded model returns shape {tuple(out.shape[1:])} per image, not 10 digit logits.")
+    return model.eval()
+
+
 @st.cache_data(show_spinner=False)
 def load_test_set():
     from robustcore.data import load_digits
@@ -84,7 +106,9 @@ def stored_radii(model_key: tuple, sigma: float) -> tuple[dict, str]:
     from robustcore.smoothing.runner import RUN_KIND
     from robustcore.store import ResultsStore
 
-    method, train_sigma, _ = model_key
+    method, train_sigma, arch = model_key
+    if arch.startswith("upload:"):
+        return {}, ""  # stored runs belong to the built-in models
     runs = ResultsStore().runs(RUN_KIND)
     best, label = None, ""
     for _, run in runs.iterrows():
@@ -210,7 +234,14 @@ train_sigma = c2.selectbox("Training sigma", TRAIN_SIGMAS, index=1, help="Noise 
 sigma = c3.slider("Certification sigma", 0.02, 1.0, sigma, 0.01, help="sigma of the fixed-sigma certificate.")
 n = c4.select_slider("Samples n", N_CHOICES, value=n,
                      help="Monte Carlo samples for CERTIFY (Cohen uses 100,000; small n is quick but caps the radius).")
-arch = settings.model if method in ("cohen", "plain") else "digits-cnn"
+uploaded = settings.model == "upload"
+if uploaded:
+    import hashlib
+
+    # The uploaded checkpoint is the base classifier; the digest keys every cached computation.
+    arch = "upload:" + hashlib.sha256(settings.model_bytes or b"").hexdigest()[:16]
+else:
+    arch = settings.model if method in ("cohen", "plain") else "digits-cnn"
 model_key = (method, float(train_sigma), arch)
 seed = int(settings.seed)
 
@@ -223,7 +254,13 @@ with tab_image:
     source = st.radio("Image", ["Test set", "Upload a PNG"], horizontal=True)
     model = None
     with guard("loading the model"):
-        model, info = load_model(method, float(train_sigma), arch)
+        if uploaded:
+            loaded, info = selected_model(settings)
+            model = _check_digits_model(loaded)
+            st.caption("Base classifier: the checkpoint uploaded in the sidebar (the base-classifier choice above "
+                       "applies to the built-in models).")
+        else:
+            model, info = load_model(method, float(train_sigma), arch)
     if model is not None and source == "Test set":
         X, y = load_test_set()
         img_index = int(st.number_input("Test image index", 0, len(X) - 1, img_index, 1))

@@ -155,3 +155,30 @@ def test_a_foreign_upload_gets_one_clear_sentence(server, browser, tmp_path):
     assert "not a readable weights-only torch checkpoint" in text
     assert page.query_selector('[data-testid="stException"]') is None
     ctx.close()
+
+
+def test_an_uploaded_checkpoint_is_the_certificates_base_classifier(server, browser):
+    from robustcore.nets import default_model
+
+    _, digits = default_model("digits-mlp")
+    _, toy = default_model("toy-moons")
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    page.goto(server + "/certificates", wait_until="domcontentloaded")
+    _wait_until_done(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_role("combobox", name="Model").click()
+    page.get_by_role("option", name="Upload a checkpoint...").click()
+    _wait_until_done(page)
+    sidebar.locator('input[type="file"]').set_input_files(digits["path"])
+    page.wait_for_selector("text=Base classifier: the checkpoint uploaded", timeout=PAGE_TIMEOUT_MS)
+    _wait_until_done(page)
+    assert not _errors(page), _errors(page)
+    # A checkpoint of another architecture (2-D toy net) is refused with one sentence.
+    sidebar.locator('input[type="file"]').set_input_files(toy["path"])
+    page.wait_for_selector('[data-testid="stAlertContentError"]', timeout=PAGE_TIMEOUT_MS)
+    _wait_until_done(page)
+    assert any("cannot classify 8x8 digits" in e for e in _errors(page)), _errors(page)
+    exc = page.query_selector('[data-testid="stException"]')
+    assert exc is None, exc.inner_text()
+    ctx.close()
