@@ -4,27 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from robustcore.tropical.regions import clip_segment as _clip
+
 __all__ = ["voronoi_segments"]
-
-
-def _clip(p0: np.ndarray, p1: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray] | None:
-    """Liang-Barsky clipping of the segment p0-p1 to box (xmin, xmax, ymin, ymax)."""
-    xmin, xmax, ymin, ymax = box
-    d = p1 - p0
-    t0, t1 = 0.0, 1.0
-    for p, q in ((-d[0], p0[0] - xmin), (d[0], xmax - p0[0]), (-d[1], p0[1] - ymin), (d[1], ymax - p0[1])):
-        if p == 0:
-            if q < 0:
-                return None
-            continue
-        t = q / p
-        if p < 0:
-            t0 = max(t0, t)
-        else:
-            t1 = min(t1, t)
-        if t0 > t1:
-            return None
-    return p0 + t0 * d, p0 + t1 * d
 
 
 def voronoi_segments(
