@@ -182,10 +182,3 @@ class StreamlitProgress:
 
     def done(self) -> None:
         self.bar.empty()
-
-
-def placeholder(title: str, what: str, shows: list[str]) -> None:
-    """A page that is not built yet: what it will show, without errors."""
-    page_header(title, what)
-    st.info("This page is being built. It will show:")
-    st.markdown("\n".join(f"- {s}" for s in shows))
