@@ -323,7 +323,7 @@ def geometry_tab() -> tuple:
                           key="trop_data")
         ncls = c1_.number_input("classes", 2, 5, 3, key="trop_ncls", disabled=ds not in ("blobs", "spirals"))
         hidden = c2_.select_slider("hidden units", [2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64],
-                                   value=url_state("hidden", 8, int, [2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]),
+                                   value=url_state("hidden", 16, int, [2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]),
                                    key="trop_hidden")
         epochs = c3_.select_slider("epochs", [10, 25, 50, 100, 200], value=url_state("epochs", 50, int, [10, 25, 50, 100, 200]),
                                    key="trop_epochs")
