@@ -27,6 +27,7 @@ from robustcore.viz.tropical import (
     training_figure,
 )
 from ui.common import guard, page_header, set_url_state, sidebar_settings, url_state
+from ui.tropical_apps import render_attack, render_lottery, render_pruning
 
 try:  # wide layout when the page runs on its own (app.py sets it for the whole app)
     st.set_page_config(page_title="Tropical geometry", layout="wide")
@@ -522,21 +523,10 @@ tab_geo, tab_prune, tab_lottery, tab_attack = st.tabs(["Geometry", "Pruning", "L
 with tab_geo:
     net_, X_, y_ = geometry_tab()
 
-_apps_error = None
-try:
-    from ui.tropical_apps import render_attack, render_lottery, render_pruning
-except ImportError:
-    render_pruning = render_lottery = render_attack = None
-except Exception as exc:  # noqa: BLE001 - a broken sibling module must not break the Geometry tab
-    render_pruning = render_lottery = render_attack = None
-    _apps_error = f"{type(exc).__name__}: {exc}"
-
 _needs_2d = "These views work on 2-D toy nets; set d = 2 in the Geometry tab (this net has d = {d})."
 
 with tab_prune:
-    if render_pruning is None:
-        st.info("Tropical pruning is coming: this section is being built." if _apps_error is None else f"This section failed to load ({_apps_error}).")
-    elif net_ is None:
+    if net_ is None:
         st.info("Fix the network in the Geometry tab first.")
     elif net_.d != 2:
         st.info(_needs_2d.format(d=net_.d))
@@ -544,15 +534,10 @@ with tab_prune:
         with guard("showing tropical pruning"):
             render_pruning(net_, X_, y_, int(settings.seed))
 with tab_lottery:
-    if render_lottery is None:
-        st.info("The lottery-ticket view is coming: this section is being built." if _apps_error is None else f"This section failed to load ({_apps_error}).")
-    else:
-        with guard("showing lottery tickets"):
-            render_lottery(st.session_state.get("trop_data", "moons"), X_, y_, int(settings.seed))
+    with guard("showing lottery tickets"):
+        render_lottery(st.session_state.get("trop_data", "moons"), X_, y_, int(settings.seed))
 with tab_attack:
-    if render_attack is None:
-        st.info("The tropical attack is coming: this section is being built." if _apps_error is None else f"This section failed to load ({_apps_error}).")
-    elif net_ is None:
+    if net_ is None:
         st.info("Fix the network in the Geometry tab first.")
     elif net_.d != 2:
         st.info(_needs_2d.format(d=net_.d))
