@@ -20,18 +20,15 @@ import time
 
 import torch
 
+from _timing import wall_times
+
 from robustcore.data import load_digits
 from robustcore.nets import default_model
 from robustcore.smoothing import Smooth
 
 
 def best_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    return min(wall_times(fn, repeats))
 
 
 def forward_loop(model, total: int, batch: int, mode: str = "no_grad", dtype=torch.float32, channels_last=False):

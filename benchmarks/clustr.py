@@ -12,19 +12,14 @@ on first use (about 20 s) and cached; that time is not part of the figures.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
+from _timing import wall_times
 
 
 def best_of(fn, repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    return min(wall_times(fn, repeats))
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ import statistics
 import time
 
 import torch
+from _timing import wall_times
 
 from robustcore.gabor import (
     GaborConv2d,
@@ -24,12 +25,7 @@ from robustcore.gabor import (
 
 def _time(fn, repeats: int = 50) -> float:
     fn()  # warm-up (caches the grid constants, as a live page would after the first move)
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts) * 1e3
+    return statistics.median(wall_times(fn, repeats)) * 1e3
 
 
 def main() -> None:

@@ -19,12 +19,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
+from _timing import wall_times  # noqa: E402
 from scipy.spatial import ConvexHull  # noqa: E402
 
 from robustcore.tropical import (  # noqa: E402
@@ -40,11 +40,7 @@ from robustcore.tropical import (  # noqa: E402
 
 def timeit(fn, repeats: int) -> tuple[float, float]:
     """(median, best) wall time in ms."""
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        ts.append((time.perf_counter() - t0) * 1e3)
+    ts = [t * 1e3 for t in wall_times(fn, repeats)]
     return float(np.median(ts)), float(np.min(ts))
 
 
