@@ -1,6 +1,7 @@
 """MNIST and CIFAR-10 through torchvision, from a folder the user names (never downloaded unless asked)."""
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -41,8 +42,6 @@ def _cifar10_class(verify_checksums: bool):
             return all((base / name).is_file() for name, _ in self.train_list + self.test_list)
 
         def _load_meta(self) -> None:
-            import pickle
-
             path = Path(self.root) / self.base_folder / self.meta["filename"]
             if not path.is_file():
                 raise RuntimeError(f"Dataset metadata file {path.name} not found")
@@ -94,7 +93,7 @@ def load_vision_dataset(
         raise DatasetNotFoundError(
             f"{name} in {str(root)!r} is missing or incomplete ({exc}). {_HOW_TO[key]}"
         ) from None
-    except (OSError, ValueError, EOFError, KeyError, TypeError, __import__('pickle').UnpicklingError) as exc:  # half-written or foreign files
+    except (OSError, ValueError, EOFError, KeyError, TypeError, pickle.UnpicklingError) as exc:  # half-written or foreign files
         raise DatasetNotFoundError(
             f"{name} in {str(root)!r} could not be read ({type(exc).__name__}: {exc}). {_HOW_TO[key]}"
         ) from None

@@ -118,9 +118,3 @@ def load_checkpoint(
         raise CheckpointError(f"The checkpoint does not fit the architecture: {first}") from None
     return model.eval(), config
 
-
-def state_is_finite(model: nn.Module) -> bool:
-    """True when every floating-point parameter and buffer of ``model`` is finite."""
-    return all(
-        (not t.is_floating_point()) or bool(torch.isfinite(t).all()) for t in model.state_dict().values()
-    )
