@@ -523,24 +523,26 @@ tab_geo, tab_prune, tab_lottery, tab_attack = st.tabs(["Geometry", "Pruning", "L
 with tab_geo:
     net_, X_, y_ = geometry_tab()
 
-_needs_2d = "These views work on 2-D toy nets; set d = 2 in the Geometry tab (this net has d = {d})."
 
-with tab_prune:
+def _net_is_2d() -> bool:
+    """Pruning and the attack draw 2-D input space: say so instead when the net does not fit."""
     if net_ is None:
         st.info("Fix the network in the Geometry tab first.")
-    elif net_.d != 2:
-        st.info(_needs_2d.format(d=net_.d))
-    else:
+        return False
+    if net_.d != 2:
+        st.info(f"These views work on 2-D toy nets; set d = 2 in the Geometry tab (this net has d = {net_.d}).")
+        return False
+    return True
+
+
+with tab_prune:
+    if _net_is_2d():
         with guard("showing tropical pruning"):
             render_pruning(net_, X_, y_, int(settings.seed))
 with tab_lottery:
     with guard("showing lottery tickets"):
         render_lottery(st.session_state.get("trop_data", "moons"), X_, y_, int(settings.seed))
 with tab_attack:
-    if net_ is None:
-        st.info("Fix the network in the Geometry tab first.")
-    elif net_.d != 2:
-        st.info(_needs_2d.format(d=net_.d))
-    else:
+    if _net_is_2d():
         with guard("showing the tropical attack"):
             render_attack(net_, X_, y_, int(settings.seed))
