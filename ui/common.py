@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -70,6 +71,9 @@ def render_sidebar() -> Settings:
                 sb.error(str(exc))
     device = sb.selectbox("Device", _devices(), key="rc_device")
     seed = sb.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="rc_seed")
+    sb.toggle("Paper style", key="rc_paper_style",
+              help="White background, larger fonts and print colours for every figure (download as SVG from "
+                   "each figure's camera button).")
     return Settings(dataset, root, model, device, int(seed), data)
 
 
@@ -142,23 +146,87 @@ def page_header(title: str, summary: str, equation: str | None = None) -> None:
         st.latex(equation)
 
 
+_URL_MAX_CHARS = 200  # longer values are never a real page state
+
+
+def _url_registry() -> dict[str, dict[str, Any]]:
+    """Every ``url_state`` name the current session has read, with its default and domain (for tests)."""
+    return st.session_state.setdefault("_rc_url_names", {})
+
+
+def _url_notice(name: str, raw: str, why: str, default: Any) -> None:
+    shown = st.session_state.setdefault("_rc_url_notices", set())
+    key = (name, raw[:_URL_MAX_CHARS])
+    if key in shown:
+        return
+    shown.add(key)
+    raw_short = raw if len(raw) <= 40 else raw[:37] + "..."
+    st.toast(f"URL parameter `{name}={raw_short}` ignored ({why}); using {default!r}.", icon=":material/info:")
+
+
 def url_state(name: str, default: T, cast: Callable[[str], T] | None = None,
-              choices: list | tuple | None = None) -> T:
+              choices: list | tuple | None = None, *, min_value: float | None = None,
+              max_value: float | None = None, step: float | None = None) -> T:
     """A value kept in the page URL (``?name=value``), so the state of a page can be shared.
 
-    Falls back to ``default`` when the parameter is missing, does not parse with ``cast`` or is not
-    one of ``choices``; a bad URL is never an error.
+    The value must lie in the widget's domain: it parses with ``cast`` (``type(default)`` by default), is
+    finite, is one of ``choices`` (when given), lies in ``[min_value, max_value]`` and, with ``step``, is
+    snapped to the grid ``min_value + k * step``. Anything else (NaN, inf, a huge or negative number, an
+    unknown option, a 10,000-character string) falls back to ``default`` with a one-line notice: a bad
+    URL is never an error. Pass the same domain as the widget the value feeds.
     """
+    _url_registry()[name] = {"default": default, "choices": None if choices is None else list(choices),
+                             "min": min_value, "max": max_value, "step": step}
     raw = st.query_params.get(name)
     if raw is None:
         return default
+    raw = str(raw)
+    if len(raw) > _URL_MAX_CHARS:
+        _url_notice(name, raw, "too long", default)
+        return default
     cast = cast or type(default)
     try:
-        value = cast(raw) if cast is not bool else raw.lower() in ("1", "true", "yes")
-    except (TypeError, ValueError):
+        if cast is bool:
+            low = raw.strip().lower()
+            if low not in ("1", "true", "yes", "0", "false", "no"):
+                raise ValueError
+            value = low in ("1", "true", "yes")
+        elif cast is int:
+            f = float(raw)
+            if not math.isfinite(f) or f != int(f):
+                raise ValueError
+            value = int(f)
+        else:
+            value = cast(raw)
+    except (TypeError, ValueError, OverflowError):
+        _url_notice(name, raw, "not a valid value", default)
         return default
-    if choices is not None and value not in choices:
+    if isinstance(value, float) and not math.isfinite(value):
+        _url_notice(name, raw, "not a finite number", default)
         return default
+    if choices is not None:
+        # 0.25 and "0.250" name the same option: compare numbers as numbers
+        match = [c for c in choices if c == value or (isinstance(c, (int, float)) and not isinstance(c, bool)
+                                                      and isinstance(value, (int, float))
+                                                      and math.isclose(c, value, rel_tol=1e-9, abs_tol=1e-12))]
+        if not match:
+            _url_notice(name, raw, "not one of the options", default)
+            return default
+        return match[0]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if (min_value is not None and value < min_value) or (max_value is not None and value > max_value):
+            _url_notice(name, raw, f"outside [{min_value}, {max_value}]", default)
+            return default
+        if step is not None and step > 0:
+            base = min_value if min_value is not None else 0
+            k = round((value - base) / step)
+            snapped = base + k * step
+            if isinstance(default, int) and not isinstance(default, bool):
+                value = int(round(snapped))
+            else:
+                value = float(round(snapped, 10))
+            if max_value is not None and value > max_value:
+                value = type(value)(max_value)
     return value
 
 
@@ -169,6 +237,53 @@ def set_url_state(**values: Any) -> None:
             st.query_params.pop(k, None)
         else:
             st.query_params[k] = str(v)
+
+
+def show_figure(fig, *, key: str, data=None, filename: str | None = None, container=None,
+                csv: bool = True, **kwargs: Any):
+    """Draw a plotly figure with SVG download, a CSV of its data and the sidebar's paper style.
+
+    Parameters
+    ----------
+    fig : plotly Figure
+    key : str
+        A widget key unique on the page (also the default file name).
+    data : DataFrame, optional
+        The table to offer as CSV; by default the figure's own traces (``robustcore.viz.style.figure_data_frame``).
+    filename : str, optional
+        File name stem for the SVG and CSV downloads.
+    container : a Streamlit container (``st``, a column, ...), optional
+    csv : bool
+        Offer the CSV download button (turn off for purely decorative figures).
+    **kwargs
+        Passed to ``st.plotly_chart`` (``on_select``, ``selection_mode``, ``height`` ...).
+
+    Returns
+    -------
+    What ``st.plotly_chart`` returns (the selection state when ``on_select`` is set).
+    """
+    from robustcore.viz.style import apply_paper_style, figure_data_frame
+
+    box = container if container is not None else st
+    stem = filename or key
+    if st.session_state.get("rc_paper_style"):
+        fig = apply_paper_style(fig)
+    config = {"displaylogo": False,
+              "toImageButtonOptions": {"format": "svg", "filename": stem, "scale": 1}}
+    kwargs.setdefault("width", "stretch")
+    kwargs.pop("use_container_width", None)
+    theme = None if st.session_state.get("rc_paper_style") else "streamlit"
+    out = box.plotly_chart(fig, key=key, config=config, theme=theme, **kwargs)
+    if csv:
+        # deferred: the table is built only when the button is pressed, so a rerun pays nothing for it
+        def _csv(fig=fig, data=data) -> bytes:
+            table = data if data is not None else figure_data_frame(fig)
+            return table.to_csv(index=False).encode()
+
+        box.download_button("CSV", _csv, file_name=f"{stem}.csv", mime="text/csv", key=f"{key}__csv",
+                            on_click="ignore", icon=":material/download:",
+                            help="The numbers behind this figure; the camera button above the figure saves it as SVG.")
+    return out
 
 
 class StreamlitProgress:
