@@ -45,6 +45,14 @@ class GaborConv2d(nn.Module):
         ReLU between the bank and the mixing (the paper's layer has it).
     seed : int or None
         Seed for the standard-normal initialisation of the Gabor parameters.
+    alpha_init : {"ones", "randn"}
+        Initial scale of every kernel: ones (ours, every kernel starts at unit scale) or a
+        standard normal draw (the official code).
+
+    The kernel, the closed-form bound and the regulariser depend on sigma (and gamma) only
+    through sigma^2 (gamma^2), so sigma and -sigma give the same filter: the raw parameter is
+    kept as in the official code (no reparametrisation that would change the optimisation), and
+    :attr:`effective_sigma` = |sigma| is what reports and pages show.
 
     Shapes: input (n, in_channels, H, W) -> output (n, out_channels, H', W').
     """
@@ -62,6 +70,7 @@ class GaborConv2d(nn.Module):
         bias: bool = True,
         relu: bool = True,
         seed: int | None = 0,
+        alpha_init: str = "ones",
     ) -> None:
         super().__init__()
         for name, v in (("in_channels", in_channels), ("out_channels", out_channels),
@@ -69,6 +78,8 @@ class GaborConv2d(nn.Module):
                         ("families", families), ("stride", stride)):
             if int(v) != v or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v}.")
+        if alpha_init not in ("ones", "randn"):
+            raise ValueError(f"alpha_init must be 'ones' or 'randn', got {alpha_init!r}.")
         if padding_mode not in ("zeros", "circular"):
             raise ValueError(f"padding_mode must be 'zeros' or 'circular', got {padding_mode!r}.")
         self.in_channels = int(in_channels)
@@ -87,7 +98,11 @@ class GaborConv2d(nn.Module):
         self.gamma = nn.Parameter(torch.randn(p, generator=gen))
         self.lambd = nn.Parameter(torch.randn(p, generator=gen))
         self.psi = nn.Parameter(torch.randn(p, generator=gen))
-        self.alpha = nn.Parameter(torch.ones(p * self.orientations))
+        if alpha_init == "randn":
+            self.alpha = nn.Parameter(torch.randn(p * self.orientations, generator=gen))
+        else:
+            self.alpha = nn.Parameter(torch.ones(p * self.orientations))
+        self.alpha_init = alpha_init
         self.register_buffer("thetas", torch.as_tensor(orientations_for(self.orientations), dtype=torch.float32))
         self.mix = nn.Conv2d(self.in_channels * self.num_kernels, self.out_channels, 1, bias=bias)
 
@@ -95,6 +110,11 @@ class GaborConv2d(nn.Module):
     def num_kernels(self) -> int:
         """F = families x orientations, the kernels per input channel."""
         return self.families * self.orientations
+
+    @property
+    def effective_sigma(self) -> torch.Tensor:
+        """|sigma|, (P,): the kernel depends on sigma only through sigma^2, so this is the width."""
+        return self.sigma.detach().abs()
 
     def kernels(self) -> torch.Tensor:
         """The bank computed from the current parameters, (F, 1, k, k), alpha included."""
