@@ -88,8 +88,19 @@ class ResultsStore:
     """
 
     def __init__(self, path: str | Path | None = None):
-        self.path = Path(path) if path is not None else default_store_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if path is not None and not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a file path, got {type(path).__name__}.")
+        self.path = Path(path).expanduser() if path is not None else default_store_path()
+        if self.path.exists() and not self.path.is_file():
+            raise StoreError(f"{str(self.path)!r} is not a file; point ROBUSTCORE_STORE or --store at a file.")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder of the results store {str(self.path)!r} "
+                             f"({exc.strerror or exc}); point ROBUSTCORE_STORE or --store elsewhere.") from None
+        if not os.access(self.path.parent, os.W_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
+            raise StoreError(f"the results store {str(self.path)!r} is not writable; point ROBUSTCORE_STORE or "
+                             "--store at a file you can write.")
         try:
             con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
             try:
@@ -100,6 +111,10 @@ class ResultsStore:
                 row = None
                 if has_meta:
                     row = con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+                # a damaged file must say so once, here, instead of returning garbage rows later
+                check = con.execute("PRAGMA quick_check(1)").fetchone()
+                if check is None or check[0] != "ok":
+                    raise sqlite3.DatabaseError(f"integrity check failed: {check[0] if check else 'no answer'}")
                 if row is not None and int(row[0]) > SCHEMA_VERSION:
                     raise StoreError(
                         f"The results store {str(self.path)!r} has schema version {row[0]}, newer than this "
@@ -114,14 +129,18 @@ class ResultsStore:
             finally:
                 con.close()
         except sqlite3.DatabaseError as exc:
+            why = " ".join(str(exc).split())[:200]
             raise StoreError(
-                f"{str(self.path)!r} is not a robustcore results store ({exc}); "
+                f"{str(self.path)!r} is damaged or not a robustcore results store ({why}); "
                 "point ROBUSTCORE_STORE at another file (this one was not changed)."
             ) from None
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        try:
+            con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the results store {str(self.path)!r} ({exc}).") from None
         try:
             con.execute("PRAGMA busy_timeout=60000")
             con.execute("PRAGMA foreign_keys=ON")
@@ -129,12 +148,28 @@ class ResultsStore:
             try:
                 yield con
             except BaseException:
-                con.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    con.execute("ROLLBACK")
                 raise
             else:
                 con.execute("COMMIT")
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            # a damaged file (e.g. corrupt pages) or a lock held past the timeout: one sentence, file untouched
+            why = " ".join(str(exc).split())[:200]
+            raise StoreError(f"the results store {str(self.path)!r} cannot be read or written ({why}); "
+                             "point ROBUSTCORE_STORE or --store at another file.") from None
         finally:
             con.close()
+
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``): read-check-write sequences inside it are atomic.
+
+        Use it for a check and the insert that depends on it (e.g. the certification memory's conflict check),
+        so that two processes cannot both pass the check. Commits on exit, rolls back on an exception.
+        """
+        return self._connect()
 
     # ---- runs -------------------------------------------------------------------------------
     def find_run(self, kind: str, config: dict) -> int | None:

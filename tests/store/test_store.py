@@ -101,3 +101,60 @@ def test_unknown_run(tmp_path):
     s = ResultsStore(tmp_path / "r.sqlite")
     with pytest.raises(StoreError, match="no run 42"):
         s.add_results(42, [{"index": 0}])
+
+
+def test_unusable_paths_are_one_sentence(tmp_path):
+    for bad in ("/proc/nope/x.sqlite", "/dev/null", str(tmp_path)):
+        with pytest.raises(StoreError) as info:
+            ResultsStore(bad)
+        assert "\n" not in str(info.value)
+    with pytest.raises(TypeError):
+        ResultsStore(12345)
+
+
+def test_read_only_folder_is_refused(tmp_path):
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root can write anywhere; os.access says so too")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    with pytest.raises(StoreError, match="not writable"):
+        ResultsStore(ro / "s.sqlite")
+
+
+def test_damaged_pages_are_refused_once_and_untouched(tmp_path):
+    import os
+
+    path = tmp_path / "s.sqlite"
+    store = ResultsStore(path)
+    run = store.start_run("x", {"a": 1})
+    for i in range(20):
+        store.add_results(run, [{"index": j, "radius": 0.1, "extra": {"k": [1, 2, 3]}}
+                                for j in range(i * 500, (i + 1) * 500)])
+    data = bytearray(path.read_bytes())
+    rng = __import__("random").Random(0)
+    for off in range(4096 * 3, len(data), 4096 * 5):  # scribble over the cells of every fifth page
+        data[off + 100:off + 400] = bytes(rng.randrange(256) for _ in range(300))
+    path.write_bytes(bytes(data))
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="damaged") as info:
+        ResultsStore(path)
+    assert "\n" not in str(info.value)
+    assert path.read_bytes() == before
+
+
+def test_transaction_makes_check_then_insert_atomic(tmp_path):
+    store = ResultsStore(tmp_path / "s.sqlite")
+    run = store.start_run("x", {})
+    with pytest.raises(RuntimeError):
+        with store.transaction() as con:
+            con.execute("INSERT INTO metrics(run_id, name, value, extra, created) VALUES (?,?,?,?,?)",
+                        (run, "m", 1.0, "{}", 0.0))
+            raise RuntimeError("abort after the insert")
+    assert store.metrics(run).empty  # rolled back
+    with store.transaction() as con:
+        con.execute("INSERT INTO metrics(run_id, name, value, extra, created) VALUES (?,?,?,?,?)",
+                    (run, "m", 1.0, "{}", 0.0))
+    assert len(store.metrics(run)) == 1
