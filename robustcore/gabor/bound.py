@@ -46,6 +46,7 @@ import sympy as sp
 import torch
 
 from .kernel import rotated_grid
+from .validate import MAX_KERNEL_SIZE, MAX_PARAM_ELEMENTS, check_array, check_int
 
 __all__ = [
     "SYMBOLS",
@@ -128,7 +129,8 @@ def _distinct(values: np.ndarray, step: float) -> tuple[int, float]:
     # within sqrt(2) * spread of each other, hence the same point while spread < step / sqrt(2).
     spread = float((v[ends] - v[starts]).max())
     if spread > 0.25 * step:
-        raise RuntimeError("coordinate clusters too wide; the distinct-value count is not reliable.")
+        raise ValueError("the rotated grid coordinates do not separate into clusters at this angle, so the "
+                         "distinct-value count (and the bound) would not be reliable.")
     count = len(starts)
     zero_cluster = np.zeros(v.size, dtype=bool)
     for s, e in zip(starts, ends):
@@ -159,10 +161,13 @@ def grid_constants(kernel_size: int, thetas) -> dict[str, np.ndarray]:
     Returns a dict of four (R,) arrays: ``NX``, ``m``, ``NY``, ``n`` (counts of distinct rotated
     coordinates and the smallest non-zero absolute coordinates, grid units).
     """
-    if int(kernel_size) != kernel_size or kernel_size < 1:
-        raise ValueError(f"kernel_size must be a positive integer, got {kernel_size}.")
-    t = tuple(float(v) for v in np.asarray(thetas, dtype=np.float64).ravel())
-    c = _grid_constants_cached(int(kernel_size), t)
+    kernel_size = check_int("kernel_size", kernel_size, 1, MAX_KERNEL_SIZE)
+    th = check_array("thetas", thetas, max_size=4096).ravel()
+    if th.size * kernel_size**2 > 4 * 10**6:
+        raise ValueError(f"{th.size} orientations of a {kernel_size}x{kernel_size} grid is over the cap of "
+                         "4 million grid points.")
+    t = tuple(float(v) for v in th)
+    c = _grid_constants_cached(kernel_size, t)
     return {"NX": c[:, 0], "m": c[:, 1], "NY": c[:, 2], "n": c[:, 3]}
 
 
@@ -170,13 +175,18 @@ def closed_form_bound(sigma, gamma, alpha, theta, kernel_size: int) -> np.ndarra
     """The per-kernel bound for arrays of parameters (broadcast together), paper convention.
 
     sigma (inverse width), gamma, alpha and theta (radians) broadcast to a common shape S;
-    returns float64 of shape S. Independent of lambda and psi.
+    returns float64 of shape S (at most 10**6 values). Independent of lambda and psi, and of the sign
+    of sigma and gamma (only their squares enter).
     """
-    sigma, gamma, alpha, theta = np.broadcast_arrays(
-        *(np.asarray(v, dtype=np.float64) for v in (sigma, gamma, alpha, theta))
-    )
-    if not all(np.all(np.isfinite(v)) for v in (sigma, gamma, alpha, theta)):
-        raise ValueError("Gabor parameters contain NaN or infinite values.")
+    arrs = [check_array(n, v, ndim=None) for n, v in
+            zip(("sigma", "gamma", "alpha", "theta"), (sigma, gamma, alpha, theta))]
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in arrs))
+    except ValueError:
+        raise ValueError("sigma, gamma, alpha and theta do not broadcast to one shape.") from None
+    if math.prod(shape) > MAX_PARAM_ELEMENTS:
+        raise ValueError(f"the parameters broadcast to {math.prod(shape)} values; at most {MAX_PARAM_ELEMENTS}.")
+    sigma, gamma, alpha, theta = np.broadcast_arrays(*arrs)
     uniq, inv = np.unique(theta.ravel(), return_inverse=True)
     c = grid_constants(kernel_size, uniq)
     pick = lambda k: c[k][inv].reshape(theta.shape)  # noqa: E731
@@ -189,8 +199,23 @@ def _layer_params(layer: Any) -> dict[str, np.ndarray]:
         p["kernel_size"] = layer.kernel_size
         return p
     if isinstance(layer, dict):
-        return layer
-    raise ValueError("expected a GaborConv2d or a dict of its parameters.")
+        missing = [k for k in ("sigma", "gamma", "thetas", "kernel_size") if k not in layer]
+        if missing:
+            raise ValueError(f"the layer dict lacks {missing}.")
+        out = dict(layer)
+        for k in ("sigma", "gamma", "thetas", "alpha", "mix"):
+            if k in out:
+                out[k] = check_array(k, out[k])
+        out["kernel_size"] = check_int("kernel_size", out["kernel_size"], 1, MAX_KERNEL_SIZE)
+        if out["sigma"].ndim != 1 or out["gamma"].shape != out["sigma"].shape:
+            raise ValueError("sigma and gamma must be 1-D arrays of the same length (one per family).")
+        F_ = out["sigma"].size * out["thetas"].size
+        if "alpha" in out and out["alpha"].size != F_:
+            raise ValueError(f"alpha must hold one scale per kernel ({F_}), got {out['alpha'].size}.")
+        if "mix" in out and out["mix"].ndim != 2:
+            raise ValueError(f"mix must be a 2-D matrix (out_channels, in_channels * F), got shape {out['mix'].shape}.")
+        return out
+    raise TypeError(f"expected a GaborConv2d or a dict of its parameters, got {type(layer).__name__}.")
 
 
 def _per_kernel(p: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
@@ -261,9 +286,12 @@ def lipschitz_report(layer, input_hw) -> dict[str, Any]:
     its ReLU); ``linear_exact`` exact norm of the linear part W o bank (no ReLU; not itself a
     bound on the layer, but every bound above must exceed it).
     """
-    from .spectral import conv_spectral_norm, per_filter_spectral_norms
+    from .spectral import _check_hw, conv_spectral_norm, per_filter_spectral_norms
 
     p = _layer_params(layer)
+    _check_hw(input_hw)
+    if not hasattr(layer, "kernels") and "bank" not in p:
+        raise ValueError("the layer dict needs its kernels as 'bank' (F, 1, k, k) for the exact constants.")
     bank = layer.kernels().detach().cpu().double().numpy() if hasattr(layer, "kernels") else np.asarray(p["bank"], float)
     lf = filter_lipschitz_bounds(p)
     exact_f = per_filter_spectral_norms(bank, input_hw)

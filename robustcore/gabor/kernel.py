@@ -17,6 +17,8 @@ import math
 import numpy as np
 import torch
 
+from .validate import MAX_KERNEL_SIZE, MAX_ORIENTATIONS, check_array, check_int, check_real
+
 __all__ = [
     "gabor_kernel",
     "paper_grid",
@@ -25,13 +27,6 @@ __all__ = [
     "paper_to_opencv",
     "orientations_for",
 ]
-
-
-def _check_finite(name: str, value: float) -> float:
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value}.")
-    return value
 
 
 def gabor_kernel(
@@ -51,7 +46,7 @@ def gabor_kernel(
     Parameters
     ----------
     size : int
-        Kernel side in pixels (>= 1). Odd sizes centre on a pixel; even sizes use half-integer
+        Kernel side in pixels, 1 to ``MAX_KERNEL_SIZE`` (255). Odd sizes centre on a pixel; even sizes use half-integer
         coordinates (OpenCV itself returns ``size + 1`` pixels for an even ``ksize``).
     sigma : float
         Standard deviation of the Gaussian envelope, pixels (> 0).
@@ -73,15 +68,12 @@ def gabor_kernel(
         sigma_x=sigma, sigma_y=sigma / gamma, offset=psi)`` has real part ``g / (2 pi sigma^2 /
         gamma)`` in the same order as this one.
     """
-    if int(size) != size or size < 1:
-        raise ValueError(f"size must be a positive integer, got {size}.")
-    sigma, theta, lambd, psi, gamma = (
-        _check_finite(n, v)
-        for n, v in zip(("sigma", "theta", "lambd", "psi", "gamma"), (sigma, theta, lambd, psi, gamma))
-    )
-    if sigma <= 0 or lambd <= 0 or gamma <= 0:
-        raise ValueError("sigma, lambd and gamma must be positive.")
-    size = int(size)
+    size = check_int("size", size, 1, MAX_KERNEL_SIZE)
+    sigma = check_real("sigma", sigma, 0.0, None, lo_open=True)
+    lambd = check_real("lambd", lambd, 0.0, None, lo_open=True)
+    gamma = check_real("gamma", gamma, 0.0, None, lo_open=True)
+    theta = check_real("theta", theta)
+    psi = check_real("psi", psi)
     c = (size - 1) / 2.0
     coords = np.arange(size, dtype=np.float64) - c
     x = coords[None, :]
@@ -93,9 +85,11 @@ def gabor_kernel(
 
 
 def paper_grid(kernel_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The paper's kernel grid ``linspace(-1, 1, k)``; returns ``(x, y)``, each (k, k), x along columns."""
-    if int(kernel_size) != kernel_size or kernel_size < 1:
-        raise ValueError(f"kernel_size must be a positive integer, got {kernel_size}.")
+    """The paper's kernel grid ``linspace(-1, 1, k)``; returns ``(x, y)``, each (k, k), x along columns.
+
+    ``kernel_size`` is 1 to ``MAX_KERNEL_SIZE`` (255).
+    """
+    kernel_size = check_int("kernel_size", kernel_size, 1, MAX_KERNEL_SIZE)
     t = np.linspace(-1.0, 1.0, int(kernel_size)) if kernel_size > 1 else np.zeros(1)
     x, y = np.meshgrid(t, t, indexing="xy")
     return x, y
@@ -104,17 +98,16 @@ def paper_grid(kernel_size: int) -> tuple[np.ndarray, np.ndarray]:
 def rotated_grid(kernel_size: int, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rotated coordinates of the paper, ``x' = x cos t - y sin t``, ``y' = x sin t + y cos t``.
 
-    Returns ``(xr, yr)``, each (R, k, k) for the R angles in ``thetas`` (radians).
+    Returns ``(xr, yr)``, each (R, k, k) for the R angles in ``thetas`` (radians), R <= 4096.
     """
     x, y = paper_grid(kernel_size)
-    t = np.asarray(thetas, dtype=np.float64).reshape(-1, 1, 1)
+    t = check_array("thetas", thetas, max_size=4096).reshape(-1, 1, 1)
     return x * np.cos(t) - y * np.sin(t), x * np.sin(t) + y * np.cos(t)
 
 
 def orientations_for(n: int) -> np.ndarray:
-    """The paper's fixed orientations ``theta_r = 2 pi r / R``, r = 0..R-1, radians, shape (R,)."""
-    if int(n) != n or n < 1:
-        raise ValueError(f"the number of orientations must be a positive integer, got {n}.")
+    """The paper's fixed orientations ``theta_r = 2 pi r / R``, r = 0..R-1, radians, shape (R,); R <= 64."""
+    n = check_int("the number of orientations", n, 1, MAX_ORIENTATIONS)
     return 2.0 * np.pi * np.arange(int(n)) / int(n)
 
 
@@ -149,6 +142,22 @@ def paper_gabor_kernels(
     torch.Tensor
         (P * R, 1, k, k); kernel ``p * R + r`` is family p at orientation r.
     """
+    kernel_size = check_int("kernel_size", kernel_size, 1, MAX_KERNEL_SIZE)
+    tensors = {"sigma": sigma, "gamma": gamma, "lambd": lambd, "psi": psi, "thetas": thetas}
+    if alpha is not None:
+        tensors["alpha"] = alpha
+    for name, t in tensors.items():
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch tensor, got {type(t).__name__}.")
+        if not (t.is_floating_point()):
+            raise TypeError(f"{name} must be a real floating-point tensor, got dtype {t.dtype}.")
+    P, R = sigma.numel(), thetas.numel()
+    if not (gamma.numel() == lambd.numel() == psi.numel() == P) or P == 0 or R == 0:
+        raise ValueError("sigma, gamma, lambd and psi must hold the same number (>= 1) of families, and thetas >= 1 angle.")
+    if P * R * kernel_size**2 > 10**7:
+        raise ValueError(f"the bank would hold {P * R} kernels of {kernel_size}x{kernel_size}: over 10**7 values.")
+    if alpha is not None and alpha.numel() != P * R:
+        raise ValueError(f"alpha must hold one scale per kernel ({P * R}), got {alpha.numel()}.")
     x, y = paper_grid(kernel_size)
     dev, dt = sigma.device, sigma.dtype
     x = torch.as_tensor(x, device=dev, dtype=dt)
@@ -176,8 +185,9 @@ def paper_to_opencv(
     same gamma and psi; the pixel coordinate is u = x / h. Returns a dict for :func:`gabor_kernel`
     (``lambd`` may be negative or infinite when lambda <= 0; cos is even, so use ``abs``).
     """
-    if kernel_size < 2:
-        raise ValueError("the conversion needs kernel_size >= 2 (a one-pixel grid has no step).")
+    kernel_size = check_int("kernel_size", kernel_size, 2, MAX_KERNEL_SIZE)
+    sigma, gamma, lambd, psi, theta = (check_real(n, v) for n, v in zip(
+        ("sigma", "gamma", "lambd", "psi", "theta"), (sigma, gamma, lambd, psi, theta)))
     h = 2.0 / (kernel_size - 1)
     sig_cv = math.inf if sigma == 0 else 1.0 / (math.sqrt(2.0) * abs(sigma) * h)
     lam_cv = math.inf if lambd == 0 else 2.0 * math.pi / (lambd * h)

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .kernel import orientations_for, paper_gabor_kernels
+from .validate import MAX_CHANNELS, MAX_FAMILIES, MAX_KERNEL_SIZE, MAX_ORIENTATIONS, check_choice, check_int
 
 __all__ = ["GaborConv2d"]
 
@@ -73,15 +74,20 @@ class GaborConv2d(nn.Module):
         alpha_init: str = "ones",
     ) -> None:
         super().__init__()
-        for name, v in (("in_channels", in_channels), ("out_channels", out_channels),
-                        ("kernel_size", kernel_size), ("orientations", orientations),
-                        ("families", families), ("stride", stride)):
-            if int(v) != v or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v}.")
-        if alpha_init not in ("ones", "randn"):
-            raise ValueError(f"alpha_init must be 'ones' or 'randn', got {alpha_init!r}.")
-        if padding_mode not in ("zeros", "circular"):
-            raise ValueError(f"padding_mode must be 'zeros' or 'circular', got {padding_mode!r}.")
+        in_channels = check_int("in_channels", in_channels, 1, MAX_CHANNELS)
+        out_channels = check_int("out_channels", out_channels, 1, MAX_CHANNELS)
+        kernel_size = check_int("kernel_size", kernel_size, 1, MAX_KERNEL_SIZE)
+        orientations = check_int("orientations", orientations, 1, MAX_ORIENTATIONS)
+        families = check_int("families", families, 1, MAX_FAMILIES)
+        stride = check_int("stride", stride, 1, 64)
+        if padding is not None:
+            padding = check_int("padding", padding, 0, MAX_KERNEL_SIZE)
+        if seed is not None:
+            seed = check_int("seed", seed, 0, 2**63 - 1)
+        if in_channels * families * orientations * out_channels > 5 * 10**7:
+            raise ValueError("the 1 x 1 mixing would hold over 5 * 10**7 weights; use fewer channels or kernels.")
+        check_choice("alpha_init", alpha_init, ("ones", "randn"))
+        check_choice("padding_mode", padding_mode, ("zeros", "circular"))
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
         self.kernel_size = int(kernel_size)
@@ -133,6 +139,8 @@ class GaborConv2d(nn.Module):
 
     def bank_response(self, x: torch.Tensor) -> torch.Tensor:
         """Depthwise Gabor responses before the ReLU, (n, in_channels * F, H', W')."""
+        if not isinstance(x, torch.Tensor) or x.is_complex():
+            raise TypeError("the input must be a real torch tensor.")
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(
                 f"expected input of shape (n, {self.in_channels}, H, W), got {tuple(x.shape)}."

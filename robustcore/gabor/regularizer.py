@@ -16,6 +16,7 @@ from torch import nn
 
 from .bound import lipschitz_upper_bound_torch
 from .layer import GaborConv2d
+from .validate import check_choice, check_int, check_real
 
 __all__ = ["sigma_regularizer", "bound_regularizer", "gabor_layers", "make_regularizer", "regularizer_path",
            "REGULARIZERS"]
@@ -25,31 +26,49 @@ REGULARIZERS = ("paper", "bound")
 
 def gabor_layers(model: nn.Module) -> list[GaborConv2d]:
     """Every :class:`GaborConv2d` inside ``model`` (itself included)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
     return [m for m in model.modules() if isinstance(m, GaborConv2d)]
 
 
-def sigma_regularizer(layer: GaborConv2d, beta: float) -> torch.Tensor:
-    """The paper's term ``-beta sum_i sigma_i^2`` over the layer's families (scalar tensor)."""
-    return -float(beta) * torch.sum(layer.sigma**2)
+def _check_layer(layer) -> None:
+    if not isinstance(layer, GaborConv2d):
+        raise TypeError(f"layer must be a GaborConv2d, got {type(layer).__name__}.")
+
+
+def sigma_regularizer(layer: GaborConv2d, beta: float, reduction: str = "sum") -> torch.Tensor:
+    """The paper's term ``-beta sum_i sigma_i^2`` (``reduction="sum"``, ours) or ``-beta mean_i sigma_i^2``
+    (``"mean"``, the official code's ``-lambda * mean(sigma^2)``) over the layer's families (scalar tensor)."""
+    _check_layer(layer)
+    beta = check_real("beta", beta, 0.0, 1e3)
+    check_choice("reduction", reduction, ("sum", "mean"))
+    s2 = layer.sigma**2
+    return -beta * (torch.sum(s2) if reduction == "sum" else torch.mean(s2))
 
 
 def bound_regularizer(layer: GaborConv2d, beta: float, include_mixing: bool = True) -> torch.Tensor:
     """``beta`` times the closed-form layer bound ``||W||_2 sqrt(sum_f L_f^2)`` (scalar tensor)."""
-    return float(beta) * lipschitz_upper_bound_torch(layer, include_mixing=include_mixing)
+    _check_layer(layer)
+    beta = check_real("beta", beta, 0.0, 1e3)
+    return beta * lipschitz_upper_bound_torch(layer, include_mixing=include_mixing)
 
 
-def make_regularizer(kind: str = "paper", beta: float = 1e-2) -> Callable[[nn.Module], torch.Tensor]:
+def make_regularizer(kind: str = "paper", beta: float = 1e-2,
+                     reduction: str = "sum") -> Callable[[nn.Module], torch.Tensor]:
     """A ``regularizer(model) -> scalar`` for ``robustcore.nets.train_classifier``.
 
-    Sums the chosen term over every Gabor layer in the model; raises ``ValueError`` for an
-    unknown kind or a negative/non-finite weight, and (when called) for a model with no Gabor layer.
+    Sums the chosen term over every Gabor layer in the model; ``reduction`` ("sum" or "mean") is
+    how the paper's term combines the families' sigma^2. Raises ``ValueError`` for an unknown kind
+    or a weight outside [0, 1000], and (when called) for a model with no Gabor layer.
     """
-    if kind not in REGULARIZERS:
-        raise ValueError(f"unknown regulariser {kind!r}; choose one of {REGULARIZERS}.")
-    beta = float(beta)
-    if not (beta >= 0.0) or beta == float("inf"):
-        raise ValueError(f"the regulariser weight must be a finite number >= 0, got {beta}.")
-    term = sigma_regularizer if kind == "paper" else bound_regularizer
+    check_choice("kind", kind, REGULARIZERS)
+    check_choice("reduction", reduction, ("sum", "mean"))
+    beta = check_real("the regulariser weight beta", beta, 0.0, 1e3)
+
+    def term(layer: GaborConv2d, b: float) -> torch.Tensor:
+        if kind == "paper":
+            return sigma_regularizer(layer, b, reduction)
+        return bound_regularizer(layer, b)
 
     def regularizer(model: nn.Module) -> torch.Tensor:
         layers = gabor_layers(model)
@@ -84,8 +103,11 @@ def regularizer_path(
 
     from .bound import lipschitz_report
 
-    if not (1 <= int(steps) <= 2000) or not (0 < lr < 10):
-        raise ValueError("steps must be in 1..2000 and lr in (0, 10).")
+    _check_layer(layer)
+    check_choice("kind", kind, REGULARIZERS)
+    steps = check_int("steps", steps, 1, 2000)
+    lr = check_real("lr", lr, 0.0, 10.0, lo_open=True, hi_open=True)
+    input_hw = check_int("input_hw", input_hw, 1, 256)
     work = copy.deepcopy(layer).double()
     reg = make_regularizer(kind, 1.0)
     opt = torch.optim.Adam(work.parameters(), lr=float(lr))

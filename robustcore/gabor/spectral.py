@@ -12,6 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .validate import MAX_FFT_ELEMENTS, MAX_INPUT_SIDE, MAX_KERNEL_SIZE, check_array, check_choice, check_int, check_real
+
 __all__ = [
     "kernel_spectrum",
     "conv_spectral_norm",
@@ -23,24 +25,33 @@ __all__ = [
 ]
 
 
-def _as_weight(weight) -> np.ndarray:
-    w = weight.detach().cpu().double().numpy() if isinstance(weight, torch.Tensor) else np.asarray(weight, dtype=np.float64)
+def _as_weight(weight, name: str = "weight") -> np.ndarray:
+    w = check_array(name, weight, max_size=10**7, ndim=(2, 4))
     if w.ndim == 2:
         w = w[None, None]
-    if w.ndim != 4:
-        raise ValueError(f"weight must have shape (c_out, c_in, kh, kw) or (kh, kw), got {w.shape}.")
-    if not np.all(np.isfinite(w)):
-        raise ValueError("weight contains NaN or infinite values.")
+    if min(w.shape) < 1:
+        raise ValueError(f"{name} must not be empty, got shape {w.shape}.")
+    if max(w.shape[-2:]) > MAX_KERNEL_SIZE:
+        raise ValueError(f"{name}'s kernel is {w.shape[-2]}x{w.shape[-1]}; at most {MAX_KERNEL_SIZE} a side.")
     return w
 
 
 def _check_hw(input_hw) -> tuple[int, int]:
-    if isinstance(input_hw, (int, np.integer)):
-        input_hw = (int(input_hw), int(input_hw))
-    n, m = (int(v) for v in input_hw)
-    if n < 1 or m < 1 or n * m > 4096 * 4096:
-        raise ValueError(f"input_hw must be two positive sizes (at most 4096 x 4096), got {input_hw}.")
+    """(n, m) from an int or a pair, each 1 to ``MAX_INPUT_SIDE`` (4096)."""
+    if isinstance(input_hw, (tuple, list)):
+        if len(input_hw) != 2:
+            raise ValueError(f"input_hw must be an int or a pair (n, m), got {input_hw!r}.")
+        n, m = (check_int("input_hw", v, 1, MAX_INPUT_SIDE) for v in input_hw)
+    else:
+        n = m = check_int("input_hw", input_hw, 1, MAX_INPUT_SIDE)
     return n, m
+
+
+def _check_fft_size(w: np.ndarray, n: int, m: int) -> None:
+    cells = w.shape[0] * w.shape[1] * n * (m // 2 + 1)
+    if cells > MAX_FFT_ELEMENTS:
+        raise ValueError(f"the spectrum would hold {cells} complex values ({w.shape[0]}x{w.shape[1]} channels on "
+                         f"{n}x{m}); the cap is {MAX_FFT_ELEMENTS}: use a smaller input_hw.")
 
 
 def _fold(w: np.ndarray, n: int, m: int) -> np.ndarray:
@@ -74,6 +85,7 @@ def kernel_spectrum(weight, input_hw) -> np.ndarray:
     """
     w = _as_weight(weight)
     n, m = _check_hw(input_hw)
+    _check_fft_size(w, n, m)
     spec = np.fft.rfft2(_fold(w, n, m), s=(n, m))  # (c_out, c_in, n, m//2+1)
     return np.moveaxis(spec, (0, 1), (2, 3))
 
@@ -102,13 +114,21 @@ def conv_spectral_norm(weight, input_hw) -> float:
     return float(np.linalg.norm(spec.reshape(-1, c_out, c_in), ord=2, axis=(-2, -1)).max())
 
 
+def _bank_weight(bank) -> np.ndarray:
+    b = check_array("bank", bank, max_size=10**7, ndim=(3, 4))
+    if b.ndim == 4 and b.shape[1] != 1:
+        raise ValueError(f"bank must have shape (F, 1, k, k) or (F, k, k), got {b.shape}.")
+    return _as_weight(b.reshape(-1, 1, *b.shape[-2:]), "bank")
+
+
 def per_filter_spectral_norms(bank, input_hw) -> np.ndarray:
     """Exact circular spectral norm of each single-channel kernel of a bank.
 
     bank: (F, 1, k, k) or (F, k, k). Returns (F,) ``max_{u,v} |K^_f(u, v)|``.
     """
-    w = _as_weight(bank.reshape(-1, 1, *bank.shape[-2:]) if hasattr(bank, "reshape") else bank)
+    w = _bank_weight(bank)
     n, m = _check_hw(input_hw)
+    _check_fft_size(w, n, m)
     spec = np.fft.rfft2(_fold(w[:, 0], n, m), s=(n, m))  # (F, n, m//2+1)
     return np.abs(spec).reshape(spec.shape[0], -1).max(axis=1)
 
@@ -118,8 +138,7 @@ def bank_spectral_norm(bank, input_hw) -> float:
 
     ``max_{u,v} sqrt(sum_f |K^_f(u, v)|^2)``; (F, 1, k, k) or (F, k, k) in, float out.
     """
-    w = _as_weight(bank.reshape(-1, 1, *bank.shape[-2:]) if hasattr(bank, "reshape") else bank)
-    return conv_spectral_norm(w, input_hw)
+    return conv_spectral_norm(_bank_weight(bank), input_hw)
 
 
 def conv_spectral_norm_power(
@@ -158,8 +177,13 @@ def conv_spectral_norm_power(
     """
     w_np = _as_weight(weight)
     n, m = _check_hw(input_hw)
-    if padding not in ("zeros", "circular"):
-        raise ValueError(f"padding must be 'zeros' or 'circular', got {padding!r}.")
+    check_choice("padding", padding, ("zeros", "circular"))
+    iters = check_int("iters", iters, 1, 100_000)
+    tol = check_real("tol", tol, 0.0, 1.0)
+    seed = check_int("seed", seed, 0, 2**63 - 1)
+    if w_np.shape[0] * w_np.shape[1] * n * m > MAX_FFT_ELEMENTS:
+        raise ValueError(f"the operator is too large ({w_np.shape[0]}x{w_np.shape[1]} channels on {n}x{m}) for "
+                         "power iteration here; use a smaller input_hw.")
     c_out, c_in, kh, kw = w_np.shape
     if kh % 2 == 0 or kw % 2 == 0:
         raise ValueError("power iteration here needs an odd kernel size ('same' padding).")
@@ -218,9 +242,13 @@ def zero_pad_spectral_norm(weight, input_hw, iters: int = 1000, tol: float = 1e-
     """
     w = _as_weight(weight)
     n, m = _check_hw(input_hw)
+    iters = check_int("iters", iters, 1, 100_000)
+    tol = check_real("tol", tol, 0.0, 1.0)
+    seed = check_int("seed", seed, 0, 2**63 - 1)
     c_out, c_in, kh, kw = w.shape
     if kh % 2 == 0 or kw % 2 == 0:
         raise ValueError("'same' zero padding needs an odd kernel size.")
+    _check_fft_size(w, n + kh - 1, m + kw - 1)
     N, M = n + kh - 1, m + kw - 1
     p, q = kh // 2, kw // 2
     W = np.fft.rfft2(w, s=(N, M))  # (c_out, c_in, N, M//2+1)

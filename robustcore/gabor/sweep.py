@@ -6,7 +6,8 @@ import torch
 
 from .bound import closed_form_bound
 from .kernel import paper_gabor_kernels
-from .spectral import per_filter_spectral_norms
+from .spectral import _check_hw, per_filter_spectral_norms
+from .validate import MAX_KERNEL_SIZE, check_array, check_choice, check_int, check_real
 
 __all__ = ["single_kernel", "bound_sweep", "SWEEPABLE"]
 
@@ -15,7 +16,10 @@ SWEEPABLE = ("sigma", "gamma", "lambd", "psi", "theta", "alpha")
 
 def single_kernel(kernel_size: int, sigma: float, gamma: float, lambd: float, psi: float, theta: float,
                   alpha: float = 1.0) -> np.ndarray:
-    """One kernel of the paper's eq. (1) on ``linspace(-1, 1, k)``; (k, k) float64."""
+    """One kernel of the paper's eq. (1) on ``linspace(-1, 1, k)``; (k, k) float64, k <= 255."""
+    kernel_size = check_int("kernel_size", kernel_size, 1, MAX_KERNEL_SIZE)
+    sigma, gamma, lambd, psi, theta, alpha = (check_real(n, v) for n, v in zip(
+        ("sigma", "gamma", "lambd", "psi", "theta", "alpha"), (sigma, gamma, lambd, psi, theta, alpha)))
     t = lambda v: torch.tensor([float(v)], dtype=torch.float64)  # noqa: E731
     bank = paper_gabor_kernels(t(sigma), t(gamma), t(lambd), t(psi), t(theta), int(kernel_size), t(alpha))
     return bank[0, 0].numpy()
@@ -35,14 +39,18 @@ def bound_sweep(param: str, values, base: dict[str, float], kernel_size: int, in
     -------
     dict with ``values``, ``bound``, ``exact``, ``l1``, each (V,); ``exact <= l1 <= bound``.
     """
-    if param not in SWEEPABLE:
-        raise ValueError(f"cannot sweep {param!r}; choose one of {SWEEPABLE}.")
-    vals = np.asarray(values, dtype=np.float64).ravel()
-    if vals.size == 0 or vals.size > 2000 or not np.all(np.isfinite(vals)):
+    check_choice("param", param, SWEEPABLE)
+    vals = check_array("values", values, max_size=2000).ravel()
+    if vals.size == 0:
         raise ValueError("the sweep needs 1 to 2000 finite values.")
-    p = {k: np.full(vals.size, float(base.get(k, 1.0 if k == "alpha" else 0.0))) for k in SWEEPABLE}
+    if not isinstance(base, dict):
+        raise TypeError(f"base must be a dict of parameters, got {type(base).__name__}.")
+    k = check_int("kernel_size", kernel_size, 1, MAX_KERNEL_SIZE)
+    n, m = _check_hw(input_hw)
+    if vals.size * n * (m // 2 + 1) > 2**24 or vals.size * k * k > 10**7:
+        raise ValueError("the sweep is too large (values x input pixels over 2**24); use fewer values or a smaller input.")
+    p = {key: np.full(vals.size, check_real(key, base.get(key, 1.0 if key == "alpha" else 0.0))) for key in SWEEPABLE}
     p[param] = vals
-    k = int(kernel_size)
     t = np.linspace(-1, 1, k) if k > 1 else np.zeros(1)
     x, y = np.meshgrid(t, t, indexing="xy")
     e = lambda v: v[:, None, None]  # noqa: E731

@@ -122,7 +122,7 @@ def test_torch_bound_equals_numpy_bound():
 def test_bad_parameters():
     with pytest.raises(ValueError):
         closed_form_bound(np.nan, 1.0, 1.0, 0.0, 5)
-    with pytest.raises(ValueError):
+    with pytest.raises(TypeError):
         filter_lipschitz_bounds("not a layer")
 
 
