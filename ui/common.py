@@ -147,6 +147,7 @@ def page_header(title: str, summary: str, equation: str | None = None) -> None:
 
 
 _URL_MAX_CHARS = 200  # longer values are never a real page state
+_JS_MAX_INT = 2**53 - 1  # the browser cannot represent larger integers in a widget
 
 
 def _url_registry() -> dict[str, dict[str, Any]]:
@@ -193,7 +194,7 @@ def url_state(name: str, default: T, cast: Callable[[str], T] | None = None,
             value = low in ("1", "true", "yes")
         elif cast is int:
             f = float(raw)
-            if not math.isfinite(f) or f != int(f):
+            if not math.isfinite(f) or f != int(f) or abs(f) > _JS_MAX_INT:
                 raise ValueError
             value = int(f)
         else:
