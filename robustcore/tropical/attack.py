@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+
+from ._checks import short as _short
 import torch
 
 from .net import ShallowReluNet
@@ -160,6 +162,10 @@ def split_first_layer(model: torch.nn.Module) -> tuple[np.ndarray, Callable[[tor
     float64 on flattened inputs, so ``tropical_attack(None, x0, head=head, A=A)`` attacks the
     whole network with the coupling on its first layer.
     """
+    if not isinstance(model, torch.nn.Module):
+        from ._checks import ArgumentTypeError
+
+        raise ArgumentTypeError(f"split_first_layer needs a torch module (a DigitsMLP); got {type(model).__name__}.")
     body = getattr(model, "body", None)
     lin = [m for m in (body or []) if isinstance(m, torch.nn.Linear)] if body is not None else []
     if body is None or len(lin) != 1 or not hasattr(model, "head"):
@@ -213,26 +219,42 @@ def tropical_attack(
     -------
     TropicalAttackResult; ``success`` is verified by evaluating the network.
     """
+    from ._checks import ArgumentTypeError, MAX_ITERS, as_array, as_float, as_int
+
     head_is_shallow = head is None
     if head is None:
         if not isinstance(net, ShallowReluNet):
-            raise ValueError(f"tropical_attack needs a ShallowReluNet (or head and A); got {type(net).__name__}.")
+            raise ArgumentTypeError(f"tropical_attack needs a ShallowReluNet (or head and A); got {type(net).__name__}.")
         A = net.A
         head = _shallow_head(net)
+    elif not callable(head):
+        raise ArgumentTypeError("head must be a callable mapping pre-activations (n, p) to logits.")
     elif A is None:
         raise ValueError("A custom head needs the first-layer weights A (p, d).")
-    A = np.asarray(A, dtype=np.float64)
+    A = as_array("A", A, 2)
     p, d = A.shape
-    x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
-    if x0.shape != (d,) or not np.all(np.isfinite(x0)):
+    if p == 0 or d == 0:
+        raise ValueError(f"A must have at least one row and one column; got shape {A.shape}.")
+    x0 = as_array("x0", x0).reshape(-1)
+    if x0.shape != (d,):
         raise ValueError(f"x0 must be a finite vector of length {d}; got shape {x0.shape}.")
-    for name, val in (("eps1", eps1), ("eps2", eps2), ("lam", lam), ("rho", rho)):
-        if not (np.isfinite(val) and val > 0):
-            raise ValueError(f"{name} must be a finite number > 0; got {val}.")
-    if not (np.isfinite(kappa) and kappa >= 0):
-        raise ValueError(f"kappa must be a finite number >= 0; got {kappa}.")
+    eps1 = as_float("eps1", eps1, 0.0, lo_open=True)
+    eps2 = as_float("eps2", eps2, 0.0, lo_open=True)
+    lam = as_float("lam", lam, 0.0, lo_open=True)
+    rho = as_float("rho", rho, 0.0, lo_open=True)
+    kappa = as_float("kappa", kappa, 0.0)
+    mu0 = as_float("mu0", mu0, 0.0, lo_open=True)
+    iters = as_int("iters", iters, 0, MAX_ITERS)
+    inner = as_int("inner", inner, 1, 1000)
+    patience = as_int("patience", patience, 0, MAX_ITERS)
+    if iters * inner * p * d > 5e9:
+        raise ValueError("iters * inner * p * d exceeds 5e9; lower iters or inner.")
+    if target is not None:
+        target = as_int("target", target)
     if box is not None:
-        lo_b, hi_b = float(box[0]), float(box[1])
+        if isinstance(box, (str, bytes)) or not hasattr(box, "__len__") or len(box) != 2:
+            raise ValueError("box must be a pair (lo, hi) or None.")
+        lo_b, hi_b = as_float("box lo", box[0]), as_float("box hi", box[1])
         if not lo_b < hi_b:
             raise ValueError(f"box must satisfy lo < hi; got {box}.")
         if np.any(x0 < lo_b) or np.any(x0 > hi_b):
@@ -410,9 +432,21 @@ def pgd_min_radius(
     """
     from robustcore.attacks import pgd_attack
 
-    x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
-    if not (np.isfinite(eps_max) and eps_max > 0):
-        raise ValueError(f"eps_max must be a finite number > 0; got {eps_max}.")
+    from ._checks import ArgumentTypeError, as_array, as_float, as_int
+
+    x0 = as_array("x0", x0).reshape(-1)
+    eps_max = as_float("eps_max", eps_max, 0.0, lo_open=True)
+    if not isinstance(norm, str) or norm not in ("linf", "l2"):
+        raise ValueError(f"norm must be 'linf' or 'l2'; got {_short(norm)}.")
+    steps = as_int("steps", steps, 1, 10_000)
+    bisect_steps = as_int("bisect_steps", bisect_steps, 0, 100)
+    seed = as_int("seed", seed, 0, 2**63 - 1)
+    if box is not None:
+        if isinstance(box, (str, bytes)) or not hasattr(box, "__len__") or len(box) != 2:
+            raise ValueError("box must be a pair (lo, hi) or None.")
+        box = (as_float("box lo", box[0]), as_float("box hi", box[1]))
+        if not box[0] < box[1]:
+            raise ValueError(f"box must satisfy lo < hi; got {box}.")
     if isinstance(net, ShallowReluNet):
         model = net.to_torch(torch.float64)
 
@@ -427,8 +461,15 @@ def pgd_min_radius(
             with torch.no_grad():
                 return int(model(torch.as_tensor(x)[None, :]).argmax(1)[0])
     else:
-        raise ValueError(f"pgd_min_radius needs a ShallowReluNet or a torch module; got {type(net).__name__}.")
-    label0 = predict(x0)
+        raise ArgumentTypeError(f"pgd_min_radius needs a ShallowReluNet or a torch module; got {type(net).__name__}.")
+    if isinstance(net, ShallowReluNet) and x0.shape != (net.d,):
+        raise ValueError(f"x0 must have {net.d} entries; got shape {x0.shape}.")
+    if box is not None and (np.any(x0 < box[0]) or np.any(x0 > box[1])):
+        raise ValueError(f"x0 lies outside the input box [{box[0]}, {box[1]}].")
+    try:
+        label0 = predict(x0)
+    except RuntimeError as exc:
+        raise ValueError(f"x0 does not fit the model's input ({exc}).") from exc
     xt = torch.as_tensor(x0)[None, :]
     yt = torch.tensor([label0])
     clamp = None if box is None else (float(box[0]), float(box[1]))

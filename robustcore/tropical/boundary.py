@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import ArgumentTypeError
+
 from .regions import RegionMap, check_box, linear_regions_2d
 
 __all__ = [
@@ -63,7 +65,17 @@ def _clip_line_to_polygon(g: np.ndarray, c: float, poly: np.ndarray) -> Any:
 
 
 def _regions(net: Any, box: Any, regions: RegionMap | None) -> RegionMap:
+    if regions is not None and not isinstance(regions, RegionMap):
+        raise ArgumentTypeError(f"regions must be a RegionMap (from linear_regions_2d) or None; got {type(regions).__name__}.")
     return regions if regions is not None else linear_regions_2d(net, box)
+
+
+def _check(net: Any, what: str) -> None:
+    from ._checks import check_net
+
+    check_net(net, what)
+    if net.d != 2:
+        raise ValueError(f"The decision boundary is drawn for 2-D inputs (d = 2); this net has d = {net.d}.")
 
 
 def decision_boundary_cells(net: Any, box: Any, i: int = 0, j: int = 1, regions: RegionMap | None = None) -> np.ndarray:
@@ -71,9 +83,8 @@ def decision_boundary_cells(net: Any, box: Any, i: int = 0, j: int = 1, regions:
 
     Cells where f_i = f_j identically (tie regions) contribute no segment; see ``tie_regions``.
     """
+    _check(net, "decision_boundary_cells")
     i, j = net._check_pair(i, j)
-    if net.d != 2:
-        raise ValueError(f"The decision boundary is drawn for 2-D inputs (d = 2); this net has d = {net.d}.")
     box = check_box(box)
     R = _regions(net, box, regions)
     dB = net.B[i] - net.B[j]
@@ -99,22 +110,31 @@ def decision_boundary_cells(net: Any, box: Any, i: int = 0, j: int = 1, regions:
 def tie_regions(net: Any, box: Any, i: int = 0, j: int = 1, regions: RegionMap | None = None) -> list:
     """Polygons of the cells where f_i = f_j identically (full-dimensional parts of the boundary).
 
-    Example: the bias-free net's all-off cone {Ax <= 0} when c2_i = c2_j.
+    Example: the bias-free net's all-off cone {Ax <= 0} when c2_i = c2_j. The tolerance is relative to
+    the net's own scale (|B| (|A| |box| + |c1|) p + |c2|), so scaling the weights changes nothing.
     """
+    _check(net, "tie_regions")
     i, j = net._check_pair(i, j)
+    box = check_box(box)
     R = _regions(net, box, regions)
     dB = net.B[i] - net.B[j]
     S = R.patterns.astype(np.float64) * dB
     G = S @ net.A
     C = S @ net.c1 + float(net.c2[i] - net.c2[j])
-    scale = 1e-12 * (1.0 + np.abs(net.B).max() * (np.abs(net.A).max() + np.abs(net.c1).max()) * net.p + np.abs(net.c2).max())
-    return [R.polygon(r) for r in range(len(R)) if np.abs(G[r]).max() <= scale and abs(C[r]) <= scale]
+    ext = max(abs(v) for v in box)
+    size = np.abs(net.B).max() * (np.abs(net.A).max() * ext + np.abs(net.c1).max()) * net.p + np.abs(net.c2).max()
+    if size == 0.0:
+        return [R.polygon(r) for r in range(len(R))]
+    scale = 1e-12 * size
+    return [R.polygon(r) for r in range(len(R)) if np.abs(G[r]).max() * ext <= scale and abs(C[r]) <= scale]
 
 
 def decision_boundary_dual(net: Any, box: Any, i: int = 0, j: int = 1) -> np.ndarray:
     """{f_i = f_j} as the T(R) pieces dual to bridging edges of delta(R); (n, 2, 2) segments."""
     from .subdivision import dual_subdivision
 
+    _check(net, "decision_boundary_dual")
+    net._check_pair(i, j)
     box = check_box(box)
     return dual_subdivision(net, i, j).hypersurface_segments(box, bridging_only=True)
 
@@ -143,8 +163,9 @@ def argmax_boundary_cells(net: Any, box: Any, regions: RegionMap | None = None) 
     On each cell the logits are affine, f(x) = M x + m; the boundary there is the union over
     pairs (a, b) of {f_a = f_b >= f_c for all c}, a line clipped to a convex polygon.
     """
-    if net.d != 2:
-        raise ValueError(f"The decision boundary is drawn for 2-D inputs (d = 2); this net has d = {net.d}.")
+    _check(net, "argmax_boundary_cells")
+    if net.k > 50:
+        raise ValueError(f"The k-class argmax boundary is limited to 50 classes (O(k^3) per cell); this net has {net.k}.")
     box = check_box(box)
     R = _regions(net, box, regions)
     segs = []
@@ -171,13 +192,23 @@ def argmax_boundary_dual(net: Any, box: Any) -> np.ndarray:
     """k-class boundary from the common-denominator dual subdivision (bridging edges, §1.4)."""
     from .subdivision import dual_subdivision
 
+    _check(net, "argmax_boundary_dual")
     box = check_box(box)
     return dual_subdivision(net, mode="common").hypersurface_segments(box, bridging_only=True)
 
 
+def _segs(name: str, S: Any) -> np.ndarray:
+    from ._checks import as_array
+
+    S = as_array(name, S)
+    if S.size % 4:
+        raise ValueError(f"{name} must hold segments (n, 2, 2); got shape {S.shape}.")
+    return S.reshape(-1, 2, 2)
+
+
 def segments_length(S: np.ndarray) -> float:
     """Total length of segments (n, 2, 2)."""
-    S = np.asarray(S).reshape(-1, 2, 2)
+    S = _segs("S", S)
     return float(np.linalg.norm(S[:, 1] - S[:, 0], axis=1).sum())
 
 
@@ -188,9 +219,14 @@ def _point_segment_distance(P: np.ndarray, S: np.ndarray) -> np.ndarray:
     a, b = S[:, 0], S[:, 1]
     ab = b - a
     L2 = np.maximum((ab**2).sum(axis=1), 1e-300)
-    t = np.clip(((P[:, None, :] - a[None]) * ab[None]).sum(axis=2) / L2[None], 0.0, 1.0)
-    Q = a[None] + t[:, :, None] * ab[None]
-    return np.sqrt(((P[:, None, :] - Q) ** 2).sum(axis=2)).min(axis=1)
+    out = np.empty(len(P))
+    step = max(1, 2_000_000 // len(S))  # bounded memory: (step, m) blocks
+    for k in range(0, len(P), step):
+        Pk = P[k : k + step]
+        t = np.clip(((Pk[:, None, :] - a[None]) * ab[None]).sum(axis=2) / L2[None], 0.0, 1.0)
+        Q = a[None] + t[:, :, None] * ab[None]
+        out[k : k + step] = np.sqrt(((Pk[:, None, :] - Q) ** 2).sum(axis=2)).min(axis=1)
+    return out
 
 
 def segment_set_distance(S1: Any, S2: Any, samples_per_segment: int = 9) -> float:
@@ -200,8 +236,12 @@ def segment_set_distance(S1: Any, S2: Any, samples_per_segment: int = 9) -> floa
     segment of one set are measured against the other set, and vice versa; returns the largest
     distance (0 for two empty sets, inf when exactly one is empty).
     """
-    S1 = np.asarray(S1, dtype=float).reshape(-1, 2, 2)
-    S2 = np.asarray(S2, dtype=float).reshape(-1, 2, 2)
+    from ._checks import as_int
+
+    S1, S2 = _segs("S1", S1), _segs("S2", S2)
+    samples_per_segment = as_int("samples_per_segment", samples_per_segment, 2, 1000)
+    if len(S1) * len(S2) * samples_per_segment > 200_000_000:
+        raise ValueError("segment_set_distance is limited to n1 * n2 * samples_per_segment <= 200,000,000.")
     if len(S1) == 0 and len(S2) == 0:
         return 0.0
     if len(S1) == 0 or len(S2) == 0:

@@ -71,9 +71,14 @@ def region_dual_points(net: Any, patterns: np.ndarray, i: int = 0, j: int = 1) -
     On the region with pattern sigma, H_i + Q_j = <(z1, h1), (x, 1)> with
     z1 = s + sum_l sigma_l w1_l A_l and h1 = c2_i + sum_l sigma_l w1_l c1_l (likewise z2, h2).
     """
+    from ._checks import as_array, check_net
+
+    check_net(net, "region_dual_points")
     w1, w2 = net.pair_weights(i, j)
     s = net.common_shift([i, j])
-    S = patterns.astype(np.float64)
+    S = as_array("patterns", patterns, 2)
+    if S.shape[1] != net.p:
+        raise ValueError(f"patterns must have {net.p} columns (one per hidden unit); got shape {S.shape}.")
     L = np.hstack([net.A, net.c1[:, None]])
     P1 = np.append(s, net.c2[i]) + (S * w1) @ L
     P2 = np.append(s, net.c2[j]) + (S * w2) @ L
@@ -85,6 +90,9 @@ def pair_geometry(net: Any, box: Any, i: int = 0, j: int = 1) -> PairGeometry:
 
     Raises ValueError for d != 2, a bad box or a bad pair, before any heavy work.
     """
+    from ._checks import check_net
+
+    check_net(net, "pair_geometry")
     if net.d != 2:
         raise ValueError(f"The 2-D view needs a 2-D input (d = 2); this net has d = {net.d}. Use a projection or a slice.")
     box = check_box(box)
@@ -108,7 +116,8 @@ def pair_geometry(net: Any, box: Any, i: int = 0, j: int = 1) -> PairGeometry:
         X = regions.centroids
         val1 = (X * P1[:, :2]).sum(axis=1) + P1[:, 2]
         val2 = (X * P2[:, :2]).sum(axis=1) + P2[:, 2]
-        tol = 1e-9 * (1.0 + np.abs(val1).max() + np.abs(val2).max())
+        # relative to the values' own scale: scaling the weights must not turn sides into ties
+        tol = 1e-9 * (np.abs(val1).max() + np.abs(val2).max())
         side = np.where(val1 > val2 + tol, 1, np.where(val2 > val1 + tol, -1, 0))
         chosen = np.where((side >= 0)[:, None], P1, P2)
         tree = cKDTree(np.column_stack([sub.points, sub.heights]))

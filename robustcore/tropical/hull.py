@@ -43,12 +43,14 @@ def zonotope_pair_hull(G1: Any, G2: Any, shift: Any = None) -> PairHull:
     Returns
     -------
     PairHull. A segment or a point (all generators parallel or zero) gives 2 or 1 vertices and
-    no normals that matter; nothing raises on degenerate input.
+    no normals that matter; nothing raises on degenerate input. Every tolerance is relative to the
+    points' own scale (shared with ``subdivision``), so G -> a G gives the same hull for any a > 0.
     """
+    from ._checks import as_array
     from .subdivision import _convex_polygon_order, _dedupe_tagged
 
-    G1 = np.asarray(G1, dtype=np.float64)
-    G2 = np.asarray(G2, dtype=np.float64)
+    G1 = as_array("G1", G1)
+    G2 = as_array("G2", G2)
     if G1.ndim != 2 or G2.ndim != 2 or G1.shape[1] != 2 or G2.shape[1] != 2:
         raise ValueError(f"zonotope_pair_hull needs two (p, 2) generator matrices; got {G1.shape} and {G2.shape}.")
     Z1, Z2 = zonotope_vertices(G1, shift), zonotope_vertices(G2, shift)

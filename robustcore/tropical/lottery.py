@@ -137,6 +137,12 @@ def _to_net(P: Params) -> ShallowReluNet:
 
 def normalised_hausdorff(a: ShallowReluNet, b: ShallowReluNet) -> float:
     """Hausdorff distance between the normalised 2-D decision polygons of two nets (in [0, 2])."""
+    from ._checks import check_net
+
+    check_net(a, "normalised_hausdorff")
+    check_net(b, "normalised_hausdorff")
+    if a.d != 2 or b.d != 2:
+        raise ValueError("normalised_hausdorff compares 2-D-input nets (d = 2).")
     return hausdorff_polygons(normalise_polygon(decision_polygon(a)), normalise_polygon(decision_polygon(b)))
 
 
@@ -193,22 +199,38 @@ def lottery_experiment(
     LotteryExperiment: ``dense`` and per ratio the retrained ``ticket`` and ``random`` nets,
     their accuracies and their normalised Hausdorff distances to the dense polytope.
     """
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y)
-    if X.ndim != 2 or X.shape[1] != 2:
+    from ._checks import ArgumentTypeError, as_array, as_float, as_int
+
+    X = as_array("X", X, 2, max_entries=200_000)
+    if X.shape[1] != 2:
         raise ValueError(f"The lottery-ticket view needs 2-D inputs X (n, 2); got shape {X.shape}.")
+    y_raw = np.asarray(y)
+    if y_raw.dtype.kind not in "iu":
+        raise ArgumentTypeError("y must hold integer class labels.")
+    y = y_raw.astype(np.int64)
     if y.shape != (X.shape[0],) or X.shape[0] < 4:
         raise ValueError(f"y must hold one label per row of X (at least 4 rows); got {y.shape} for {X.shape[0]} rows.")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or infinite values.")
+    if y.min() < 0 or y.max() >= 100:
+        raise ValueError("y must hold integer labels 0..k-1 with 2 <= k <= 100.")
     k = int(y.max()) + 1
-    if k < 2 or y.min() < 0:
+    if k < 2:
         raise ValueError("y must hold integer labels 0..k-1 with at least two classes.")
-    ratios = [float(r) for r in ratios]
-    if not ratios or any(not (0.0 < r < 1.0) for r in ratios):
-        raise ValueError(f"Pruning ratios must lie in (0, 1); got {ratios}.")
-    if not (1 <= hidden <= 256) or not (1 <= epochs <= 5000) or not (lr > 0):
-        raise ValueError(f"Need 1 <= hidden <= 256, 1 <= epochs <= 5000 and lr > 0; got {hidden}, {epochs}, {lr}.")
+    if isinstance(ratios, (str, bytes)) or not hasattr(ratios, "__iter__"):
+        raise ValueError("ratios must be a list of pruning ratios in (0, 1).")
+    ratios = [as_float("ratio", r) for r in ratios]
+    if not ratios or len(ratios) > 10 or any(not (0.0 < r < 1.0) for r in ratios):
+        raise ValueError(f"Pruning ratios must be 1 to 10 numbers in (0, 1); got {ratios}.")
+    hidden = as_int("hidden", hidden, 1, 256)
+    epochs = as_int("epochs", epochs, 1, 5000)
+    lr = as_float("lr", lr, 0.0, 10.0, lo_open=True)
+    seed = as_int("seed", seed, 0, 2**31 - 1)
+    if X_test is not None or y_test is not None:
+        if X_test is None or y_test is None:
+            raise ValueError("Pass both X_test and y_test, or neither.")
+        X_test = as_array("X_test", X_test, 2, max_entries=200_000)
+        y_test = np.asarray(y_test)
+        if X_test.shape[1] != 2 or y_test.shape != (X_test.shape[0],):
+            raise ValueError("X_test must be (n, 2) with one label per row in y_test.")
 
     def acc(net: ShallowReluNet, XX, yy) -> float:
         if XX is None or yy is None:

@@ -22,15 +22,12 @@ def relu_part(M: np.ndarray) -> np.ndarray:
 
 
 def _as_float_array(name: str, value: Any, ndim: int) -> np.ndarray:
-    try:
-        arr = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a numeric array; got {type(value).__name__}.") from exc
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must be a {ndim}-D array; got shape {arr.shape}.")
+    from ._checks import as_array
+
+    arr = as_array(name, value, ndim, finite=False)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinite entries; all weights must be finite.")
-    return arr
+    return arr.copy()
 
 
 class ShallowReluNet:
@@ -45,8 +42,11 @@ class ShallowReluNet:
 
     Raises
     ------
+    TypeError
+        If an argument is not a real numeric array (strings, complex numbers, None).
     ValueError
-        If a shape is wrong, p = 0, d = 0, k < 2, or any entry is NaN or infinite.
+        If a shape is wrong, p = 0, d = 0, k < 2, any entry is NaN or infinite, or a size cap is
+        exceeded: p <= 100,000 hidden units, k <= 10,000 classes, at most 20,000,000 entries per matrix.
     """
 
     def __init__(self, A: Any, c1: Any, B: Any, c2: Any) -> None:
@@ -64,6 +64,12 @@ class ShallowReluNet:
         if B.shape[1] != p:
             raise ValueError(f"B must have {p} columns (one per hidden unit of A); got shape {B.shape}.")
         k = B.shape[0]
+        from ._checks import MAX_CLASSES, MAX_UNITS
+
+        if p > MAX_UNITS:
+            raise ValueError(f"A has {p:,} hidden units; the limit is {MAX_UNITS:,}.")
+        if k > MAX_CLASSES:
+            raise ValueError(f"B has {k:,} classes (rows); the limit is {MAX_CLASSES:,}.")
         if k < 2:
             raise ValueError(f"B must have at least 2 rows (classes); got {k}.")
         if c2.shape != (k,):
@@ -93,11 +99,17 @@ class ShallowReluNet:
 
     # ------------------------------------------------------------- evaluation
     def _check_X(self, X: Any) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float64)
+        """X as a finite float64 (n, d) array (a single (d,) point is one row); at most
+        20,000,000 entries and n * p <= 50,000,000 activations (evaluate in chunks beyond)."""
+        from ._checks import as_array
+
+        X = as_array("X", X, (1, 2))
         if X.ndim == 1:
             X = X[None, :]
-        if X.ndim != 2 or X.shape[1] != self.d:
+        if X.shape[1] != self.d:
             raise ValueError(f"X must have shape (n, {self.d}); got {X.shape}.")
+        if X.shape[0] * self.p > 50_000_000:
+            raise ValueError(f"X has {X.shape[0]:,} rows; n * p must stay below 50,000,000 (evaluate in chunks).")
         return X
 
     def hidden(self, X: Any) -> np.ndarray:
@@ -172,12 +184,9 @@ class ShallowReluNet:
 
     # -------------------------------------------------------------- geometry
     def _check_pair(self, i: int, j: int) -> tuple[int, int]:
-        i, j = int(i), int(j)
-        if not (0 <= i < self.k and 0 <= j < self.k):
-            raise ValueError(f"Class indices must lie in 0..{self.k - 1}; got ({i}, {j}).")
-        if i == j:
-            raise ValueError(f"A class pair needs two different classes; got ({i}, {j}).")
-        return i, j
+        from ._checks import check_pair
+
+        return check_pair(self, i, j)
 
     def pair_weights(self, i: int = 0, j: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Generator weights w1 = ReLU(B_i) + ReLU(-B_j), w2 = ReLU(B_j) + ReLU(-B_i), each (p,).
@@ -203,16 +212,26 @@ class ShallowReluNet:
         ``classes`` restricts the sum to a subset of output rows (default: the pair (0, 1)
         when k = 2, else all rows).
         """
-        rows = list(range(self.k)) if classes is None else [int(c) for c in classes]
+        from ._checks import as_int
+
+        if classes is None:
+            rows = list(range(self.k))
+        else:
+            if isinstance(classes, (str, bytes)) or not hasattr(classes, "__iter__"):
+                from ._checks import ArgumentTypeError
+
+                raise ArgumentTypeError(f"classes must be a list of class indices; got {type(classes).__name__}.")
+            rows = [as_int("class index", c, 0, self.k - 1) for c in classes]
         absB = np.abs(self.B[rows]).sum(axis=0)
         return absB @ relu_part(-self.A)
 
     # Thin wrappers over the geometry modules (imported lazily to avoid import cycles).
     def tropical_polynomials(self, explicit_max_p: int = 12) -> list:
         """List of (H_i, Q_i) TropicalPolynomials with f_i = H_i - Q_i (see polynomial.py)."""
+        from ._checks import as_int
         from .polynomial import tropical_decomposition
 
-        return tropical_decomposition(self, explicit_max_p=explicit_max_p)
+        return tropical_decomposition(self, explicit_max_p=as_int("explicit_max_p", explicit_max_p, 0, 16))
 
     def decision_boundary_2d(self, box: Any, i: int = 0, j: int = 1) -> list:
         """Exact decision boundary {x : f_i(x) = f_j(x)} for d = 2, clipped to ``box`` =

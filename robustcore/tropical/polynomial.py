@@ -53,13 +53,23 @@ class TropicalPolynomial:
         lo_exp: np.ndarray,
         lo_coef: np.ndarray,
     ) -> None:
-        self.const = float(const)
-        self.linear = np.asarray(linear, dtype=np.float64).reshape(-1)
+        from ._checks import as_array, as_float
+
+        self.const = as_float("const", const)
+        self.linear = as_array("linear", linear).reshape(-1)
         d = self.linear.size
-        self.hi_exp = np.asarray(hi_exp, dtype=np.float64).reshape(-1, d)
-        self.lo_exp = np.asarray(lo_exp, dtype=np.float64).reshape(-1, d)
-        self.hi_coef = np.asarray(hi_coef, dtype=np.float64).reshape(-1)
-        self.lo_coef = np.asarray(lo_coef, dtype=np.float64).reshape(-1)
+        if d == 0:
+            raise ValueError("linear must have at least one entry (the number of variables d >= 1).")
+        arrs = {}
+        for name, val in (("hi_exp", hi_exp), ("lo_exp", lo_exp), ("hi_coef", hi_coef), ("lo_coef", lo_coef)):
+            arrs[name] = as_array(name, val)
+        for name in ("hi_exp", "lo_exp"):
+            if arrs[name].size % d:
+                raise ValueError(f"{name} must have {d} columns (one per variable); got shape {arrs[name].shape}.")
+        self.hi_exp = arrs["hi_exp"].reshape(-1, d)
+        self.lo_exp = arrs["lo_exp"].reshape(-1, d)
+        self.hi_coef = arrs["hi_coef"].reshape(-1)
+        self.lo_coef = arrs["lo_coef"].reshape(-1)
         q = self.hi_exp.shape[0]
         if not (self.lo_exp.shape[0] == q == self.hi_coef.size == self.lo_coef.size):
             raise ValueError("All binomial factor arrays must have the same number of rows.")
@@ -77,7 +87,9 @@ class TropicalPolynomial:
 
     def __call__(self, X: Any) -> np.ndarray:
         """Evaluate max_m (c_m + <a_m, x>) at the rows of X (n, d) -> (n,), via the factored form."""
-        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        from ._checks import as_array
+
+        X = np.atleast_2d(as_array("X", X, (1, 2)))
         if X.shape[1] != self.d:
             raise ValueError(f"X must have {self.d} columns; got shape {X.shape}.")
         hi = X @ self.hi_exp.T + self.hi_coef
@@ -128,8 +140,12 @@ class TropicalPolynomial:
 
     def evaluate_explicit(self, X: Any) -> np.ndarray:
         """max_m (c_m + <a_m, x>) from the explicit monomials (n, d) -> (n,) (a cross-check)."""
+        from ._checks import as_array
+
         E, c = self.expand()
-        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        X = np.atleast_2d(as_array("X", X, (1, 2)))
+        if X.shape[1] != self.d:
+            raise ValueError(f"X must have {self.d} columns; got shape {X.shape}.")
         return (X @ E.T + c).max(axis=1)
 
     def __repr__(self) -> str:
@@ -176,6 +192,11 @@ def tropical_decomposition(net: Any, explicit_max_p: int | None = None) -> list[
     them when the number of factors allows). ``explicit_max_p`` is accepted for API symmetry and,
     when given, pre-expands polynomials with at most that many factors.
     """
+    from ._checks import as_int, check_net
+
+    check_net(net, "tropical_decomposition")
+    if explicit_max_p is not None:
+        explicit_max_p = as_int("explicit_max_p", explicit_max_p, 0, EXPLICIT_MAX_FACTORS)
     Bp, Bm = np.maximum(net.B, 0.0), np.maximum(-net.B, 0.0)
     out = []
     for i in range(net.k):
@@ -194,7 +215,10 @@ def pair_polynomials(net: Any, i: int = 0, j: int = 1) -> tuple[TropicalPolynomi
 
     Their Newton polytopes are Z_G1 and Z_G2 (shifted by s); f_i - f_j is their difference.
     """
-    net._check_pair(i, j)
+    from ._checks import check_net
+
+    check_net(net, "pair_polynomials")
+    i, j = net._check_pair(i, j)
     dec = tropical_decomposition(net)
     (Hi, Qi), (Hj, Qj) = dec[i], dec[j]
     return Hi * Qj, Hj * Qi
@@ -208,6 +232,9 @@ def common_denominator_weights(net: Any) -> tuple[np.ndarray, np.ndarray]:
     W_ij = ReLU(B_ij) + sum_{l != i} ReLU(-B_lj) and s = sum_l |B_l| A^-; P_i - f_i = sum_l Q_l
     is the same for every i, so argmax_i f_i = argmax_i P_i. Zonotope i has generators W_i A.
     """
+    from ._checks import check_net
+
+    check_net(net, "common_denominator_weights")
     Bp, Bm = np.maximum(net.B, 0.0), np.maximum(-net.B, 0.0)
     W = Bp + (Bm.sum(axis=0)[None, :] - Bm)
     s = np.abs(net.B).sum(axis=0) @ np.maximum(-net.A, 0.0)
@@ -215,7 +242,12 @@ def common_denominator_weights(net: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def common_denominator_polynomials(net: Any) -> list[TropicalPolynomial]:
-    """The k tropical polynomials P_i = H_i (.) prod_{l != i} Q_l (factored), see §1.4."""
+    """The k tropical polynomials P_i = H_i (.) prod_{l != i} Q_l (factored), see §1.4 (k <= 100)."""
+    from ._checks import check_net
+
+    check_net(net, "common_denominator_polynomials")
+    if net.k > 100:
+        raise ValueError(f"common_denominator_polynomials is limited to 100 classes (k^2 factors); got {net.k}.")
     dec = tropical_decomposition(net)
     out = []
     for i in range(net.k):

@@ -19,11 +19,11 @@ __all__ = ["pca_frame", "coordinate_frame", "project_generators", "projected_zon
 
 
 def _check_frame(U: Any, d: int) -> np.ndarray:
-    U = np.asarray(U, dtype=np.float64)
+    from ._checks import as_array
+
+    U = as_array("U (frame)", U)
     if U.ndim != 2 or U.shape[0] != d or U.shape[1] not in (2, 3):
         raise ValueError(f"The frame must have shape ({d}, 2) or ({d}, 3); got {U.shape}.")
-    if not np.all(np.isfinite(U)):
-        raise ValueError("The frame contains NaN or infinite entries.")
     if np.linalg.matrix_rank(U) < U.shape[1]:
         raise ValueError("The frame's directions must be linearly independent.")
     return U
@@ -48,7 +48,12 @@ def pca_frame(X: Any, dim: int = 2) -> tuple[np.ndarray, np.ndarray]:
 
 def coordinate_frame(d: int, axes: Any) -> np.ndarray:
     """Frame (d, len(axes)) of chosen input coordinates, e.g. axes=(0, 3)."""
-    axes = [int(a) for a in axes]
+    from ._checks import MAX_INPUT_DIM, as_int
+
+    d = as_int("d", d, 1, MAX_INPUT_DIM)
+    if isinstance(axes, (str, bytes)) or not hasattr(axes, "__len__") or len(axes) > 3:
+        raise ValueError("axes must be 2 or 3 input axes, e.g. (0, 3).")
+    axes = [as_int("axis", a, 0, d - 1) for a in axes]
     if len(axes) not in (2, 3) or len(set(axes)) != len(axes) or not all(0 <= a < d for a in axes):
         raise ValueError(f"Choose 2 or 3 distinct input axes in 0..{d - 1}; got {axes}.")
     U = np.zeros((d, len(axes)))
@@ -61,16 +66,24 @@ def project_generators(G: Any, U: Any) -> np.ndarray:
 
     The projection is in the frame's coordinates (for an orthonormal U, an orthogonal projection).
     """
-    G = np.asarray(G, dtype=np.float64)
+    from ._checks import as_array
+
+    G = as_array("G (generators)", G, 2)
     U = _check_frame(U, G.shape[1])
     return G @ U
 
 
 def projected_zonotope(G: Any, U: Any, shift: Any = None) -> np.ndarray:
     """Vertices of the projection of shift + sum [0,1] G_j onto the frame U (exact)."""
-    G = np.asarray(G, dtype=np.float64)
+    from ._checks import as_array
+
+    G = as_array("G (generators)", G, 2)
     Gp = project_generators(G, U)
-    s = None if shift is None else np.asarray(shift, dtype=np.float64) @ np.asarray(U, dtype=np.float64)
+    if shift is not None:
+        shift = as_array("shift", shift, 1)
+        if shift.shape != (G.shape[1],):
+            raise ValueError(f"shift must have {G.shape[1]} entries; got shape {shift.shape}.")
+    s = None if shift is None else shift @ np.asarray(U, dtype=np.float64)
     return zonotope_vertices(Gp, s)
 
 
@@ -79,11 +92,12 @@ def slice_net(net: ShallowReluNet, x0: Any, U: Any) -> ShallowReluNet:
 
     A' = A U, c1' = A x0 + c1, B and c2 unchanged; exact on the slice.
     """
-    x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
+    from ._checks import as_array, check_net
+
+    check_net(net, "slice_net")
+    x0 = as_array("x0 (slice point)", x0).reshape(-1)
     if x0.shape != (net.d,):
         raise ValueError(f"The slice point must have {net.d} coordinates; got {x0.shape}.")
-    if not np.all(np.isfinite(x0)):
-        raise ValueError("The slice point contains NaN or infinite entries.")
     U = _check_frame(U, net.d)
     if U.shape[1] != 2:
         raise ValueError("A slice needs a 2-D frame (d, 2).")

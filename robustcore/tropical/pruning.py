@@ -45,13 +45,19 @@ from typing import Callable
 
 import numpy as np
 
+from ._checks import short as _short
+
 from ._apps_geometry import (
     decision_polygon,
     hausdorff_polygons,
     pca_plane,
     polygon_area,
 )
+from ._checks import MAX_ITERS, as_array, as_float, as_int, check_data, check_net
 from .net import ShallowReluNet
+
+#: Pruning works on the k (k - 1) ordered class pairs: k <= 100 classes and p * k^2 <= 20,000,000.
+MAX_PAIR_WORK = 20_000_000
 
 __all__ = [
     "PruneResult",
@@ -62,7 +68,21 @@ __all__ = [
     "magnitude_prune",
     "pruning_metrics",
     "pruning_curves",
+    "refit_output_bias",
+    "PRUNING_METHODS",
+    "METHOD_REMOVES",
 ]
+
+#: What each method of :func:`pruning_curves` removes (shown on the page beside the curves).
+METHOD_REMOVES = {
+    "tropical": "whole hidden units (rows of A, columns of B, their c1), chosen by the group lasso on the "
+                "zonotope generators; survivors keep their weights",
+    "tropical-shrunk": "whole hidden units as 'tropical', survivors keep the group lasso's shrunk weights",
+    "magnitude-neuron": "whole hidden units with the smallest |A_r| |B_:r| (the same number of units as tropical)",
+    "magnitude": "single weights: the smallest |entries| of A and B pooled (class-blind); biases kept",
+    "magnitude-uniform": "single weights: the same fraction of the smallest |entries| in A and in B; biases kept",
+}
+PRUNING_METHODS = tuple(METHOD_REMOVES)
 
 ProgressFn = Callable[[float, str], None]
 
@@ -79,14 +99,12 @@ def _pair_weights(B: np.ndarray, I: np.ndarray, J: np.ndarray) -> np.ndarray:
 
 
 def _lam_per_pair(lam: float, lam2: float | None, k: int, I: np.ndarray) -> np.ndarray:
-    if not (np.isfinite(lam) and lam >= 0):
-        raise ValueError(f"lam must be a finite number >= 0; got {lam}.")
+    lam = as_float("lam", lam, 0.0)
     lams = np.full(len(I), float(lam))
     if lam2 is not None:
+        lam2 = as_float("lam2", lam2, 0.0)
         if k != 2:
             raise ValueError("lam2 (a separate weight for ||G~2||_{2,1}) only applies to k = 2 classes.")
-        if not (np.isfinite(lam2) and lam2 >= 0):
-            raise ValueError(f"lam2 must be a finite number >= 0; got {lam2}.")
         lams[I == 1] = float(lam2)  # ordered pair (1, 0) is G2
     return lams
 
@@ -102,11 +120,15 @@ def tropical_objective(
     A_t : (p, d), B_t : (k, p) the candidate weights.
     lam, lam2 : group-lasso weights (lam2 for G2 when k = 2; default lam2 = lam).
     """
+    _check_net(net)
+    A_t = as_array("A_t", A_t, 2)
+    B_t = as_array("B_t", B_t, 2)
+    if A_t.shape != net.A.shape or B_t.shape != net.B.shape:
+        raise ValueError(f"A_t and B_t must have the net's shapes {net.A.shape} and {net.B.shape}.")
     I, J = class_pairs(net.k)
     lams = _lam_per_pair(lam, lam2, net.k, I)
     W0 = _pair_weights(net.B, I, J)
-    Wt = _pair_weights(np.asarray(B_t, dtype=np.float64), I, J)
-    A_t = np.asarray(A_t, dtype=np.float64)
+    Wt = _pair_weights(B_t, I, J)
     G0 = W0[:, :, None] * net.A[None]
     Gt = Wt[:, :, None] * A_t[None]
     fit = 0.5 * ((Gt - G0) ** 2).sum()
@@ -222,22 +244,18 @@ def _weight_ratio(net: ShallowReluNet) -> float:
 
 
 def _check_net(net: object) -> None:
-    if not isinstance(net, ShallowReluNet):
-        raise ValueError(f"Pruning needs a ShallowReluNet; got {type(net).__name__}.")
+    check_net(net, "Pruning")
+    if net.k > 100 or net.p * net.k * net.k > MAX_PAIR_WORK:  # type: ignore[attr-defined]
+        raise ValueError(f"Pruning is limited to k <= 100 classes and p k^2 <= {MAX_PAIR_WORK:,}; "
+                         f"got p = {net.p}, k = {net.k}.")  # type: ignore[attr-defined]
 
 
 def _check_data(net: ShallowReluNet, X: np.ndarray | None, y: np.ndarray | None) -> None:
-    if X is None or y is None:
-        return
-    X, y = np.asarray(X), np.asarray(y)
-    if X.ndim != 2 or X.shape[1] != net.d or y.shape != (X.shape[0],):
-        raise ValueError(f"X must be (n, {net.d}) with one label per row in y; got X {X.shape} and y {y.shape}.")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or infinite values.")
+    check_data(net, X, y)
 
 
 def _check_ratio(ratio: float) -> float:
-    ratio = float(ratio)
+    ratio = as_float("ratio", ratio)
     if not (0.0 <= ratio < 1.0):
         raise ValueError(f"The pruning ratio must lie in [0, 1); got {ratio}.")
     return ratio
@@ -264,9 +282,9 @@ def tropical_prune_lambda(
     -------
     PruneResult whose ``history`` is the objective after every half-step: non-increasing.
     """
-    if not isinstance(net, ShallowReluNet):
-        raise ValueError(f"tropical pruning needs a ShallowReluNet; got {type(net).__name__}.")
-    A_t, B_t, hist = _solve(net, lam, lam2, int(iters), int(inner))
+    _check_net(net)
+    iters, inner = as_int("iters", iters, 0, MAX_ITERS), as_int("inner", inner, 0, 1000)
+    A_t, B_t, hist = _solve(net, lam, lam2, iters, inner)
     gen_norm = np.linalg.norm(A_t, axis=1) * np.abs(B_t).sum(axis=0)
     zero = gen_norm == 0
     pruned = _assemble(net, A_t, B_t, zero, refit)
@@ -293,6 +311,8 @@ def tropical_prune(
     """
     _check_net(net)
     ratio = _check_ratio(ratio)
+    iters, inner = as_int("iters", iters, 0, MAX_ITERS), as_int("inner", inner, 0, 1000)
+    bisect_steps = as_int("bisect_steps", bisect_steps, 0, 200)
     p = net.p
     target = int(round(ratio * p))
     if target == 0:
@@ -354,8 +374,8 @@ def magnitude_prune(net: ShallowReluNet, ratio: float, scope: str = "blind") -> 
     """
     _check_net(net)
     ratio = _check_ratio(ratio)
-    if scope not in ("blind", "uniform", "neuron"):
-        raise ValueError(f"scope must be 'blind', 'uniform' or 'neuron'; got {scope!r}.")
+    if not isinstance(scope, str) or scope not in ("blind", "uniform", "neuron"):
+        raise ValueError(f"scope must be 'blind', 'uniform' or 'neuron'; got {_short(scope)}.")
 
     def mask_smallest(vals: np.ndarray, n_zero: int) -> np.ndarray:
         keep = np.ones(vals.size, dtype=bool)
@@ -379,6 +399,35 @@ def magnitude_prune(net: ShallowReluNet, ratio: float, scope: str = "blind") -> 
     pruned = ShallowReluNet(A * mA, net.c1.copy(), B * mB, net.c2.copy())
     kept = (np.abs(pruned.A).sum(1) > 0) & (np.abs(pruned.B).sum(0) > 0)
     return PruneResult(pruned, kept, _weight_ratio(pruned), method=f"magnitude-{scope}")
+
+
+def refit_output_bias(net: ShallowReluNet, pruned: ShallowReluNet, X: np.ndarray) -> ShallowReluNet:
+    """Correct the output bias of a pruned net for what it removed, on average over data X.
+
+    c2' = c2~ + mean_x [B h(x)] - mean_x [B~ h~(x)], with h, h~ the hidden activations of the
+    original and the pruned net. When whole units are removed and the survivors are unchanged this
+    is exactly "each removed unit's mean activation times its B column, added to c2" (See et al.'s
+    bias correction); for per-weight pruning it is the same first-order correction of the logits'
+    mean. Use the training inputs for X (not the test set).
+
+    Parameters
+    ----------
+    net, pruned : the original and the pruned net (same shapes).
+    X : (n, d) inputs, n >= 1.
+
+    Returns
+    -------
+    The pruned net with the corrected c2.
+    """
+    _check_net(net)
+    _check_net(pruned)
+    if pruned.A.shape != net.A.shape or pruned.B.shape != net.B.shape:
+        raise ValueError(f"The pruned net must have the original's shapes {net.A.shape}, {net.B.shape}.")
+    X = as_array("X", X, 2)
+    if X.shape[0] == 0 or X.shape[1] != net.d:
+        raise ValueError(f"X must be a non-empty (n, {net.d}) array; got shape {X.shape}.")
+    shift = net.hidden(X).mean(axis=0) @ net.B.T - pruned.hidden(X).mean(axis=0) @ pruned.B.T
+    return ShallowReluNet(pruned.A, pruned.c1, pruned.B, pruned.c2 + shift)
 
 
 def _reference(net: ShallowReluNet, X: np.ndarray | None, plane: np.ndarray | None, n_dirs: int) -> dict:
@@ -431,6 +480,11 @@ def pruning_metrics(
     _check_net(net)
     _check_net(pruned)
     _check_data(net, X, y)
+    n_dirs = as_int("n_dirs", n_dirs, 1, 100_000)
+    if plane is not None:
+        plane = as_array("plane", plane, 2)
+        if plane.shape != (2, net.d):
+            raise ValueError(f"plane must have shape (2, {net.d}); got {plane.shape}.")
     if pruned.A.shape != net.A.shape or pruned.B.shape != net.B.shape:
         raise ValueError(f"The pruned net must have the original's shapes {net.A.shape}, {net.B.shape}.")
     ref = _reference(net, X, plane, n_dirs) if ref is None else ref
@@ -481,11 +535,19 @@ def pruning_curves(
     """
     _check_net(net)
     _check_data(net, X, y)
+    if isinstance(ratios, (str, bytes)) or not hasattr(ratios, "__iter__"):
+        raise ValueError("ratios must be a list of pruning ratios in [0, 1).")
     ratios = [_check_ratio(r) for r in ratios]
+    if not 1 <= len(ratios) <= 50:
+        raise ValueError(f"ratios must hold 1 to 50 pruning ratios; got {len(ratios)}.")
+    if isinstance(methods, str) or not hasattr(methods, "__iter__"):
+        raise ValueError("methods must be a list of method names.")
+    methods = tuple(methods)
+    iters = as_int("iters", iters, 0, MAX_ITERS)
     known = ("tropical", "tropical-shrunk", "magnitude", "magnitude-uniform", "magnitude-neuron")
     for m in methods:
-        if m not in known:
-            raise ValueError(f"Unknown pruning method {m!r}; choose from {', '.join(known)}.")
+        if not isinstance(m, str) or m not in known:
+            raise ValueError(f"Unknown pruning method {_short(m)}; choose from {', '.join(known)}.")
     plane = None if net.d == 2 else pca_plane(X, net.d)
     ref = _reference(net, X, plane, 4096)
     out: dict[str, dict[str, list]] = {m: {} for m in methods}

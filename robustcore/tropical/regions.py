@@ -25,24 +25,25 @@ __all__ = [
 ]
 
 
+#: Most hidden units (neuron lines) the exact 2-D region map accepts: up to 1 + p + C(p, 2) cells.
+MAX_REGION_UNITS = 1024
+
+
 def check_box(box: Any) -> tuple[float, float, float, float]:
-    """Validate a box (xmin, xmax, ymin, ymax) with finite, increasing bounds."""
-    try:
-        b = tuple(float(v) for v in box)
-    except (TypeError, ValueError) as exc:
-        raise ValueError("box must be four numbers (xmin, xmax, ymin, ymax).") from exc
-    if len(b) != 4 or not all(np.isfinite(b)):
-        raise ValueError("box must be four finite numbers (xmin, xmax, ymin, ymax).")
-    if not (b[0] < b[1] and b[2] < b[3]):
-        raise ValueError(f"box needs xmin < xmax and ymin < ymax; got {b}.")
-    return b  # type: ignore[return-value]
+    """Validate a box (xmin, xmax, ymin, ymax) with finite, increasing bounds (|values| <= 1e12)."""
+    from ._checks import as_box
+
+    return as_box(box)
 
 
 def region_bound(p: int, d: int = 2) -> int:
     """Zaslavsky's bound on the cells of p hyperplanes in R^d: sum_{j <= d} C(p, j).
 
-    For d = 2 this is 1 + p + C(p, 2), the bound shown on the page.
+    For d = 2 this is 1 + p + C(p, 2), the bound shown on the page. p <= 10^6, d <= 64.
     """
+    from ._checks import as_int
+
+    p, d = as_int("p", p, 0, 1_000_000), as_int("d", d, 0, 64)
     return int(sum(comb(p, j) for j in range(d + 1)))
 
 
@@ -183,8 +184,13 @@ def linear_regions_2d(net: Any, box: Any) -> RegionMap:
     is affine on each; at most 1 + p + C(p, 2) of them). Lines are added one at a time; all the
     polygons a line crosses are split in one vectorised step (Sutherland-Hodgman on flat arrays).
     """
+    from ._checks import check_net
+
+    check_net(net, "linear_regions_2d")
     if net.d != 2:
         raise ValueError(f"Linear regions are drawn for 2-D inputs (d = 2); this net has d = {net.d}.")
+    if net.p > MAX_REGION_UNITS:
+        raise ValueError(f"The exact region map is limited to {MAX_REGION_UNITS} hidden units; this net has {net.p}.")
     box = check_box(box)
     xmin, xmax, ymin, ymax = box
     p = net.p

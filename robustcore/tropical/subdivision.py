@@ -25,6 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import short as _short
+
+from ._checks import ArgumentTypeError
+
 from .zonotope import zonotope_vertices
 
 __all__ = [
@@ -73,10 +77,16 @@ def lifted_zonotopes(net: Any, i: int = 0, j: int | None = 1, mode: str = "pair"
     Common: P_i = (s, c2_i) + sum_l [0,1] W_il (A_l, c1_l) with W of
     ``polynomial.common_denominator_weights``.
     """
+    from ._checks import check_net
+
+    check_net(net, "lifted_zonotopes")
+    if not isinstance(mode, str) or mode not in ("pair", "common"):
+        raise ValueError(f"mode must be 'pair' or 'common'; got {_short(mode)}.")
     lifted_rows = np.hstack([net.A, net.c1[:, None]])  # (p, d + 1)
     if mode == "pair":
         if j is None:
             raise ValueError("A class pair needs j.")
+        i, j = net._check_pair(i, j)
         w1, w2 = net.pair_weights(i, j)
         s = net.common_shift([i, j])
         return [
@@ -88,7 +98,7 @@ def lifted_zonotopes(net: Any, i: int = 0, j: int | None = 1, mode: str = "pair"
 
         W, s = common_denominator_weights(net)
         return [LiftedZonotope(W[c][:, None] * lifted_rows, np.append(s, net.c2[c]), f"Z{c}") for c in range(net.k)]
-    raise ValueError(f"mode must be 'pair' or 'common'; got {mode!r}.")
+    raise ValueError(f"mode must be 'pair' or 'common'; got {_short(mode)}.")
 
 
 def upper_hull_2d(points: np.ndarray) -> np.ndarray:
@@ -120,7 +130,7 @@ def _convex_polygon_order(P: np.ndarray) -> np.ndarray:
             while len(out) >= 2:
                 o, a, b = P[out[-2]], P[out[-1]], P[t]
                 cross = (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
-                scale = 1e-12 * (1 + np.abs(P).max()) ** 2
+                scale = 1e-12 * np.abs(P).max() ** 2  # relative to the polygon's own size
                 if cross <= scale:
                     out.pop()
                 else:
@@ -295,10 +305,12 @@ def _dedupe_tagged(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
     pts = np.concatenate(blocks, axis=0)
     owner = np.concatenate([np.full(len(b), c, dtype=np.int64) for c, b in enumerate(blocks)])
-    scale = 1.0 + np.abs(pts).max()
+    scale = np.abs(pts).max() if len(pts) else 0.0  # relative: the same merge at every scale
     tree = cKDTree(pts)
     # the same point computed along two routes differs by round-off only (~1e-15 relative)
-    pairs = tree.query_pairs(r=1e-12 * scale, output_type="ndarray")
+    pairs = tree.query_pairs(r=1e-12 * scale, output_type="ndarray") if scale > 0 else np.zeros((0, 2), int)
+    if scale == 0.0 and len(pts) > 1:
+        pairs = np.column_stack([np.zeros(len(pts) - 1, int), np.arange(1, len(pts))])  # all the same point
     # union-find over close pairs (clusters are tiny: a point shared by a few zonotopes)
     parent = np.arange(len(pts))
 
@@ -350,20 +362,50 @@ def _keep_highest(pts3: np.ndarray, tags: np.ndarray) -> tuple[np.ndarray, np.nd
 def subdivision_from_lifted(zonos: list[LiftedZonotope]) -> DualSubdivision:
     """Dual subdivision pi(upper faces of conv(union of the lifted zonotopes)), 2-D inputs.
 
+    Scale-free: the lifted points are divided by their largest exponent before any tolerance is
+    applied, and the answer is mapped back (so (A, c1, B, c2) -> (aA, a c1, aB, a^2 c2) leaves the
+    subdivision's combinatorics and T(R) unchanged for any a > 0).
+
     Handles the degenerate cases without Qhull errors: all lifted points coplanar (the bias-free
     case: one cell, the whole Newton polygon), a Newton segment (all generators parallel), a
     single point (all generators zero), duplicates and zero generators.
     """
-    from scipy.spatial import ConvexHull
-
-    d1 = zonos[0].generators.shape[1]
-    if d1 != 3:
+    if isinstance(zonos, LiftedZonotope) or not isinstance(zonos, (list, tuple)) or not zonos:
+        raise ArgumentTypeError("subdivision_from_lifted needs a non-empty list of LiftedZonotope.")
+    if not all(isinstance(z, LiftedZonotope) for z in zonos):
+        raise ArgumentTypeError("subdivision_from_lifted needs a list of LiftedZonotope.")
+    if len(zonos) > 62:
+        raise ValueError(f"At most 62 lifted zonotopes (one tag bit each); got {len(zonos)}.")
+    d1 = np.asarray(zonos[0].generators).shape[-1]
+    if d1 != 3 or any(np.asarray(z.generators).ndim != 2 or np.asarray(z.generators).shape[1] != 3 for z in zonos):
         raise ValueError(f"The dual subdivision is drawn for 2-D inputs (d = 2); got d = {d1 - 1}.")
     blocks = [z.upper_vertices() for z in zonos]
+    # Work in the configuration's own units: dividing every lifted point by one positive number maps
+    # upper faces to upper faces, so scaling the weights (A, c1, B, c2) -> (aA, a c1, aB, a^2 c2), which
+    # scales every lifted point by a^2, gives the same subdivision at any a (every tolerance below is
+    # then relative to the data's scale).
+    unit = float(max(np.abs(b[:, :2]).max(initial=0.0) for b in blocks))
+    if not unit > 0:
+        unit = float(max(np.abs(b).max(initial=0.0) for b in blocks)) or 1.0
+    sub = _subdivision_core([b / unit for b in blocks], len(zonos))
+    sub.points = sub.points * unit
+    sub.heights = sub.heights * unit
+    if sub.planes.size:
+        sub.planes = sub.planes.copy()
+        sub.planes[:, 2] *= unit  # h = <a, e> + b: a is scale-free, b scales with the points
+    if sub._cell_centroids is not None:
+        sub._cell_centroids = np.asarray(sub._cell_centroids) * unit
+    return sub
+
+
+def _subdivision_core(blocks: list, n_zonotopes: int) -> DualSubdivision:
+    """The subdivision of the union of point blocks (v_c, 3), in units where the exponents are O(1)."""
+    from scipy.spatial import ConvexHull
+
     pts3, tags = _dedupe_tagged(blocks)
     pts3, tags = _keep_highest(pts3, tags)
     P, h = pts3[:, :2], pts3[:, 2]
-    sub = DualSubdivision(points=P, heights=h, tags=tags, n_zonotopes=len(zonos))
+    sub = DualSubdivision(points=P, heights=h, tags=tags, n_zonotopes=n_zonotopes)
     scale = 1.0 + np.abs(P).max()
     # affine rank of the projected points decides the case
     Pc = P - P.mean(axis=0)
@@ -480,8 +522,16 @@ def subdivision_from_lifted(zonos: list[LiftedZonotope]) -> DualSubdivision:
 def dual_subdivision(net: Any, i: int = 0, j: int = 1, mode: str = "pair") -> DualSubdivision:
     """delta(R) for a 2-D-input net: class pair (i, j) (mode "pair") or all k classes ("common").
 
-    See the module docstring for the duality with T(R) and the linear regions of R.
+    See the module docstring for the duality with T(R) and the linear regions of R. Limited to
+    p <= 300 hidden units (the lifted zonotopes' face enumeration is O(p^3)).
     """
+    from ._checks import check_net
+
+    check_net(net, "dual_subdivision")
+    if not isinstance(mode, str) or mode not in ("pair", "common"):
+        raise ValueError(f"mode must be 'pair' or 'common'; got {_short(mode)}.")
+    if mode == "pair":
+        net._check_pair(i, j)
     if net.d != 2:
         raise ValueError(f"The dual subdivision view needs a 2-D input (d = 2); this net has d = {net.d}.")
     return subdivision_from_lifted(lifted_zonotopes(net, i, j, mode=mode))

@@ -28,27 +28,34 @@ __all__ = [
 ANGLE_TOL = 1e-11
 #: Relative tolerance (to the largest generator norm) under which a generator counts as zero.
 ZERO_TOL = 1e-13
+#: Size caps (checked before any heavy work). 2-D: O(m log m), so only memory limits m. 3-D: exact face
+#: enumeration is O(m^3) in the number m of *distinct* directions (300 take about 1 s). d > 3: the 2^m
+#: subset sums are hulled, m <= 16 distinct directions. Raw generator rows are capped for d >= 3 because
+#: merging parallel ones is O(m log m) but still allocates per row.
+MAX_GENERATORS_2D = 5_000_000
+MAX_GENERATORS_ND = 100_000
+MAX_DISTINCT_3D = 300
+MAX_DISTINCT_ND = 16
 
 
 def _check_G(G: Any, shift: Any = None) -> tuple[np.ndarray, np.ndarray]:
-    G = np.asarray(G, dtype=np.float64)
+    from ._checks import as_array
+
+    G = as_array("G (generators)", G, (1, 2))
     if G.ndim == 1:
         G = G[:, None]
-    if G.ndim != 2:
-        raise ValueError(f"Generators must be a 2-D array (m, d); got shape {G.shape}.")
     d = G.shape[1]
     if d == 0:
         raise ValueError("Generators must have at least one coordinate (d >= 1).")
-    if not np.all(np.isfinite(G)):
-        raise ValueError("Generators contain NaN or infinite entries.")
+    cap = MAX_GENERATORS_2D if d <= 2 else MAX_GENERATORS_ND
+    if G.shape[0] > cap:
+        raise ValueError(f"G has {G.shape[0]:,} generators; the limit for d = {d} is {cap:,}.")
     if shift is None:
         s = np.zeros(d)
     else:
-        s = np.asarray(shift, dtype=np.float64).reshape(-1)
+        s = as_array("shift", shift).reshape(-1)
         if s.shape != (d,):
             raise ValueError(f"shift must have shape ({d},) to match generators (m, {d}); got {s.shape}.")
-        if not np.all(np.isfinite(s)):
-            raise ValueError("shift contains NaN or infinite entries.")
     return G, s
 
 
@@ -137,28 +144,42 @@ def _numerical_rank(G: np.ndarray) -> int:
 
 
 def _merge_parallel_nd(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Merge parallel generators in any dimension; returns (H, flip_sum) as in _canonical_2d."""
+    """Merge parallel generators in any dimension; returns (H, flip_sum) as in _canonical_2d.
+
+    O(m log m): unit directions (oriented so the first clearly nonzero coordinate is positive) that
+    lie within 1e-9 of each other are joined (k-d tree pairs + union-find).
+    """
+    from scipy.spatial import cKDTree
+
     if G.shape[0] == 0:
         return G, np.zeros(G.shape[1])
     U = G / np.linalg.norm(G, axis=1, keepdims=True)
-    # orient so that the first clearly nonzero coordinate is positive
     idx = np.argmax(np.abs(U) > 1e-6, axis=1)
     sgn = np.sign(U[np.arange(len(U)), idx])
     flip = sgn < 0
     U = U * np.where(flip, -1.0, 1.0)[:, None]
     Gc = np.where(flip[:, None], -G, G)
     flip_sum = G[flip].sum(axis=0)
-    group = -np.ones(len(U), dtype=int)
-    reps: list[np.ndarray] = []
-    for a in range(len(U)):
-        if group[a] >= 0:
-            continue
-        # parallel (after orientation) <=> |u_a - u_b| small; antiparallel already flipped
-        close = np.linalg.norm(U - U[a], axis=1) < 1e-9
-        close &= group < 0
-        group[close] = len(reps)
-        reps.append(Gc[close].sum(axis=0))
-    return np.array(reps), flip_sum
+    pairs = cKDTree(U).query_pairs(r=1e-9, output_type="ndarray")
+    if len(pairs) == 0:
+        return Gc, flip_sum
+    parent = np.arange(len(U))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for a, b in pairs:
+        ra, rb = find(int(a)), find(int(b))
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    roots = np.array([find(a) for a in range(len(U))])
+    _, inv = np.unique(roots, return_inverse=True)
+    H = np.zeros((inv.max() + 1, G.shape[1]))
+    np.add.at(H, inv, Gc)
+    return H, flip_sum
 
 
 def _dedupe(V: np.ndarray, scale: float) -> np.ndarray:
@@ -167,7 +188,7 @@ def _dedupe(V: np.ndarray, scale: float) -> np.ndarray:
     if len(V) <= 1:
         return V
     tree = cKDTree(V)
-    pairs = tree.query_pairs(r=1e-9 * max(scale, 1e-300), output_type="ndarray")
+    pairs = tree.query_pairs(r=1e-9 * scale, output_type="ndarray") if scale > 0 else np.zeros((0, 2), int)
     keep = np.ones(len(V), dtype=bool)
     if len(pairs):
         # drop the later index of every close pair (a representative of each cluster stays)
@@ -185,7 +206,11 @@ def _zonohedron_vertices(G: np.ndarray, shift: np.ndarray, upper_only: bool = Fa
     H, flip_sum = _merge_parallel_nd(G)
     base = shift + flip_sum
     m = H.shape[0]
-    scale = float(np.abs(H).sum() + np.abs(base).max() + 1.0)
+    if m > MAX_DISTINCT_3D:
+        raise ValueError(f"Exact 3-D zonotope vertices are limited to {MAX_DISTINCT_3D} distinct generator directions "
+                         f"(O(m^3) work); got {m}.")
+    # relative to the zonotope's own size: the same answer for G and a * G at any scale a > 0
+    scale = float(np.abs(H).sum() + np.abs(base).max())
     norms = np.linalg.norm(H, axis=1)
     verts: list[np.ndarray] = []
     seen_planes: set[tuple[int, ...]] = set()
@@ -235,8 +260,11 @@ def _zonohedron_vertices(G: np.ndarray, shift: np.ndarray, upper_only: bool = Fa
 def subset_sums(G: Any, shift: Any = None, max_m: int = 20) -> np.ndarray:
     """All 2^m subset sums shift + sum_{j in S} g_j (2^m, d): the brute-force reference.
 
-    Raises ValueError when m > max_m (memory grows as 2^m).
+    Raises ValueError when m > max_m (memory grows as 2^m); max_m itself is capped at 22.
     """
+    from ._checks import as_int
+
+    max_m = as_int("max_m", max_m, 0, 22)
     G, s = _check_G(G, shift)
     m = G.shape[0]
     if m > max_m:
@@ -279,12 +307,13 @@ def zonotope_vertices(G: Any, shift: Any = None, upper_only: bool = False) -> np
         # flat zonotope: compute in the span, map back (exact; Qhull would fail here)
         E = _orthonormal_basis(Gz, rank)
         low = zonotope_vertices(Gz @ E.T, None)
-        return _dedupe(s + low @ E, float(np.abs(Gz).sum() + np.abs(s).max() + 1.0))
+        return _dedupe(s + low @ E, float(np.abs(Gz).sum() + np.abs(s).max()))
     if d == 3:
         return _zonohedron_vertices(Gz, s, upper_only=upper_only)
     H, flip_sum = _merge_parallel_nd(Gz)
-    if H.shape[0] > 16:
-        raise ValueError(f"Exact zonotope vertices for d = {d} > 3 are limited to 16 distinct generators; got {H.shape[0]}.")
+    if H.shape[0] > MAX_DISTINCT_ND:
+        raise ValueError(f"Exact zonotope vertices for d = {d} > 3 are limited to {MAX_DISTINCT_ND} distinct generators; "
+                         f"got {H.shape[0]}.")
     from scipy.spatial import ConvexHull
 
     pts = subset_sums(H, s + flip_sum, max_m=16)
@@ -316,12 +345,16 @@ def zonotope_perimeter(G: Any) -> float:
 
 
 def zonotope_volume(G: Any) -> float:
-    """Volume of the 3-D zonotope: sum_{i<j<k} |det(g_i, g_j, g_k)| (reference §1.5), O(m^3)."""
+    """Volume of the 3-D zonotope: sum_{i<j<k} |det(g_i, g_j, g_k)| (reference §1.5), O(m^3).
+
+    At most 1,000 nonzero generators (about a second)."""
     G, _ = _check_G(G)
     if G.shape[1] != 3:
         raise ValueError(f"zonotope_volume needs 3-D generators; got d = {G.shape[1]}.")
     G = _drop_zero(G)
     m = G.shape[0]
+    if m > 1000:
+        raise ValueError(f"zonotope_volume is O(m^3) and limited to 1,000 nonzero generators; got {m}.")
     if m < 3:
         return 0.0
     total = 0.0
@@ -342,11 +375,15 @@ def support_function(G: Any, directions: Any, shift: Any = None) -> np.ndarray:
     -------
     (n,) array (a scalar array for a single direction).
     """
+    from ._checks import as_array
+
     G, s = _check_G(G, shift)
-    U = np.asarray(directions, dtype=np.float64)
+    U = as_array("directions", directions, (1, 2))
     single = U.ndim == 1
     U = np.atleast_2d(U)
     if U.shape[1] != G.shape[1]:
         raise ValueError(f"directions must have {G.shape[1]} columns; got shape {U.shape}.")
+    if U.shape[0] * G.shape[0] > 50_000_000:
+        raise ValueError("directions x generators exceeds 50,000,000 products; pass fewer directions.")
     h = U @ s + np.maximum(U @ G.T, 0.0).sum(axis=1)
     return h[0] if single else h
