@@ -17,7 +17,16 @@ Differences from the official code, each a deliberate (sound) choice:
 - the caller's model is left untouched (parameters, ``requires_grad`` flags, train/eval mode,
   device): the ascent runs on a frozen copy (:func:`working_copy`), so no weight gradients are
   computed (about twice as fast on the CPU; we differentiate only in sigma);
-- the whole path (sigma and surrogate per step) is returned so it can be plotted.
+- the whole path (sigma and surrogate per step) is returned so it can be plotted;
+- every input has its own noise stream, ``stream_seed(image_seed(seed, j), "optimise")`` for row ``j``
+  (or for its own id from ``seeds=``), so an input's sigma does not depend on which other inputs share
+  the batch: a resumed dataset run picks the same sigma_x as an uninterrupted one (issue 13). With
+  ``per_input=True`` each input also gets its own forward pass, which makes that bit-exact (a batched
+  matrix product may round differently for different batch sizes).
+
+Noise streams (issue 12): the ascent draws from the purpose "optimise" and the certificate of
+:func:`certify_data_dependent` from "certify-dd" (``robustcore.smoothing.streams``), so the samples
+that certify sigma_x were never seen by the step that chose it; both are recorded.
 
 The sigma returned here is **not** a certificate. Certifying ``g_{sigma_x}`` at ``x`` with fresh
 samples is a sound statement about that *fixed-sigma* classifier only; see
@@ -34,6 +43,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .streams import stream_seed
+
 __all__ = [
     "SigmaPath",
     "DataDependentCertificate",
@@ -47,9 +58,17 @@ __all__ = [
 _SQRT2 = math.sqrt(2.0)
 
 
+def _image_seed(seed: int, index: int) -> int:
+    from .runner import image_seed
+
+    return image_seed(seed, index)
+
+
 def check_clip(clip: tuple[float, float]) -> tuple[float, float]:
     """Validate a probability clip interval ``(lo, hi)`` with ``0 < lo < 0.5 < hi < 1``."""
     try:
+        if len(clip) != 2:
+            raise ValueError
         lo, hi = float(clip[0]), float(clip[1])
     except (TypeError, IndexError, ValueError) as exc:
         raise ValueError(f"clip must be a pair (lo, hi) of probabilities, got {clip!r}.") from exc
@@ -146,33 +165,77 @@ class SigmaPath:
     config: dict = field(default_factory=dict)
 
 
-def _check_inputs(x, sigma0, steps, lr, n_samples, sigma_min, sigma_max, batch_size) -> tuple[torch.Tensor, torch.Tensor]:
+#: Caps of :func:`optimize_sigma` (refused before any work): ascent steps, samples per input per step,
+#: and noisy values held at once (``B * n_samples * x[0].numel()`` is processed in chunks, but one
+#: input's ``n_samples`` copies must fit: 2**28 float32 values = 1 GiB).
+MAX_STEPS = 100_000
+MAX_N_SAMPLES = 1_000_000
+MAX_CHUNK_ELEMENTS = 2**28
+
+
+def _int_arg(name: str, value, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise TypeError(f"{name} must be an integer, got {value!r}.")
+    if not (lo <= value <= hi):
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi:,}], got {value!r}.")
+    return int(value)
+
+
+def _float_arg(name: str, value, positive: bool = True) -> float:
+    if isinstance(value, (bool, complex, np.complexfloating)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name} must be a real number, got {value!r}.")
+    v = float(value)
+    if not math.isfinite(v) or (positive and v <= 0):
+        raise ValueError(f"{name} must be a {'positive ' if positive else ''}finite number, got {value!r}.")
+    return v
+
+
+def as_batch(x, name: str = "x") -> torch.Tensor:
+    """Validate a batch (B, ...) of real finite inputs and return it as float32 (TypeError/ValueError otherwise)."""
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold real numbers, got numpy dtype {x.dtype}.")
+        x = torch.from_numpy(np.ascontiguousarray(x))
     if not isinstance(x, torch.Tensor):
-        x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+        raise TypeError(f"{name} must be a torch tensor or numpy array, got {type(x).__name__}.")
+    if x.is_complex() or x.dtype == torch.bool:
+        raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}.")
     if x.ndim < 2:
-        raise ValueError(f"x must have a batch dimension, shape (B, ...), got shape {tuple(x.shape)}.")
-    if x.shape[0] < 1:
-        raise ValueError("x must hold at least one input.")
+        raise ValueError(f"{name} must have a batch dimension, shape (B, ...), got shape {tuple(x.shape)}.")
+    if x.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(x.shape)}).")
+    x = x.detach().to(torch.float32)
     if not torch.isfinite(x).all():
-        raise ValueError("x contains NaN or infinite values.")
-    s0 = np.asarray(sigma0, dtype=np.float64).reshape(-1)
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return x
+
+
+def _check_inputs(x, sigma0, steps, lr, n_samples, sigma_min, sigma_max, batch_size) -> tuple[torch.Tensor, torch.Tensor]:
+    x = as_batch(x)
+    try:
+        s0 = np.asarray(sigma0, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise TypeError(f"sigma0 must be a number or an array of numbers, got {type(sigma0).__name__}.") from None
     if s0.size == 1:
         s0 = np.full(x.shape[0], float(s0[0]))
     if s0.size != x.shape[0]:
         raise ValueError(f"sigma0 must be a scalar or hold one value per input ({x.shape[0]}), got {s0.size}.")
     if not np.all(np.isfinite(s0)) or np.any(s0 <= 0):
         raise ValueError("sigma0 must be finite and positive.")
-    if int(steps) != steps or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}.")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive number, got {lr!r}.")
-    if int(n_samples) != n_samples or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
-    if not (sigma_min > 0 and sigma_max > sigma_min):
+    _int_arg("steps", steps, 0, MAX_STEPS)
+    _float_arg("lr", lr)
+    n_samples = _int_arg("n_samples", n_samples, 1, MAX_N_SAMPLES)
+    smin, smax = _float_arg("sigma_min", sigma_min), _float_arg("sigma_max", sigma_max)
+    if not smax > smin:
         raise ValueError(f"Need 0 < sigma_min < sigma_max, got {sigma_min!r}, {sigma_max!r}.")
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
-    return x, torch.as_tensor(np.clip(s0, sigma_min, sigma_max))
+    _int_arg("batch_size", batch_size, 1, 2**31)
+    if n_samples * x[0].numel() > MAX_CHUNK_ELEMENTS:
+        raise ValueError(f"n_samples = {n_samples} noisy copies of a {x[0].numel()}-value input exceed the cap of "
+                         f"{MAX_CHUNK_ELEMENTS:,} values (1 GiB).")
+    return x, torch.as_tensor(np.clip(s0, smin, smax))
 
 
 def optimize_sigma(
@@ -191,6 +254,8 @@ def optimize_sigma(
     probabilities: bool = False,
     precision: str = "float32",
     progress=None,
+    seeds=None,
+    per_input: bool = False,
 ) -> SigmaPath:
     """Per-input sigma by stochastic gradient ascent on the DDRS surrogate radius (batched over inputs).
 
@@ -217,7 +282,15 @@ def optimize_sigma(
     sigma_min, sigma_max : float
         sigma is projected onto this interval after each step (keeps it positive).
     seed : int
-        Seed of the noise generator: the result is deterministic.
+        User seed: input ``j`` draws from ``stream_seed(image_seed(seed, j), "optimise")``, its own
+        stream (purpose "optimise", independent of every certificate's). Deterministic.
+    seeds : array of int (B,), optional
+        Per-input ids instead of ``image_seed(seed, j)`` (e.g. ``image_seed(run_seed, test_index)``):
+        input ``j`` then draws from ``stream_seed(seeds[j], "optimise")``, so its sigma does not
+        depend on which other inputs are in the batch.
+    per_input : bool
+        Give each input its own forward pass (bit-identical results whatever the batch holds;
+        slower when ``n_samples`` is small).
     batch_size : int
         Largest number of noisy rows per forward pass (inputs are processed in chunks).
     device : str
@@ -241,6 +314,17 @@ def optimize_sigma(
     check_clip(clip)
     if precision not in ("float32", "bfloat16"):
         raise ValueError(f"precision must be 'float32' or 'bfloat16', got {precision!r}.")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch nn.Module, got {type(model).__name__}.")
+    B0 = x.shape[0]
+    if seeds is None:
+        _int_arg("seed", seed, 0, 2**63 - 1)
+        ids = [_image_seed(int(seed), j) for j in range(B0)]
+    else:
+        ids = [_int_arg("seeds[j]", v, 0, 2**63 - 1) for v in np.asarray(seeds).reshape(-1).tolist()]
+        if len(ids) != B0:
+            raise ValueError(f"seeds must hold one id per input ({B0}), got {len(ids)}.")
+    streams = [stream_seed(i, "optimise") for i in ids]
     bf16 = precision == "bfloat16"
     steps, n_samples = int(steps), int(n_samples)
     dev = torch.device(device)
@@ -253,8 +337,8 @@ def optimize_sigma(
     x = x.to(dev, torch.float32)
     B = x.shape[0]
     feat = tuple(x.shape[1:])
-    per_chunk = max(1, int(batch_size) // n_samples)  # inputs per forward pass
-    gen = torch.Generator(device=dev).manual_seed(int(seed))
+    per_chunk = 1 if per_input else max(1, int(batch_size) // n_samples)  # inputs per forward pass
+    gens = [torch.Generator(device=dev).manual_seed(s_) for s_ in streams]
     sigma = sigma.to(dev, torch.float32)
     sig_hist = np.empty((steps + 1, B))
     sur_hist = np.empty((steps, B))
@@ -271,7 +355,9 @@ def optimize_sigma(
                 # sigma is re-created from the current iterate every step (the 2021-03-26 fix in the
                 # official code): the noise scale must follow the iterate.
                 s = sigma[start:stop].detach().clone().requires_grad_(True)
-                eps = torch.randn((b, n_samples) + feat, generator=gen, device=dev)
+                # each input's noise from its own stream: independent of the batch's composition
+                eps = torch.stack([torch.randn((n_samples,) + feat, generator=gens[j], device=dev)
+                                   for j in range(start, stop)])
                 noisy = x[start:stop, None] + s.view((b, 1) + (1,) * len(feat)) * eps
                 probs = probabilities_of(model, noisy.reshape((b * n_samples,) + feat), probabilities, bf16)
                 psi = probs.reshape(b, n_samples, -1).mean(dim=1)
@@ -291,7 +377,8 @@ def optimize_sigma(
             p.requires_grad_(f)
     config = {
         "steps": steps, "lr": float(lr), "n_samples": n_samples, "clip": [float(c) for c in clip],
-        "sigma_min": float(sigma_min), "sigma_max": float(sigma_max), "seed": int(seed), "precision": precision,
+        "sigma_min": float(sigma_min), "sigma_max": float(sigma_max), "seed": None if seeds is not None else int(seed),
+        "precision": precision, "purpose": "optimise", "ids": ids, "stream_seeds": streams, "per_input": bool(per_input),
     }
     return SigmaPath(sigma=sig_hist[-1].copy(), sigma_history=sig_hist, surrogate_history=sur_hist,
                      top_class=top_class, config=config)
@@ -319,12 +406,14 @@ class DataDependentCertificate:
 def certify_data_dependent(model: nn.Module, x: torch.Tensor, num_classes: int, sigma0: float = 0.25,
                            steps: int = 100, lr: float = 0.01, n_samples: int = 32, n0: int = 100, n: int = 1000,
                            alpha: float = 0.001, seed: int = 0, batch_size: int = 1000, device: str = "cpu",
-                           sigma_min: float = 0.02, sigma_max: float = 2.0, progress=None) -> DataDependentCertificate:
+                           sigma_min: float = 0.02, sigma_max: float = 2.0, progress=None,
+                           input_range: tuple[float, float] | None = (0.0, 1.0)) -> DataDependentCertificate:
     """Optimise sigma for one image (DDRS), then run Cohen's CERTIFY at that sigma with fresh samples.
 
-    The ascent uses the seed ``seed`` and CERTIFY the independent stream of
-    ``SeedSequence([seed, 1])``, so the certification samples never informed the choice of sigma
-    (reference §3.6, item 4).
+    The ascent draws from the stream ``stream_seed(image_seed(seed, 0), "optimise")`` and CERTIFY
+    from ``stream_seed(seed, "certify-dd")`` (recorded in the certificate's ``purpose``, ``base_seed``
+    and ``seed``), so the certification samples never informed the choice of sigma (reference §3.6,
+    item 4): the certificate of ``g_{sigma_x}`` at x holds with probability >= 1 - alpha.
 
     Parameters
     ----------
@@ -338,22 +427,23 @@ def certify_data_dependent(model: nn.Module, x: torch.Tensor, num_classes: int, 
     n0, n, alpha, batch_size, device :
         As in ``Smooth.certify``.
     seed : int
+        User seed; the ascent and the certificate use independent streams derived from it.
     progress : callable(fraction, message) or None
+    input_range : (lo, hi) or None
+        As in ``Smooth`` (None for 2-D toy data or normalised inputs).
 
     Returns
     -------
     DataDependentCertificate
     """
-    from .certify import Smooth
+    from .certify import Smooth, check_image
 
-    if not isinstance(x, torch.Tensor):
-        x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+    x = check_image(x, "x")
     path = optimize_sigma(model, x.unsqueeze(0), sigma0=sigma0, steps=steps, lr=lr, n_samples=n_samples,
                           seed=seed, device=device, sigma_min=sigma_min, sigma_max=sigma_max,
                           progress=None if progress is None else (lambda f, m: progress(0.5 * f, m)))
     sigma_x = float(path.sigma[0])
-    cert_seed = int(np.random.SeedSequence([int(seed), 1]).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
-    smooth = Smooth(model, num_classes, sigma_x, device=device)
-    cert = smooth.certify(x, n0=n0, n=n, alpha=alpha, batch_size=batch_size, seed=cert_seed,
+    smooth = Smooth(model, num_classes, sigma_x, device=device, input_range=input_range)
+    cert = smooth.certify(x, n0=n0, n=n, alpha=alpha, batch_size=batch_size, seed=seed, purpose="certify-dd",
                           progress=None if progress is None else (lambda f: progress(0.5 + 0.5 * f, "certifying")))
     return DataDependentCertificate(sigma=sigma_x, path=path, certificate=cert)

@@ -17,7 +17,13 @@ This is an **exploratory** picture, not a certificate: every point belongs to a 
 smoothed classifier ``g_sigma``, the top class is chosen from the same samples that bound it, and
 all points share one noise draw. Taking the best point of the grid as a certificate would be the
 "best of many tries" error (reference §7.14). To certify a chosen sigma, call
-``Smooth(model, K, sigma).certify`` with fresh samples (``recertify`` below does exactly that).
+``Smooth(model, K, sigma).certify(..., seed=seed, purpose="certify-fixed")`` with fresh samples;
+:func:`certify_best` does exactly that for the landscape's best grid point.
+
+Noise streams (issue 12): the landscape draws from ``stream_seed(seed, "landscape")``, never from
+``seed`` itself nor from any certificate's stream, so a sigma chosen by looking at the landscape
+and then certified with another purpose's stream (or another seed) gets a certificate whose noise
+the choice has not seen. ``SigmaLandscape.purpose`` and ``.stream_seed`` record the stream.
 """
 from __future__ import annotations
 
@@ -31,8 +37,15 @@ from torch import nn
 
 from .bounds import clopper_pearson_lower, clopper_pearson_lower_tail, clopper_pearson_upper, radius_cap
 from .ddsigma import check_clip, working_copy
+from .streams import stream_seed as _stream_seed
 
-__all__ = ["SigmaLandscape", "sigma_landscape", "landscape_from_counts", "surrogate_from_psi"]
+__all__ = ["SigmaLandscape", "sigma_landscape", "landscape_from_counts", "surrogate_from_psi", "certify_best",
+           "MAX_LANDSCAPE_ROWS"]
+
+#: Largest ``len(sigmas) * n`` (noisy forward rows) that :func:`sigma_landscape` accepts.
+MAX_LANDSCAPE_ROWS = 10**8
+#: Largest ``n * x.numel()`` (the shared noise draw held in memory, float32): 1 GiB.
+MAX_NOISE_ELEMENTS = 2**28
 
 
 @dataclass
@@ -55,10 +68,15 @@ class SigmaLandscape:
     surrogate : ndarray (S,)
         DDRS surrogate radius of the averaged softmax (NaN when not computed).
     n, alpha, seed : int, float, int
+        ``seed`` is the user seed; the noise came from ``stream_seed(seed, purpose)``.
     time_s : float
         Wall-clock seconds.
     note : str
         Why these numbers are not a certificate.
+    purpose : str
+        Noise stream purpose ("landscape").
+    stream_seed : int or None
+        Seed of the generator that drew the noise (``stream_seed(seed, purpose)``).
     """
 
     sigmas: np.ndarray
@@ -79,6 +97,8 @@ class SigmaLandscape:
         "Exploratory: each sigma is a different smoothed classifier, all share one noise draw and the "
         "class is chosen from the same samples; re-certify a chosen sigma with fresh samples."
     )
+    purpose: str = "landscape"
+    stream_seed: int | None = None
 
     def best(self) -> tuple[float, float]:
         """(sigma, radius) of the grid point with the largest radius (exploratory, not a certificate)."""
@@ -106,6 +126,18 @@ def surrogate_from_psi(psi: np.ndarray, sigmas: np.ndarray, clip: tuple[float, f
     return np.asarray(sigmas, dtype=np.float64) / 2.0 * (norm.ppf(top2[:, 0]) - norm.ppf(top2[:, 1]))
 
 
+def _sigma_grid(sigmas) -> np.ndarray:
+    try:
+        sig = np.asarray(sigmas, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise TypeError("sigmas must be a list of positive numbers.") from None
+    if sig.size < 1 or not np.all(np.isfinite(sig)) or np.any(sig <= 0):
+        raise ValueError("sigmas must be a non-empty list of positive finite numbers.")
+    if sig.size > 10_000:
+        raise ValueError(f"sigmas holds {sig.size} values; at most 10,000 are accepted.")
+    return sig
+
+
 def landscape_from_counts(sigmas, counts, alpha: float, label=None) -> dict:
     """Bounds and Cohen radii per sigma from vote counts (no sampling).
 
@@ -124,10 +156,18 @@ def landscape_from_counts(sigmas, counts, alpha: float, label=None) -> dict:
     -------
     dict with label, p_hat, p_lower, p_upper, radius, cap (each (S,)) and n.
     """
-    sigmas = np.asarray(sigmas, dtype=np.float64)
-    counts = np.asarray(counts)
-    if counts.ndim != 2 or counts.shape[0] != sigmas.shape[0]:
+    sigmas = _sigma_grid(sigmas)
+    try:
+        counts = np.asarray(counts)
+    except (TypeError, ValueError):
+        raise TypeError("counts must be an array of whole numbers.") from None
+    if counts.dtype.kind not in "biuf":
+        raise TypeError(f"counts must hold whole numbers, got dtype {counts.dtype}.")
+    if counts.ndim != 2 or counts.shape[0] != sigmas.shape[0] or counts.shape[1] < 1:
         raise ValueError(f"counts must have shape (len(sigmas), K), got {counts.shape} for {sigmas.shape[0]} sigmas.")
+    if not np.all(np.isfinite(counts)) or np.any(counts < 0) or np.any(counts != np.round(counts)):
+        raise ValueError("counts must be non-negative whole numbers.")
+    counts = counts.astype(np.int64)
     n_per = counts.sum(axis=1)
     if np.any(n_per != n_per[0]) or n_per[0] < 1:
         raise ValueError("Every sigma must have the same positive number of samples.")
@@ -135,13 +175,18 @@ def landscape_from_counts(sigmas, counts, alpha: float, label=None) -> dict:
     if label is None:
         lab = np.argmax(counts, axis=1)
     else:
-        lab = np.broadcast_to(np.asarray(label, dtype=np.int64), sigmas.shape).copy()
+        try:
+            lab = np.broadcast_to(np.asarray(label), sigmas.shape).copy()
+        except ValueError:
+            raise ValueError(f"label must be a class index or one per sigma, got {label!r}.") from None
+        if lab.dtype.kind not in "iu" or np.any(lab < 0) or np.any(lab >= counts.shape[1]):
+            raise ValueError(f"label must hold class indices in [0, {counts.shape[1]}), got {label!r}.")
     k = counts[np.arange(len(sigmas)), lab]
     p_lower = np.asarray(clopper_pearson_lower(k, np.full_like(k, n), alpha), dtype=np.float64).reshape(-1)
     tail = np.asarray(clopper_pearson_lower_tail(k, np.full_like(k, n), alpha), dtype=np.float64).reshape(-1)
     p_upper = np.asarray(clopper_pearson_upper(k, np.full_like(k, n), alpha), dtype=np.float64).reshape(-1)
     radius = np.where(p_lower >= 0.5, sigmas * norm.isf(tail), 0.0)
-    cap = np.array([radius_cap(n, alpha, s) for s in sigmas])
+    cap = sigmas * radius_cap(n, alpha, 1.0)  # the cap is linear in sigma
     return {"label": lab.astype(np.int64), "p_hat": k / n, "p_lower": p_lower, "p_upper": p_upper,
             "radius": np.maximum(radius, 0.0), "cap": cap, "n": n}
 
@@ -198,26 +243,31 @@ def sigma_landscape(
     SigmaLandscape
         Exploratory; see the module docstring for why it is not a certificate.
     """
-    sig = np.asarray(sigmas, dtype=np.float64).reshape(-1)
-    if sig.size < 1 or not np.all(np.isfinite(sig)) or np.any(sig <= 0):
-        raise ValueError("sigmas must be a non-empty list of positive finite numbers.")
-    if int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}.")
-    if not (0.0 < float(alpha) < 1.0):
-        raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    from .certify import _check_alpha, _check_positive_int, check_image
+
+    sig = _sigma_grid(sigmas)
+    n = _check_positive_int("n", n)
+    alpha = _check_alpha(alpha)
+    batch_size = _check_positive_int("batch_size", batch_size)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be a non-negative integer, got {seed!r}.")
     check_clip(clip)
-    if not isinstance(x, torch.Tensor):
-        x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
-    if x.ndim < 1 or not torch.isfinite(x).all():
-        raise ValueError("x must be one finite image without a batch dimension.")
-    n = int(n)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch nn.Module, got {type(model).__name__}.")
+    if label is not None and (isinstance(label, bool) or not isinstance(label, (int, np.integer))):
+        raise TypeError(f"label must be a class index or None, got {label!r}.")
+    x = check_image(x, "x")
+    if sig.size * n > MAX_LANDSCAPE_ROWS:
+        raise ValueError(f"len(sigmas) * n = {sig.size * n:,} noisy rows exceed the cap of {MAX_LANDSCAPE_ROWS:,}.")
+    if n * x.numel() > MAX_NOISE_ELEMENTS:
+        raise ValueError(f"n = {n:,} noise draws of a {x.numel()}-value input exceed the cap of "
+                         f"{MAX_NOISE_ELEMENTS:,} values (1 GiB).")
+    stream = _stream_seed(int(seed), "landscape")  # never the certificate's stream
     dev = torch.device(device)
     t0 = time.perf_counter()
     model = working_copy(model, dev, channels_last=True)  # frozen eval copy; the caller's model is untouched
     x = x.to(dev, torch.float32)
-    gen = torch.Generator(device=dev).manual_seed(int(seed))
+    gen = torch.Generator(device=dev).manual_seed(stream)
     eps = torch.randn((n,) + tuple(x.shape), generator=gen, device=dev)
     S = sig.size
     counts = None
@@ -259,4 +309,39 @@ def sigma_landscape(
         surrogate=surrogate_from_psi(psi_np, sig, clip), n=n, alpha=float(alpha), seed=int(seed),
         time_s=time.perf_counter() - t0,
         config={"clip": [float(c) for c in clip], "label": label, "batch_size": int(batch_size)},
+        purpose="landscape", stream_seed=stream,
     )
+
+
+def certify_best(landscape: SigmaLandscape, model: nn.Module, x: torch.Tensor, num_classes: int, n0: int = 100,
+                 n: int = 10_000, alpha: float = 0.001, seed: int | None = None, batch_size: int = 1000,
+                 device: str = "cpu", input_range: tuple[float, float] | None = (0.0, 1.0)):
+    """Certify the landscape's best grid sigma with fresh samples (the sound way to use the landscape).
+
+    The certificate draws from ``stream_seed(seed, "certify-best")`` (``seed`` defaults to the
+    landscape's own seed), a stream the landscape never saw, so the choice of sigma and the
+    Clopper-Pearson bound are independent and the certificate of ``g_sigma`` holds with probability
+    >= 1 - alpha even though sigma was chosen by looking at the landscape.
+
+    Parameters
+    ----------
+    landscape : SigmaLandscape
+        From :func:`sigma_landscape` on the same ``x``.
+    model, x, num_classes, n0, n, alpha, batch_size, device, input_range :
+        As in ``Smooth`` / ``Smooth.certify``.
+    seed : int or None
+        User seed of the certificate's stream (default: the landscape's seed).
+
+    Returns
+    -------
+    robustcore.smoothing.certify.Certificate
+        Records ``purpose="certify-best"`` and ``base_seed``.
+    """
+    from .certify import Smooth
+
+    if not isinstance(landscape, SigmaLandscape):
+        raise TypeError(f"landscape must be a SigmaLandscape, got {type(landscape).__name__}.")
+    sigma, _ = landscape.best()
+    smooth = Smooth(model, num_classes, sigma, device=device, input_range=input_range)
+    return smooth.certify(x, n0=n0, n=n, alpha=alpha, batch_size=batch_size,
+                          seed=landscape.seed if seed is None else seed, purpose="certify-best")

@@ -176,7 +176,10 @@ def test_selection_and_estimation_use_separate_batched_draws():
 
     n0, n, b = 25, 103, 10
     model = PhaseVoter(n0)
-    cert = Smooth(model, 2, 0.1).certify(torch.zeros(3), n0=n0, n=n, alpha=0.01, batch_size=b, seed=0)
+    sm = Smooth(model, 2, 0.1)
+    cert = sm.certify(torch.zeros(3), n0=n0, n=n, alpha=0.01, batch_size=b, seed=0)
+    assert model.calls == []  # Smooth samples with its own copy: the caller's module is untouched
+    model = sm.base_classifier
     # one shape check, then ceil(n0/b) + ceil(n/b) batched calls; last batches of size n0 mod b, n mod b
     assert model.calls == [1] + [10, 10, 5] + [10] * 10 + [3]
     assert cert.counts0.tolist() == [n0, 0]
@@ -323,7 +326,7 @@ def test_bad_input_raises_before_sampling(kwargs, x, match):
     sm = Smooth(model, 3, 0.25)
     with pytest.raises(ValueError, match=match):
         sm.certify(x, **kwargs)
-    assert model.batches == 0
+    assert sm.base_classifier.batches == 0
 
 
 def test_bad_construction_and_output_size():
@@ -339,9 +342,10 @@ def test_bad_construction_and_output_size():
     with pytest.raises(ValueError, match="non-finite"):
         Smooth(bad, 3, 0.5)
     model = Counting(k=4)
+    sm = Smooth(model, 3, 0.5)
     with pytest.raises(ValueError, match="num_classes=3"):
-        Smooth(model, 3, 0.5).certify(torch.rand(1, 4, 4), 10, 100, 0.01)
-    assert model.batches == 0
+        sm.certify(torch.rand(1, 4, 4), 10, 100, 0.01)
+    assert sm.base_classifier.batches == 0
     with pytest.raises(ValueError, match="shape"):
         Smooth(Counting(), 3, 0.5, input_shape=(1, 4, 4)).predict(torch.rand(16), 10, 0.01)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
+from robustcore.smoothing.streams import stream_seed
 from scipy.stats import ncx2, norm
 from torch import nn
 
@@ -78,7 +80,9 @@ def test_common_random_numbers_make_ball_counts_monotone():
     land = sigma_landscape(Ball(r0), torch.zeros(D), sigmas, n=2000, alpha=1e-3, label=0, seed=2)
     assert np.all(np.diff(land.counts[:, 0]) <= 0)
     # And it equals the count of ||eps|| <= r0/sigma for the very same draw.
-    eps = torch.randn((2000, D), generator=torch.Generator().manual_seed(2))
+    # (the landscape's own stream, never the seed itself: see robustcore.smoothing.streams)
+    assert land.purpose == "landscape" and land.stream_seed == stream_seed(2, "landscape")
+    eps = torch.randn((2000, D), generator=torch.Generator().manual_seed(stream_seed(2, "landscape")))
     expected = [(eps.norm(dim=1) <= r0 / s).sum().item() for s in sigmas]
     assert np.array_equal(land.counts[:, 0], expected)
 
