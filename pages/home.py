@@ -1,9 +1,11 @@
 """Home: what each page teaches, in one sentence each, with a link."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from ui.common import page_header, sidebar_settings
+from ui.common import guard, page_header, sidebar_settings
 
 sidebar_settings()
 
@@ -14,6 +16,15 @@ page_header(
     "opens on a small example that explains itself and names the equation it shows; the sidebar's "
     "dataset, model, device and seed are shared by all pages.",
 )
+
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _thumbnail(line: str):
+    from robustcore.viz.home import thumbnail
+
+    return thumbnail(line)
+
 
 LINES = [
     ("pages/tropical.py", "Tropical geometry", ":material/change_history:",
@@ -38,11 +49,24 @@ LINES = [
      r"\tau^* = \arg\min_\tau\ \tau \cdot \max\left\{\frac{2\mathcal{L}(\tau)}{\mu},\ \frac{4\sigma^2(\tau)}{\varepsilon\mu^2}\right\}"),
 ]
 
+CAPTIONS = {
+    "tropical": "The zonotopes Z_G1 (blue) and Z_G2 (orange) of a random 5-unit net and their convex hull.",
+    "gabor": "A Gabor kernel at 30°: a Gaussian envelope times a cosine wave.",
+    "certificates": "Cohen's certified radius grows with the lower bound of p_A, faster for larger σ.",
+    "clustering": "Three class centres and the certified ball of a point: no point inside it changes class.",
+    "batch_size": "SGD's total work against the batch size τ on a toy problem, minimised at τ*.",
+}
+
 cols = st.columns(2)
 for i, (path, title, icon, sentence, eq) in enumerate(LINES):
+    key = Path(path).stem
     with cols[i % 2].container(border=True):
         st.subheader(f"{icon} {title}")
         st.markdown(sentence)
+        with guard(f"drawing the {title.lower()} picture"):
+            st.plotly_chart(_thumbnail(key), key=f"home_{key}", width="stretch",
+                            config={"displayModeBar": False, "staticPlot": True})
+            st.caption(CAPTIONS[key])
         st.latex(eq)
         st.page_link(path, label=f"Open {title}", icon=":material/arrow_forward:")
 

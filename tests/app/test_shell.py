@@ -93,3 +93,13 @@ def test_uploading_a_bad_checkpoint_gives_one_sentence(tmp_path):
     at.sidebar.selectbox[1].select("upload").run()
     assert not at.exception
     assert "choose a checkpoint file" in at.main.error[0].value
+
+
+def test_home_shows_one_computed_picture_per_line():
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception and not at.error
+    charts = at.get("plotly_chart")
+    assert len(charts) == 5
+    from robustcore.viz.home import THUMBNAILS
+
+    assert len(THUMBNAILS) == 5
