@@ -5,99 +5,38 @@ and saves a screenshot of each page under test-artifacts/screenshots/.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.browser.harness import CHROMIUM, ROOT, chromium, streamlit_server, wait_until_done, error_texts
+
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 PAGES = {"home": "", "tropical": "tropical", "gabor": "gabor", "certificates": "certificates",
          "clustering": "clustering", "batch_size": "batch_size"}
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
 PAGE_TIMEOUT_MS = 240_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS.parent / "streamlit-server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless",
-         "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        pytest.fail("streamlit did not start within 120 s")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with streamlit_server(ARTIFACTS.parent / "streamlit-server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None:
         pytest.skip("Debian's chromium is not installed (make test installs it with apt-get)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage"],
-        )
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _wait_until_done(page) -> None:
-    page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
-    # The script must start and then finish; a page that trains a model on first use takes longer.
-    page.wait_for_function(
-        """() => {
-            const app = document.querySelector('[data-testid="stApp"]');
-            return app && app.getAttribute('data-test-script-state') === 'notRunning'
-                   && !document.querySelector('[data-testid="stSkeleton"]');
-        }""",
-        timeout=PAGE_TIMEOUT_MS,
-    )
-    page.wait_for_timeout(500)
+    wait_until_done(page, timeout_ms=PAGE_TIMEOUT_MS)
 
 
-def _errors(page) -> list[str]:
-    boxes = page.query_selector_all('[data-testid="stException"], [data-testid="stAlertContentError"]')
-    return [b.inner_text()[:300] for b in boxes]
+_errors = error_texts
 
 
 def test_every_page_renders_without_errors(server, browser):
