@@ -14,20 +14,43 @@ attained at ``j*``:
   ``post_processing_memory_based.py``; rule ``"abstain"`` (RANCER) abstains and stores nothing;
 - ``m >= 0``: the class stays ``c_i`` and the radius shrinks to ``m`` (touches no conflicting ball).
 
-The result is appended to the memory (abstentions are not stored). Invariant, tested: stored balls
-of different classes are disjoint, ``||x_i - x_j|| >= R_i + R_j`` whenever ``c_i != c_j``; hence
-every answer the memory classifier gives inside a stored ball is that ball's class, and each
-issued ball is a certificate of the memory classifier provided every underlying Cohen certificate
-holds (probability ``>= 1 - M alpha`` for all ``M`` of them by the union bound).
+The result is appended to the memory (abstentions are not stored).
+
+Guarantees, exactly (each holds provided every underlying Cohen certificate holds, which has
+probability ``>= 1 - M alpha`` for all ``M`` of them by the union bound):
+
+- **Both rules** keep the invariant (tested, also with two processes writing one store): stored
+  balls of different classes are disjoint, ``||x_i - x_j|| >= R_i + R_j`` whenever ``c_i != c_j``;
+  a ball is never enlarged, only shrunk, and a stored ball is never replaced or removed (except by
+  :meth:`CertificationMemory.clear`, which starts a new memory).
+- **rule="ddrs"** (Alfarra et al.): every later query ``x'`` that lies strictly inside a stored
+  ball ``j`` is answered ``c_j`` (the classes of the balls that contain ``x'`` all agree, by the
+  invariant). So each stored ball ``(x_j, c_j, R_j)`` is a certificate of the memory classifier:
+  it answers ``c_j`` everywhere in the open ball.
+- **rule="abstain"** (RANCER): a query inside a stored ball of *another* class abstains. So inside
+  a stored ball ``j`` the memory classifier answers ``c_j`` **or abstains**; it never answers a
+  different class there. Each stored ball certifies "no class other than ``c_j``", not "always
+  ``c_j``".
+
+In both cases the statements are about the memory classifier as a *sequential* procedure: the
+answer to a query depends on the queries processed before it (order dependence, shown on the page).
 
 Caveats shown on the page: answers depend on the order of the queries, and the memory grows by one
 entry per certified query (``O(M d)`` storage, ``O(M d)`` work per query).
 
-The memory is persisted in the results store (run kind ``"smoothing.memory"``; one result row per entry with
-the point in ``extra["x"]``), so it survives between sessions.
+Persistence and concurrency: the memory lives in the results store (run kind
+``"smoothing.memory"``, one result row per entry with the point in ``extra["x"]``). Every insert
+runs in ONE SQLite write transaction (``BEGIN IMMEDIATE``): it reads the entries other sessions
+stored since, decides against all of them, and appends its entry with a plain ``INSERT`` at the
+next index, so two browser sessions or processes cannot both store intersecting balls of different
+classes, and no stored ball is ever overwritten. The memory's name carries the seed of the
+certificates it holds (``name/seed=<seed>``): memories built from different noise are kept apart.
 """
 from __future__ import annotations
 
+import json
+import sqlite3
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +59,26 @@ __all__ = ["MemoryDecision", "CertificationMemory", "memory_certify", "memory_po
 
 RULES = ("ddrs", "abstain")
 ABSTAIN = -1
+
+
+def _check_label(label) -> int:
+    if isinstance(label, bool) or not isinstance(label, (int, np.integer)):
+        if isinstance(label, (float, np.floating)) and float(label).is_integer():
+            label = int(label)
+        else:
+            raise TypeError(f"label must be a class index (int) or -1 for abstain, got {label!r}.")
+    if label < ABSTAIN:
+        raise ValueError(f"label must be a class index >= 0 or -1 for abstain, got {label!r}.")
+    return int(label)
+
+
+def _check_radius(radius) -> float:
+    if isinstance(radius, (bool, complex, np.complexfloating)) or not isinstance(radius, (int, float, np.number)):
+        raise TypeError(f"radius must be a non-negative number, got {radius!r}.")
+    r = float(radius)
+    if not (np.isfinite(r) and r >= 0):
+        raise ValueError(f"radius must be a non-negative number, got {radius!r}.")
+    return r
 
 
 @dataclass(frozen=True)
@@ -80,15 +123,31 @@ class CertificationMemory:
         config={"name": name, "dim": dim, "rule": rule})``.
     name : str
         Name of the persisted memory (e.g. "digits-cnn/ddrs").
+    seed : int or None
+        Seed of the certificates the memory holds; appended to the name as ``/seed=<seed>`` (so
+        memories of different noise streams are different memories).
     """
 
     KIND = "smoothing.memory"
+    #: Largest input dimension accepted (a stored point is kept in memory and in the store).
+    MAX_DIM = 10**7
 
-    def __init__(self, dim: int, rule: str = "ddrs", store=None, name: str = "default"):
-        if int(dim) != dim or dim < 1:
-            raise ValueError(f"dim must be a positive integer, got {dim!r}.")
+    def __init__(self, dim: int, rule: str = "ddrs", store=None, name: str = "default", seed: int | None = None):
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"dim must be a positive integer, got {dim!r}.")
+        if not (1 <= dim <= self.MAX_DIM):
+            raise ValueError(f"dim must be an integer in [1, {self.MAX_DIM:,}], got {dim!r}.")
         if rule not in RULES:
             raise ValueError(f"rule must be one of {RULES}, got {rule!r}.")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name must be a non-empty string, got {name!r}.")
+        if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+                raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}.")
+            name = f"{name}/seed={int(seed)}"
+        if store is not None and not hasattr(store, "start_run"):
+            raise TypeError(f"store must be a robustcore ResultsStore or None, got {type(store).__name__}.")
+        self.seed = None if seed is None else int(seed)
         self.dim, self.rule = int(dim), rule
         self._x = np.empty((16, self.dim))
         self._c = np.empty(16, dtype=np.int64)
@@ -133,7 +192,10 @@ class CertificationMemory:
         self.keys.append(key)
 
     def _flat(self, x) -> np.ndarray:
-        arr = np.asarray(x.detach().cpu() if hasattr(x, "detach") else x, dtype=np.float64).reshape(-1)
+        raw = np.asarray(x.detach().cpu() if hasattr(x, "detach") else x)
+        if raw.dtype.kind not in "biuf":
+            raise TypeError(f"x must hold real numbers, got dtype {raw.dtype}.")
+        arr = raw.astype(np.float64).reshape(-1)
         if arr.size != self.dim:
             raise ValueError(f"The input has {arr.size} values but this memory holds points of dimension {self.dim}.")
         if not np.all(np.isfinite(arr)):
@@ -144,9 +206,7 @@ class CertificationMemory:
     def decide(self, x, label: int, radius: float) -> MemoryDecision:
         """The memory classifier's answer for ``x`` given its Cohen certificate, without storing it."""
         xf = self._flat(x)
-        label, radius = int(label), float(radius)
-        if not (np.isfinite(radius) and radius >= 0):
-            raise ValueError(f"radius must be a non-negative number, got {radius!r}.")
+        label, radius = _check_label(label), _check_radius(radius)
         if self._m == 0:
             if label == ABSTAIN:
                 return MemoryDecision(ABSTAIN, 0.0, label, radius, "abstained")
@@ -190,25 +250,82 @@ class CertificationMemory:
         -------
         MemoryDecision
         """
-        dec = self.decide(x, label, radius)
+        if self.store is None:
+            dec = self.decide(x, label, radius)
+            if dec.label != ABSTAIN:
+                self._append(self._flat(x), dec.label, dec.radius, key)
+            return dec
+        xf = self._flat(x)
+        _check_label(label), _check_radius(radius)
+        if sigma is not None and not np.isfinite(float(sigma)):
+            raise ValueError(f"sigma must be a finite number or None, got {sigma!r}.")
+        con = self._connect()
+        try:
+            # One write transaction: read what other sessions stored, decide against all of it,
+            # append with a plain INSERT (a clash on the index fails instead of replacing a ball).
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                if con.execute("SELECT 1 FROM runs WHERE id=?", (int(self.run_id),)).fetchone() is None:
+                    raise ValueError(f"The memory {self.name!r} was cleared by another session; open it again.")
+                self._sync(con)
+                dec = self.decide(xf, label, radius)
+                if dec.label != ABSTAIN:
+                    now = time.time()
+                    extra = {"x": xf.tolist(), "original_radius": dec.original_radius, "action": dec.action,
+                             "key": key}
+                    con.execute(
+                        "INSERT INTO results(run_id, idx, label, prediction, radius, sigma, correct, time_s, extra, "
+                        "created) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        (int(self.run_id), self._m, int(dec.label), int(dec.original_label), float(dec.radius),
+                         None if sigma is None else float(sigma), None, None, json.dumps(extra, default=str), now))
+                    con.execute("UPDATE runs SET updated=? WHERE id=?", (now, int(self.run_id)))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            con.close()
         if dec.label != ABSTAIN:
-            xf = self._flat(x)
             self._append(xf, dec.label, dec.radius, key)
-            if self.store is not None:
-                self.store.add_results(self.run_id, [{
-                    "index": self._m - 1, "label": dec.label, "prediction": dec.original_label,
-                    "radius": dec.radius, "sigma": sigma,
-                    "extra": {"x": xf.tolist(), "original_radius": dec.original_radius, "action": dec.action,
-                              "key": key},
-                }])
         return dec
+
+    # ---------------------------------------------------------------- store plumbing
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.store.path, timeout=60.0, isolation_level=None)
+        con.execute("PRAGMA busy_timeout=60000")
+        return con
+
+    def _sync(self, con: sqlite3.Connection) -> None:
+        """Append the entries stored (by any session) beyond the ones held here, in index order."""
+        rows = con.execute("SELECT idx, label, radius, extra FROM results WHERE run_id=? AND idx>=? ORDER BY idx",
+                           (int(self.run_id), self._m)).fetchall()
+        for idx, lab, rad, extra in rows:
+            if int(idx) != self._m:
+                raise ValueError(f"The stored memory {self.name!r} has a gap at entry {self._m}; it is not "
+                                 "a memory written by this class.")
+            ex = json.loads(extra or "{}")
+            self._append(np.asarray(ex["x"], dtype=np.float64), int(lab), float(rad), ex.get("key"))
+
+    def refresh(self) -> int:
+        """Load the entries other sessions stored since this memory was opened; returns how many."""
+        if self.store is None:
+            return 0
+        before = self._m
+        con = self._connect()
+        try:
+            self._sync(con)
+        finally:
+            con.close()
+        return self._m - before
 
     def query(self, x) -> tuple[int, float] | None:
         """``(class, radius)`` of the stored ball containing ``x`` most deeply, or None.
 
-        Inside a stored ball the memory classifier's answer is fixed to that ball's class; the
-        radius returned is ``R_j - ||x - x_j||`` (a ball around x inside ball j).
+        Inside a stored ball the memory classifier answers that ball's class (rule "ddrs") or that
+        class or abstain (rule "abstain"); the radius returned is ``R_j - ||x - x_j||`` (a ball
+        around x inside ball j). Entries stored by other sessions are loaded first.
         """
+        self.refresh()
         if self._m == 0:
             return None
         xf = self._flat(x)
@@ -229,10 +346,7 @@ class CertificationMemory:
         return float((D - self.radii[:, None] - self.radii[None, :])[diff].min())
 
     def _load(self) -> None:
-        df = self.store.results(self.run_id)
-        for _, row in df.sort_values("index").iterrows():
-            x = np.asarray(row["extra"]["x"], dtype=np.float64)
-            self._append(x, int(row["label"]), float(row["radius"]), row["extra"].get("key"))
+        self.refresh()
 
     def clear(self) -> None:
         """Forget every entry (and delete the persisted run, starting a fresh one)."""
@@ -321,7 +435,11 @@ def memory_postprocess_run(store, run_id: int, X, y=None, rule: str = "ddrs", na
     for _, row in df.iterrows():
         i = int(row["index"])
         pred = ABSTAIN if row["prediction"] is None or np.isnan(row["prediction"]) else int(row["prediction"])
-        dec = mem.insert(X[i], pred, float(row["radius"] or 0.0), key=i, sigma=row["sigma"])
+        sig = row["sigma"]
+        sig = None if sig is None or not np.isfinite(float(sig)) else float(sig)
+        rad = row["radius"]
+        rad = 0.0 if rad is None or not np.isfinite(float(rad)) else float(rad)
+        dec = mem.insert(X[i], pred, rad, key=i, sigma=sig)
         label = int(row["label"]) if y is None else int(np.asarray(y)[i])
         rows.append({"index": i, "label": label, "prediction": dec.label, "radius": dec.radius,
                      "sigma": row["sigma"], "correct": dec.label == label,

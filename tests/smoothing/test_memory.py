@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import multiprocessing as mp
 
 import numpy as np
 import pytest
@@ -126,3 +127,66 @@ def test_bad_input():
         mem.insert([0.0, 1.0, 2.0], 0, 1.0)
     with pytest.raises(ValueError, match="radius"):
         mem.insert([0.0, 1.0], 0, -1.0)
+
+
+def test_abstain_rule_guarantee_is_class_or_abstain_inside_a_ball():
+    """Under rule="abstain" a later query inside a stored ball of another class is NOT answered with
+    that ball's class (it abstains); under "ddrs" it is. Neither rule ever answers a third class there."""
+    for rule, expected in (("ddrs", 0), ("abstain", -1)):
+        mem = CertificationMemory(1, rule=rule)
+        mem.insert([0.0], 0, 1.0)
+        assert mem.insert([0.5], 1, 0.2).label == expected
+        assert mem.insert([0.5], 0, 0.2).label == 0
+
+
+def _race_worker(path: str, seed: int, barrier, out) -> None:
+    from robustcore.smoothing.memory import CertificationMemory
+    from robustcore.store import ResultsStore
+
+    rng = np.random.default_rng(seed)
+    mem = CertificationMemory(2, store=ResultsStore(path), name="race", seed=7)
+    barrier.wait()
+    stored = 0
+    for _ in range(60):
+        # large balls in a small square: nearly every insert conflicts with the other process's balls
+        dec = mem.insert(rng.random(2), int(rng.integers(0, 3)), float(rng.random() * 0.4), key=seed)
+        stored += dec.label != -1
+    out.put((seed, stored))
+
+
+@pytest.mark.slow  # two spawned interpreters import torch (~10-20 s on a loaded 2-core machine)
+def test_two_processes_racing_on_one_store_keep_the_invariant_and_lose_no_ball(tmp_path):
+    path = str(tmp_path / "race.sqlite")
+    ResultsStore(path)
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_race_worker, args=(path, s, barrier, out)) for s in (1, 2)]
+    for p in procs:
+        p.start()
+    results = dict(out.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    mem = CertificationMemory(2, store=ResultsStore(path), name="race", seed=7)
+    assert mem.name == "race/seed=7"
+    assert len(mem) == results[1] + results[2]  # every stored ball is still there
+    assert set(mem.keys) == {1, 2}  # both processes did store balls
+    switches = sum(a != b for a, b in zip(mem.keys, mem.keys[1:]))
+    assert switches >= 2  # and their inserts really interleaved (a race, not one after the other)
+    assert _brute_force_separation(mem) >= -1e-12  # no two balls of different classes intersect
+    # a memory of another seed is another memory
+    assert len(CertificationMemory(2, store=ResultsStore(path), name="race", seed=8)) == 0
+
+
+def test_bad_input_types():
+    mem = CertificationMemory(2)
+    with pytest.raises(TypeError):
+        mem.insert(np.array([1 + 1j, 0]), 0, 1.0)
+    with pytest.raises(TypeError):
+        mem.insert([0.0, 1.0], "a", 1.0)
+    with pytest.raises(ValueError, match="radius"):
+        mem.insert([0.0, 1.0], 0, float("nan"))
+    with pytest.raises(ValueError, match="NaN"):
+        mem.insert([0.0, float("nan")], 0, 1.0)
+    with pytest.raises((TypeError, ValueError)):
+        CertificationMemory(0)
