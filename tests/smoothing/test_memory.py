@@ -146,8 +146,11 @@ def _race_worker(path: str, seed: int, barrier, out) -> None:
     rng = np.random.default_rng(seed)
     mem = CertificationMemory(2, store=ResultsStore(path), name="race", seed=7)
     barrier.wait()
+    import time
+
     stored = 0
     for _ in range(60):
+        time.sleep(0.005)  # a session does other work between inserts (sampling): lets the two interleave
         # large balls in a small square: nearly every insert conflicts with the other process's balls
         dec = mem.insert(rng.random(2), int(rng.integers(0, 3)), float(rng.random() * 0.4), key=seed)
         stored += dec.label != -1
