@@ -1,4 +1,9 @@
-"""Plotly figures of the certificates page (pure functions: arrays in, figures out)."""
+"""Plotly figures of the certificates page (pure functions: arrays in, figures out).
+
+Categorical axes (the vote histogram's classes) are declared ``type="category"`` with plain class names;
+special classes are marked by colour and legend, never by text in the label (plotly guesses an axis type
+from the labels and can drop bars whose label does not parse).
+"""
 from __future__ import annotations
 
 import io
@@ -10,6 +15,8 @@ from plotly.subplots import make_subplots
 
 __all__ = [
     "digit_from_png",
+    "image_from_png",
+    "VOTE_ROLES",
     "image_grid",
     "vote_histogram",
     "landscape_figure",
@@ -21,65 +28,135 @@ _GREY = "gray_r"  # dark digit strokes on white, like the paper figures
 _C_RADIUS, _C_SURR, _C_CAP, _C_OPT, _C_CUR = "#636EFA", "#EF553B", "#7F7F7F", "#00CC96", "#AB63FA"
 
 
+def _tile(img: np.ndarray, zmax: float):
+    """One image as a plotly trace: a grey heatmap for (H, W) or (1, H, W), an RGB image for (3, H, W)."""
+    if img.ndim == 3 and img.shape[0] == 3:
+        rgb = (np.clip(np.transpose(img, (1, 2, 0)) / zmax, 0, 1) * 255).round().astype(np.uint8)
+        return go.Image(z=rgb, hovertemplate="row %{y}, col %{x}<extra></extra>")
+    grey = img[0] if img.ndim == 3 else img
+    return go.Heatmap(z=np.clip(grey, 0, zmax)[::-1], colorscale=_GREY, zmin=0, zmax=zmax, showscale=False,
+                      hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>")
+
+
 def image_grid(images: np.ndarray, titles: Sequence[str] | None = None, ncols: int = 6,
-               size: int = 110, zmax: float = 1.0) -> go.Figure:
-    """A grid of small grey images (e.g. noisy copies or a gallery of test digits).
+               size: int = 110, zmax: float = 1.0, title_lines: int | None = None) -> go.Figure:
+    """A grid of small images (noisy copies, a gallery of test images), grey or colour.
+
+    Titles never overlap: each tile gets a band above it tall enough for its title lines (``<br>``
+    separates lines), and the tiles are spaced so a title is never wider than its column.
 
     Parameters
     ----------
-    images : array (k, H, W) or (k, 1, H, W)
-        Pixel values (clipped to [0, zmax] for display only).
+    images : array (k, H, W), (k, 1, H, W) or (k, 3, H, W)
+        Pixel values in [0, zmax] (clipped for display only); 3 channels are drawn as RGB.
     titles : list of str, optional
-        One caption per image.
+        One caption per image (keep each line under ~14 characters for the default tile size).
     ncols : int
         Images per row.
     size : int
         Pixel size of one tile.
     zmax : float
         Top of the colour scale.
+    title_lines : int, optional
+        Lines per title (default: the most ``<br>``-separated lines of any title).
     """
     imgs = np.asarray(images, dtype=np.float64)
-    if imgs.ndim == 4:
-        imgs = imgs[:, 0]
-    if imgs.ndim != 3:
-        raise ValueError(f"images must have shape (k, H, W), got {imgs.shape}.")
+    if imgs.ndim == 4 and imgs.shape[1] not in (1, 3):
+        raise ValueError(f"images must have 1 or 3 channels, got shape {imgs.shape}.")
+    if imgs.ndim not in (3, 4) or imgs.shape[0] == 0:
+        raise ValueError(f"images must have shape (k, H, W) or (k, C, H, W) with k >= 1, got {imgs.shape}.")
     k = imgs.shape[0]
-    ncols = max(1, min(ncols, k))
+    if titles is not None and len(titles) != k:
+        raise ValueError(f"titles must have one entry per image ({k}), got {len(titles)}.")
+    ncols = max(1, min(int(ncols), k))
     nrows = int(np.ceil(k / ncols))
+    lines = title_lines if title_lines is not None else (
+        max((str(t).count("<br>") + 1 for t in titles), default=0) if titles is not None else 0)
+    title_px = 14 * lines + 6 if lines else 4
+    plot_h = nrows * (size + title_px)
     fig = make_subplots(rows=nrows, cols=ncols, subplot_titles=list(titles) if titles is not None else None,
-                        horizontal_spacing=0.02, vertical_spacing=0.12 / max(nrows, 1))
+                        horizontal_spacing=0.03 if ncols > 1 else 0.0,
+                        vertical_spacing=(title_px / plot_h) if nrows > 1 else 0.0)
     for i in range(k):
-        fig.add_trace(go.Heatmap(z=np.clip(imgs[i], 0, zmax)[::-1], colorscale=_GREY, zmin=0, zmax=zmax,
-                                 showscale=False, hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>"),
-                      row=i // ncols + 1, col=i % ncols + 1)
+        fig.add_trace(_tile(imgs[i], zmax), row=i // ncols + 1, col=i % ncols + 1)
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, scaleanchor=None)
-    fig.update_layout(height=size * nrows + 40, width=None, margin=dict(l=5, r=5, t=30, b=5))
+    fig.update_layout(height=plot_h + 10, width=None, margin=dict(l=4, r=4, t=title_px, b=6))
     fig.update_annotations(font_size=11)
     return fig
 
 
+# Roles of the bars of the vote histogram: (legend name, colour). Colour marks the special classes, so the
+# axis labels stay plain class names (a label such as "1 (true)" once made plotly drop the winning bar).
+VOTE_ROLES = {
+    "both": ("predicted = true class", _C_OPT),
+    "predicted": ("predicted (top class)", _C_SURR),
+    "true": ("true class", _C_RADIUS),
+    "other": ("other classes", "#B0B0B0"),
+}
+
+
 def vote_histogram(counts: np.ndarray, candidate: int | None = None, true_label: int | None = None,
-                   title: str = "Votes of the noisy samples") -> go.Figure:
-    """Bar chart of class votes ``counts[c] = #{i: f(x + eps_i) = c}``.
+                   title: str = "Votes of the noisy samples", class_names: Sequence[str] | None = None) -> go.Figure:
+    """Bar chart of class votes ``counts[c] = #{i: f(x + eps_i) = c}`` on a categorical class axis.
+
+    The predicted class (the one CERTIFY bounds) and the true class are marked by colour and named in
+    the legend; every class is a category of its own, so every class with votes has a visible bar.
 
     Parameters
     ----------
     counts : array (K,)
+        Non-negative vote counts.
     candidate : int, optional
-        Highlighted class (the one CERTIFY bounds).
+        The predicted (top) class.
     true_label : int, optional
-        Marked in the axis labels.
+        The true class of the image (None when unknown, e.g. an uploaded image).
+    title : str
+    class_names : list of K str, optional
+        Axis labels (default "0" ... "K-1").
     """
-    counts = np.asarray(counts)
+    counts = np.asarray(counts).reshape(-1)
+    if counts.size == 0 or not np.all(np.isfinite(counts)) or (counts < 0).any():
+        raise ValueError("counts must be a non-empty vector of non-negative vote counts.")
     K = counts.shape[0]
-    colors = [_C_OPT if c == candidate else "#B0B0B0" for c in range(K)]
-    names = [f"{c}{' (true)' if c == true_label else ''}" for c in range(K)]
-    fig = go.Figure(go.Bar(x=names, y=counts, marker_color=colors, text=counts, textposition="outside",
-                           hovertemplate="class %{x}: %{y} votes<extra></extra>"))
-    fig.update_layout(title=title, xaxis_title="class", yaxis_title="votes", height=300,
-                      margin=dict(l=40, r=10, t=40, b=40))
+    names = [str(c) for c in class_names] if class_names is not None else [str(c) for c in range(K)]
+    if len(names) != K or len(set(names)) != K:
+        raise ValueError(f"class_names must hold {K} distinct names.")
+
+    def role(c: int) -> str:
+        if c == candidate and c == true_label:
+            return "both"
+        if c == candidate:
+            return "predicted"
+        return "true" if c == true_label else "other"
+
+    fig = go.Figure()
+    for key, (legend, color) in VOTE_ROLES.items():
+        idx = [c for c in range(K) if role(c) == key]
+        if not idx:
+            continue
+        fig.add_trace(go.Bar(x=[names[c] for c in idx], y=counts[idx], name=legend, marker_color=color,
+                             text=[f"{int(v):,}" for v in counts[idx]], textposition="outside", cliponaxis=False,
+                             hovertemplate="class %{x}: %{y:,} votes<extra>" + legend + "</extra>"))
+    top = float(counts.max()) if counts.max() > 0 else 1.0
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=names, title_text="class")
+    fig.update_yaxes(title_text="votes", range=[0, top * 1.18], rangemode="tozero")
+    fig.update_layout(title=dict(text=title, font_size=13), barmode="overlay", height=320, bargap=0.25,
+                      margin=dict(l=50, r=10, t=40, b=40),
+                      legend=dict(orientation="h", yanchor="top", y=-0.22, x=0))
     return fig
+
+
+def _nice_step(span: float) -> float:
+    """A round tick step (1, 2 or 5 times a power of ten) giving about five ticks over ``span``."""
+    if not (np.isfinite(span) and span > 0):
+        return 1.0
+    raw = span / 5
+    mag = 10.0 ** np.floor(np.log10(raw))
+    for m in (1, 2, 5, 10):
+        if raw <= m * mag:
+            return float(m * mag)
+    return float(10 * mag)
 
 
 def landscape_figure(sigmas: np.ndarray, radius: np.ndarray, surrogate: np.ndarray, cap: np.ndarray,
@@ -87,6 +164,9 @@ def landscape_figure(sigmas: np.ndarray, radius: np.ndarray, surrogate: np.ndarr
                      sigma_opt: float | None = None, path_sigma: np.ndarray | None = None,
                      path_surrogate: np.ndarray | None = None, current_sigma: float | None = None) -> go.Figure:
     """The sigma landscape: Cohen radius, DDRS surrogate and cap (top); p_hat with its band (bottom).
+
+    The current and optimised sigma are vertical lines named in the legend (not text on the plot,
+    which overlapped when the two are close).
 
     Parameters
     ----------
@@ -99,9 +179,10 @@ def landscape_figure(sigmas: np.ndarray, radius: np.ndarray, surrogate: np.ndarr
     current_sigma : float, optional
         The sigma of the page's fixed-sigma certificate (vertical line).
     """
+    sigmas = np.asarray(sigmas, dtype=np.float64)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
     fig.add_trace(go.Scatter(x=sigmas, y=radius, name="radius sigma Phi^-1(p_lower)", mode="lines+markers",
-                             line=dict(color=_C_RADIUS),
+                             line=dict(color=_C_RADIUS), marker=dict(size=5),
                              hovertemplate="sigma %{x:.3f}: radius %{y:.3f}<br>exploratory: the radius of a "
                                            "different g_sigma, not a certificate<extra></extra>"), row=1, col=1)
     fig.add_trace(go.Scatter(x=sigmas, y=surrogate, name="surrogate R~ (DDRS)", mode="lines",
@@ -109,30 +190,39 @@ def landscape_figure(sigmas: np.ndarray, radius: np.ndarray, surrogate: np.ndarr
     fig.add_trace(go.Scatter(x=sigmas, y=cap, name="cap sigma Phi^-1(alpha^(1/n))", mode="lines",
                              line=dict(color=_C_CAP, dash="dash", width=1)), row=1, col=1)
     if path_sigma is not None and path_surrogate is not None and len(path_sigma):
-        steps = np.arange(len(path_sigma))
-        fig.add_trace(go.Scatter(x=path_sigma, y=path_surrogate, name="ascent path (sigma_t, R~_t)",
+        ps, pr = np.asarray(path_sigma).reshape(-1), np.asarray(path_surrogate).reshape(-1)
+        steps = np.arange(len(ps))
+        fig.add_trace(go.Scatter(x=ps, y=pr, name="ascent path (sigma_t, R~_t)",
                                  mode="markers+lines", line=dict(color=_C_OPT, width=1),
                                  marker=dict(size=5, color=steps, colorscale="Greens", showscale=False),
                                  hovertemplate="step %{text}: sigma %{x:.3f}, R~ %{y:.3f}<extra></extra>",
                                  text=steps), row=1, col=1)
-    ymax = float(np.nanmax(np.concatenate([np.atleast_1d(radius), np.atleast_1d(surrogate)]))) if len(sigmas) else 1
-    ymax = max(ymax, 1e-3) * 1.15
-    for val, color, label in [(sigma_opt, _C_OPT, "optimised sigma"), (current_sigma, _C_CUR, "current sigma")]:
+    finite = np.concatenate([np.atleast_1d(np.asarray(radius, float)), np.atleast_1d(np.asarray(surrogate, float))])
+    finite = finite[np.isfinite(finite)]
+    ymax = max(float(finite.max()) if finite.size else 1.0, 1e-3) * 1.12
+    for val, color, label in [(current_sigma, _C_CUR, "current sigma"), (sigma_opt, _C_OPT, "optimised sigma_x")]:
         if val is not None and np.isfinite(val):
+            v = float(val)
             for row in (1, 2):
-                fig.add_vline(x=float(val), line=dict(color=color, dash="dash"), row=row, col=1)
-            fig.add_annotation(x=float(val), y=ymax, text=label, showarrow=False, yshift=8,
-                               font=dict(color=color), row=1, col=1)
-    fig.add_trace(go.Scatter(x=np.concatenate([sigmas, sigmas[::-1]]), y=np.concatenate([p_upper, p_lower[::-1]]),
+                top = ymax if row == 1 else 1.02
+                fig.add_trace(go.Scatter(x=[v, v], y=[0, top], mode="lines", name=f"{label} = {v:.2f}",
+                                         legendgroup=label, showlegend=row == 1,
+                                         line=dict(color=color, dash="dash", width=1.5),
+                                         hovertemplate=f"{label} = {v:.3f}<extra></extra>"), row=row, col=1)
+    fig.add_trace(go.Scatter(x=np.concatenate([sigmas, sigmas[::-1]]),
+                             y=np.concatenate([np.asarray(p_upper), np.asarray(p_lower)[::-1]]),
                              fill="toself", fillcolor="rgba(99,110,250,0.2)", line=dict(width=0),
                              name="Clopper-Pearson band", hoverinfo="skip"), row=2, col=1)
     fig.add_trace(go.Scatter(x=sigmas, y=p_hat, name="p_hat (top class)", mode="lines",
                              line=dict(color=_C_RADIUS)), row=2, col=1)
     fig.add_hline(y=0.5, line=dict(color=_C_CAP, dash="dot", width=1), row=2, col=1)
-    fig.update_yaxes(title_text="l2 radius", range=[0, ymax], row=1, col=1)
-    fig.update_yaxes(title_text="P(top class)", range=[0, 1.02], row=2, col=1)
-    fig.update_xaxes(title_text="sigma", row=2, col=1)
-    fig.update_layout(height=520, margin=dict(l=50, r=10, t=30, b=40), legend=dict(orientation="h", y=-0.15))
+    fig.update_yaxes(title_text="l2 radius", range=[0, ymax], dtick=_nice_step(ymax), row=1, col=1)
+    fig.update_yaxes(title_text="P(top class)", range=[0, 1.02], tickvals=[0, 0.5, 1], row=2, col=1)
+    span = float(sigmas.max() - min(sigmas.min(), 0.0)) if sigmas.size else 1.0
+    fig.update_xaxes(dtick=_nice_step(span), tick0=0, row=1, col=1)
+    fig.update_xaxes(title_text="sigma", dtick=_nice_step(span), tick0=0, row=2, col=1)
+    fig.update_layout(height=540, margin=dict(l=60, r=10, t=20, b=40),
+                      legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
     return fig
 
 
@@ -148,66 +238,100 @@ def sigma_path_figure(sigma_history: np.ndarray, surrogate_history: np.ndarray) 
     fig.update_xaxes(title_text="ascent step t")
     fig.update_yaxes(title_text="sigma", secondary_y=False)
     fig.update_yaxes(title_text="surrogate radius", secondary_y=True)
-    fig.update_layout(height=280, margin=dict(l=50, r=50, t=20, b=40), legend=dict(orientation="h", y=1.15))
+    fig.update_layout(height=300, margin=dict(l=60, r=60, t=20, b=40),
+                      legend=dict(orientation="h", yanchor="top", y=-0.25, x=0))
     return fig
 
 
 def certified_accuracy_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
-                              dashed: Sequence[str] = ()) -> go.Figure:
+                              dashed: Sequence[str] = (), dotted: Sequence[str] = ()) -> go.Figure:
     """Certified accuracy against radius, one step curve per run (as in the papers' figures).
 
     Parameters
     ----------
     curves : mapping name -> (radii (R,), accuracy (R,))
-    dashed : names drawn dashed (e.g. curves that are not guarantees)
+    dashed : names drawn dashed (curves that are not guarantees)
+    dotted : names drawn dotted (e.g. runs imported from published logs)
     """
     fig = go.Figure()
     for name, (r, acc) in curves.items():
+        dash = "dash" if name in dashed else ("dot" if name in dotted else "solid")
         fig.add_trace(go.Scatter(x=np.asarray(r), y=np.asarray(acc), name=name, mode="lines", line_shape="hv",
-                                 line=dict(dash="dash" if name in dashed else "solid")))
+                                 line=dict(dash=dash)))
+    n = max(len(curves), 1)
     fig.update_layout(xaxis_title="l2 radius r", yaxis_title="certified accuracy at r", yaxis_range=[0, 1.02],
-                      height=380, margin=dict(l=50, r=10, t=20, b=40))
+                      height=380 + 22 * n, margin=dict(l=60, r=10, t=20, b=40),
+                      legend=dict(orientation="h", yanchor="top", y=-0.15 * 380 / (380 + 22 * n), x=0))
+    fig.update_yaxes(tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0])
     return fig
 
 
-def digit_from_png(data: bytes, invert: str = "auto") -> np.ndarray:
-    """An uploaded PNG as a (1, 8, 8) float32 image in [0, 1], bright strokes on dark (like the digits set).
+def image_from_png(data: bytes, shape: tuple[int, int, int] = (1, 8, 8), invert: str = "auto",
+                   stretch: bool = True) -> np.ndarray:
+    """An uploaded PNG as a (C, H, W) float32 image in [0, 1], resized to the dataset's ``shape``.
 
-    The image is converted to grey, box-filtered down to 8x8, inverted when it is a dark digit on
-    light paper (``invert="auto"``: mean above 1/2), and stretched to [0, 1].
+    Grey datasets (C = 1) get bright strokes on dark, like digits and MNIST: the image is inverted
+    when it is a dark drawing on light paper (``invert="auto"``: mean above 1/2) and, with
+    ``stretch``, its contrast is stretched to [0, 1]. Colour datasets (C = 3) keep the photo's colours.
 
     Parameters
     ----------
     data : bytes
         The file's content.
+    shape : (C, H, W)
+        Target shape, C in {1, 3}.
     invert : {"auto", "yes", "no"}
+        Grey images only.
+    stretch : bool
+        Grey images only: stretch the grey levels to [0, 1].
 
     Returns
     -------
-    ndarray (1, 8, 8) float32
+    ndarray (C, H, W) float32
 
     Raises
     ------
     ValueError
-        Not a PNG, smaller than 8x8, very elongated, or blank, with one sentence saying which.
+        Not a PNG, smaller than the target, very elongated, or blank, with one sentence saying which.
     """
     from PIL import Image, UnidentifiedImageError
 
+    C, H, W = (int(v) for v in shape)
+    if C not in (1, 3) or H < 1 or W < 1:
+        raise ValueError(f"shape must be (1 or 3, H, W), got {shape!r}.")
+    if invert not in ("auto", "yes", "no"):
+        raise ValueError(f"invert must be 'auto', 'yes' or 'no', got {invert!r}.")
+    if len(data) > 20_000_000:
+        raise ValueError("The file is larger than 20 MB; upload a small PNG of one image.")
     try:
         img = Image.open(io.BytesIO(data))
+        if img.size[0] * img.size[1] > 40_000_000:
+            raise ValueError("The image has more than 40 million pixels; upload a small PNG of one image.")
         img.load()
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise ValueError("The file is not a readable PNG image.") from exc
     if img.format not in ("PNG", None):
         raise ValueError(f"Please upload a PNG image (this file is {img.format}).")
-    if min(img.size) < 8:
-        raise ValueError(f"The image is {img.size[0]}x{img.size[1]} pixels; it needs at least 8x8.")
+    if min(img.size) < min(H, W):
+        raise ValueError(f"The image is {img.size[0]}x{img.size[1]} pixels; it needs at least {W}x{H}.")
     if max(img.size) > 4 * min(img.size):
-        raise ValueError("The image is very elongated; crop it to roughly square around the digit.")
-    arr = np.asarray(img.convert("L").resize((8, 8), Image.Resampling.BOX), dtype=np.float32) / 255.0
-    if invert == "yes" or (invert == "auto" and arr.mean() > 0.5):  # dark digit on light paper
+        raise ValueError("The image is very elongated; crop it to roughly square around the object.")
+    if C == 3:
+        arr = np.asarray(img.convert("RGB").resize((W, H), Image.Resampling.BOX), dtype=np.float32) / 255.0
+        if float(arr.max() - arr.min()) < 1e-3:
+            raise ValueError(f"The image is blank (a single colour) after resizing to {W}x{H}.")
+        return np.ascontiguousarray(arr.transpose(2, 0, 1)).astype(np.float32)
+    arr = np.asarray(img.convert("L").resize((W, H), Image.Resampling.BOX), dtype=np.float32) / 255.0
+    if invert == "yes" or (invert == "auto" and arr.mean() > 0.5):  # dark drawing on light paper
         arr = 1.0 - arr
     lo, hi = float(arr.min()), float(arr.max())
     if hi - lo < 1e-3:
-        raise ValueError("The image is blank (a single grey level) after resizing to 8x8.")
-    return ((arr - lo) / (hi - lo)).reshape(1, 8, 8).astype(np.float32)
+        raise ValueError(f"The image is blank (a single grey level) after resizing to {W}x{H}.")
+    if stretch:
+        arr = (arr - lo) / (hi - lo)
+    return arr.reshape(1, H, W).astype(np.float32)
+
+
+def digit_from_png(data: bytes, invert: str = "auto") -> np.ndarray:
+    """An uploaded PNG as a (1, 8, 8) float32 digit in [0, 1] (``image_from_png`` with shape (1, 8, 8))."""
+    return image_from_png(data, (1, 8, 8), invert)

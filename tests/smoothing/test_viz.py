@@ -1,0 +1,170 @@
+"""Figures of the certificates page (robustcore.viz.smoothing): categorical axes keep every bar, titles and
+markers do not overlap, uploads become images of the dataset's shape."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from robustcore.viz.smoothing import (
+    VOTE_ROLES,
+    certified_accuracy_figure,
+    image_from_png,
+    image_grid,
+    landscape_figure,
+    sigma_path_figure,
+    vote_histogram,
+)
+
+
+def _bars(fig: go.Figure) -> dict[str, tuple[float, str]]:
+    """class name -> (height, legend name) over every bar trace."""
+    out = {}
+    for tr in fig.data:
+        assert tr.type == "bar"
+        for x, y in zip(tr.x, tr.y):
+            assert x not in out, f"class {x} drawn twice"
+            out[x] = (float(y), tr.name)
+    return out
+
+
+def _assert_every_voted_class_visible(fig: go.Figure, counts: np.ndarray) -> None:
+    xa, ya = fig.layout.xaxis, fig.layout.yaxis
+    # a category axis: plotly never re-types the labels (the "1 (true)" label once made it numeric)
+    assert xa.type == "category"
+    names = [str(c) for c in range(len(counts))]
+    assert list(xa.categoryarray) == names
+    bars = _bars(fig)
+    for c, v in enumerate(counts):
+        if v > 0:
+            h, _ = bars[str(c)]
+            assert h == v
+            assert ya.range[0] <= 0 and ya.range[1] >= v  # inside the visible range, not clipped
+    assert fig.layout.barmode == "overlay"  # one bar per category: no slots left empty by other traces
+
+
+@given(st.lists(st.integers(0, 10**5), min_size=2, max_size=12).filter(lambda v: sum(v) > 0),
+       st.integers(0, 11), st.integers(0, 11))
+@settings(max_examples=60, deadline=None)
+def test_every_class_with_votes_has_a_visible_bar(votes, true_label, extra):
+    counts = np.array(votes)
+    K = len(counts)
+    candidate = int(np.argmax(counts))
+    true_label = true_label % K
+    fig = vote_histogram(counts, candidate, true_label)
+    _assert_every_voted_class_visible(fig, counts)
+    roles = {name: legend for name, (_, legend) in _bars(fig).items()}
+    if candidate == true_label:
+        assert roles[str(candidate)] == VOTE_ROLES["both"][0]
+    else:
+        assert roles[str(candidate)] == VOTE_ROLES["predicted"][0]
+        assert roles[str(true_label)] == VOTE_ROLES["true"][0]
+    others = set(roles) - {str(candidate), str(true_label)}
+    assert all(roles[o] == VOTE_ROLES["other"][0] for o in others)
+    # the marks are colours named in the legend, never text inside a class label
+    assert all(str(x).isdigit() for tr in fig.data for x in tr.x)
+    assert all(tr.showlegend is not False for tr in fig.data)
+
+
+def test_winning_class_one_is_drawn_when_it_is_the_true_class():
+    # the exact case of issue 15: class 1 wins and is the true class
+    counts = np.array([3, 950, 0, 0, 0, 0, 0, 47, 0, 0])
+    fig = vote_histogram(counts, candidate=1, true_label=1)
+    _assert_every_voted_class_visible(fig, counts)
+    assert _bars(fig)["1"] == (950.0, VOTE_ROLES["both"][0])
+
+
+def test_vote_histogram_without_true_label_and_bad_counts():
+    fig = vote_histogram(np.array([0, 0, 5]), candidate=2, true_label=None)
+    assert _bars(fig)["2"][1] == VOTE_ROLES["predicted"][0]
+    for bad in (np.array([]), np.array([1, -1]), np.array([np.nan, 1.0])):
+        with pytest.raises(ValueError, match="counts"):
+            vote_histogram(bad)
+
+
+def _title_rows(fig: go.Figure):
+    return sorted({round(a.y, 6) for a in fig.layout.annotations}, reverse=True)
+
+
+@pytest.mark.parametrize("shape", [(12, 1, 8, 8), (12, 1, 28, 28), (7, 3, 32, 32), (5, 8, 8)])
+def test_image_grid_titles_have_room(shape):
+    rng = np.random.default_rng(0)
+    imgs = rng.random(shape)
+    titles = [f"#{i}<br>y=3 f=3<br>R=0.42" for i in range(shape[0])]
+    fig = image_grid(imgs, titles, ncols=6, size=90)
+    lines = 3
+    plot_px = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    # the top row's titles fit in the top margin (each line needs ~13 px at font size 11)
+    assert fig.layout.margin.t >= 13 * lines
+    # between rows: the gap from the upper row's bottom to the lower row's top holds the lower titles
+    ydomains = sorted({tuple(fig.layout[k].domain) for k in fig.layout if k.startswith("yaxis")}, reverse=True)
+    for upper, lower in zip(ydomains, ydomains[1:]):
+        assert (upper[0] - lower[1]) * plot_px >= 13 * lines
+    # each title sits on top of its own tile
+    assert len(fig.layout.annotations) == shape[0]
+    assert len(_title_rows(fig)) == len(ydomains)
+    kinds = {tr.type for tr in fig.data}
+    assert kinds == ({"image"} if len(shape) == 4 and shape[1] == 3 else {"heatmap"})
+
+
+def test_image_grid_refuses_bad_shapes():
+    with pytest.raises(ValueError):
+        image_grid(np.zeros((2, 2, 8, 8)))
+    with pytest.raises(ValueError):
+        image_grid(np.zeros((2, 8, 8)), titles=["one"])
+
+
+def test_landscape_markers_are_legend_lines_not_overlapping_text():
+    s = np.round(np.arange(1, 21) * 0.05, 2)
+    r = np.maximum(0, 1 - (s - 0.4) ** 2 * 4)
+    fig = landscape_figure(s, r, r * 0.9, 3.2 * s, np.full(20, 0.9), np.full(20, 0.85), np.full(20, 0.95),
+                           sigma_opt=0.301, path_sigma=np.array([0.25, 0.28]), path_surrogate=np.array([0.5, 0.6]),
+                           current_sigma=0.30)
+    # two close sigmas: no text annotation on the plot, both named in the legend with their values
+    assert not [a for a in fig.layout.annotations if a.text]
+    legend = [tr.name for tr in fig.data if tr.showlegend is not False]
+    assert "current sigma = 0.30" in legend and "optimised sigma_x = 0.30" in legend
+    # round tick steps on both axes
+    assert fig.layout.xaxis.dtick in (0.1, 0.2, 0.5) and fig.layout.xaxis2.dtick == fig.layout.xaxis.dtick
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.y < 0  # below the axes
+
+
+def test_other_figures_keep_legends_off_the_axes():
+    fig = sigma_path_figure(np.linspace(0.25, 0.3, 10), np.linspace(0.4, 0.5, 10))
+    assert fig.layout.legend.y < 0
+    fig = certified_accuracy_figure({"a": (np.linspace(0, 1, 5), np.linspace(1, 0, 5)),
+                                     "b": (np.linspace(0, 1, 5), np.linspace(0.9, 0, 5))}, dashed=["a"], dotted=["b"])
+    assert [tr.line.dash for tr in fig.data] == ["dash", "dot"]
+    assert fig.layout.legend.y < 0
+
+
+def _png(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_image_from_png_fits_every_dataset_shape():
+    grey = np.full((56, 56), 255, dtype=np.uint8)
+    grey[8:48, 26:30] = 0  # a dark "1" on white paper
+    x = image_from_png(_png(grey), (1, 28, 28))
+    assert x.shape == (1, 28, 28) and x.dtype == np.float32 and x.min() == 0 and x.max() == 1
+    assert x[0, 6:22, 13:15].min() == 1 and x[0, :, :8].max() == 0  # inverted: bright stroke on black
+    rgb = np.zeros((64, 64, 3), dtype=np.uint8)
+    rgb[..., 0] = 200  # red photo
+    c = image_from_png(_png(rgb), (3, 32, 32))
+    assert c.shape == (3, 32, 32) and np.allclose(c[0], 200 / 255) and np.allclose(c[1:], 0)
+    rgb[:32] = 0
+    c = image_from_png(_png(rgb), (3, 32, 32))
+    assert np.allclose(c[0, 16:], 200 / 255) and np.allclose(c[0, :16], 0) and np.allclose(c[1:], 0)
+    with pytest.raises(ValueError, match="at least 32x32"):
+        image_from_png(_png(np.zeros((16, 16, 3), dtype=np.uint8)), (3, 32, 32))
+    with pytest.raises(ValueError, match="blank"):
+        image_from_png(_png(np.full((40, 40, 3), 9, dtype=np.uint8)), (3, 32, 32))
+    with pytest.raises(ValueError, match="shape"):
+        image_from_png(_png(grey), (2, 8, 8))
