@@ -245,20 +245,20 @@ class ResultsStore:
         """
         now = time.time()
         data = []
-        for r in rows:
-            if "index" not in r:
-                raise ValueError("Each result row needs an 'index'.")
+        for i, r in enumerate(rows):
+            if not isinstance(r, dict) or "index" not in r:
+                raise ValueError(f"result row {i} must be a dict with an 'index'.")
             data.append(
                 (
-                    int(run_id),
-                    int(r["index"]),
-                    None if r.get("label") is None else int(r["label"]),
-                    None if r.get("prediction") is None else int(r["prediction"]),
-                    None if r.get("radius") is None else float(r["radius"]),
-                    None if r.get("sigma") is None else float(r["sigma"]),
+                    _as_int(run_id, "run_id"),
+                    _as_int(r["index"], f"row {i}: index", minimum=0),
+                    _opt_int(r.get("label"), f"row {i}: label"),
+                    _opt_int(r.get("prediction"), f"row {i}: prediction"),
+                    _opt_float(r.get("radius"), f"row {i}: radius", minimum=0.0),
+                    _opt_float(r.get("sigma"), f"row {i}: sigma", minimum=0.0),
                     None if r.get("correct") is None else int(bool(r["correct"])),
-                    None if r.get("time_s") is None else float(r["time_s"]),
-                    json.dumps(r.get("extra") or {}, default=_json_default),
+                    _opt_float(r.get("time_s"), f"row {i}: time_s", minimum=0.0),
+                    json.dumps(r.get("extra") or {}, default=_json_default, allow_nan=True),
                     now,
                 )
             )
@@ -335,6 +335,40 @@ class ResultsStore:
         df["config"] = [json.loads(c) for c in df["config"]]
         df["extra"] = [json.loads(e) if e else {} for e in df["extra"]]
         return df
+
+
+def _as_int(value, what: str, minimum: int | None = None) -> int:
+    """An integer field, refused with one sentence when it is not a whole number (or below ``minimum``)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be an integer, got {value!r}.")
+    try:
+        f = float(value)
+        out = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{what} must be an integer, got {value!r}.") from None
+    if f != out or abs(out) > 2**62 or (minimum is not None and out < minimum):
+        raise ValueError(f"{what} must be an integer{'' if minimum is None else f' >= {minimum}'}, got {value!r}.")
+    return out
+
+
+def _opt_int(value, what: str) -> int | None:
+    return None if value is None else _as_int(value, what)
+
+
+def _opt_float(value, what: str, minimum: float | None = None) -> float | None:
+    """A real field (None allowed); NaN, infinities and values below ``minimum`` are refused with one sentence."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be a number, got {value!r}.")
+    try:
+        out = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{what} must be a number, got {value!r}.") from None
+    if out != out or out in (float("inf"), float("-inf")) or (minimum is not None and out < minimum):
+        raise ValueError(f"{what} must be a finite number{'' if minimum is None else f' >= {minimum:g}'}, "
+                         f"got {value!r}.")
+    return out
 
 
 def _json_default(obj):
