@@ -1,6 +1,9 @@
 """Image helpers, parameter sweeps and the gabor-train subcommand."""
 import argparse
 import io
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -62,5 +65,73 @@ def test_cli_registers_gabor_train():
     register(sub)
     args = parser.parse_args(["gabor-train", "--epochs", "2", "--variants", "gabor", "--eps-linf", "0.1"])
     assert args.epochs == 2 and args.variants == ["gabor"] and callable(args.func)
-    bad = parser.parse_args(["gabor-train", "--data", "cifar10"])  # no folder: a clear error, exit code 2
-    assert bad.func(bad) == 2
+    assert args.data == "mnist-5k" and args.recipe == "official" and args.attack == "quick"
+    bad = parser.parse_args(["gabor-train", "--data", "cifar10"])  # no folder: one sentence, before any work
+    with pytest.raises(ValueError, match="--root"):
+        bad.func(bad)
+
+
+def test_cli_choices_match_the_package():
+    # cli.py imports only the standard library, so it repeats these names: keep them in step.
+    from robustcore.gabor import cli, recipes, regularizer, training
+
+    assert cli.VARIANTS == training.VARIANTS and cli.DATASETS == training.DATASETS
+    assert set(cli.RECIPES) == set(recipes.RECIPES) and set(cli.ATTACKS) == set(recipes.ATTACKS)
+    assert cli.REGULARIZERS == regularizer.REGULARIZERS
+
+
+def _run_cli(*argv: str) -> subprocess.CompletedProcess:
+    code = "import sys; from robustcore.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+
+
+BAD = [["--pgd-steps", "-3"], ["--n-eval", "0"], ["--device", "cuda"], ["--device", "nonsense"],
+       ["--eps-linf", "nan"], ["--beta", "inf"], ["--restarts", "0"], ["--n-eval", "5000"], ["--epochs", "0"]]
+
+
+@pytest.mark.slow
+def test_bad_cli_arguments_are_one_sentence_and_exit_2():
+    # One subprocess runs the real entry point on every bad command line (a process per case costs
+    # a torch import each); each call's stderr is captured on its own.
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from robustcore.cli import main\n"
+        "out = []\n"
+        "for argv in json.loads(sys.argv[1]):\n"
+        "    err, std = io.StringIO(), io.StringIO()\n"
+        "    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(std):\n"
+        "        rc = main(['gabor-train', *argv])\n"
+        "    out.append([rc, err.getvalue(), std.getvalue()])\n"
+        "print(json.dumps(out))\n"
+    )
+    import json
+
+    proc = subprocess.run([sys.executable, "-c", code, json.dumps(BAD)], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    for argv, (rc, err, std) in zip(BAD, json.loads(proc.stdout.strip().splitlines()[-1])):
+        assert rc == 2, (argv, err)
+        assert "Traceback" not in err + std
+        assert err.strip().startswith("error:") and len(err.strip().splitlines()) == 1, (argv, err)
+        assert "epoch" not in err.replace("--epochs", "")  # refused before any training
+
+
+def test_device_cuda_without_cuda_in_a_fresh_process():
+    out = _run_cli("gabor-train", "--device", "cuda")
+    assert out.returncode == 2 and "Traceback" not in out.stderr and "CUDA" in out.stderr
+
+
+def test_cli_module_imports_only_the_standard_library():
+    code = ("import sys, argparse; import robustcore.gabor.cli as c; p = argparse.ArgumentParser(); "
+            "c.register(p.add_subparsers()); "
+            "print(sorted(m for m in ('torch', 'numpy', 'scipy', 'sympy', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_help_lists_recipes_attacks_and_deviations():
+    out = _run_cli("gabor-train", "--help")
+    assert out.returncode == 0
+    for word in ("official", "ours", "strong", "deviations", "same-size", "momentum 0.9", "200 steps"):
+        assert word in out.stdout

@@ -55,3 +55,15 @@ def test_bad_construction_and_input():
         GaborConv2d(1, 4, 3, padding_mode="reflect")
     with pytest.raises(ValueError):
         GaborConv2d(1, 4, 3)(torch.rand(2, 3, 8, 8))
+
+
+def test_forward_equals_conv_bank_relu_and_1x1_conv():
+    # Reference: the layer written as two torch convolutions (its definition), with and without bias.
+    import torch.nn.functional as Fn
+
+    for bias in (True, False):
+        layer = GaborConv2d(2, 5, 5, orientations=4, families=2, bias=bias, alpha_init="randn", seed=3)
+        x = torch.rand(3, 2, 12, 12)
+        z = torch.relu(Fn.conv2d(x, layer.kernels().repeat(2, 1, 1, 1), padding=2, groups=2))
+        ref = Fn.conv2d(z, layer.mix.weight, layer.mix.bias)
+        torch.testing.assert_close(layer(x), ref, rtol=1e-5, atol=1e-5)
