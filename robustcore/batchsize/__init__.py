@@ -15,15 +15,48 @@ from .complexity import (
     total_complexity,
 )
 from .estimators import estimators_along, noise_scale, norm_test_batch_size, two_batch_noise_scale
+from .libsvm import (
+    LIBSVM_DIR_ENV,
+    MAX_LIBSVM_BYTES,
+    libsvm_folder,
+    libsvm_problem,
+    libsvm_problem_from_bytes,
+    list_libsvm_files,
+    read_libsvm_bytes,
+    resolve_libsvm_name,
+)
 from .problems import (
+    MAX_D,
+    MAX_ENTRIES,
+    MAX_N,
+    MNIST_TASKS,
     SKLEARN_SETS,
     FiniteSumProblem,
-    libsvm_problem,
     logistic_problem,
+    mnist_problem,
     ridge_problem,
     sklearn_problem,
 )
-from .sgd import Trajectory, adaptive_sgd, compare_methods, sgd, tau_bracket
+from .experiments import (
+    compare_over_seeds,
+    cost_sweep,
+    default_tau_grid,
+    summarise_comparison,
+    sweep_summary,
+)
+from .sgd import (
+    BOUND_LABEL,
+    FAIR_LABEL,
+    METHODS,
+    PLUGIN_LABEL,
+    RULE_NAMES,
+    Trajectory,
+    adaptive_sgd,
+    compare_methods,
+    sgd,
+    tau_bracket,
+    tau_star_of,
+)
 from .smoothness import SAMPLINGS, expected_smoothness, gradient_noise
 
 __all__ = [
@@ -32,5 +65,9 @@ __all__ = [
     "iteration_complexity", "total_complexity", "batch_size_crossing", "optimal_batch_size",
     "complexity_curves", "absolute_eps", "TauStarRule", "Trajectory", "sgd", "adaptive_sgd",
     "compare_methods", "tau_bracket", "noise_scale", "norm_test_batch_size",
-    "two_batch_noise_scale", "estimators_along",
+    "two_batch_noise_scale", "estimators_along", "mnist_problem", "MNIST_TASKS", "MAX_N", "MAX_D",
+    "MAX_ENTRIES", "LIBSVM_DIR_ENV", "MAX_LIBSVM_BYTES", "libsvm_folder", "libsvm_problem_from_bytes",
+    "list_libsvm_files", "read_libsvm_bytes", "resolve_libsvm_name", "compare_over_seeds",
+    "cost_sweep", "default_tau_grid", "summarise_comparison", "sweep_summary", "BOUND_LABEL",
+    "FAIR_LABEL", "METHODS", "PLUGIN_LABEL", "RULE_NAMES", "tau_star_of",
 ]

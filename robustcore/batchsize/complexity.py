@@ -17,7 +17,8 @@ import math
 
 import numpy as np
 
-from .smoothness import _tau, check_constants, expected_smoothness, gradient_noise
+from ._checks import check_real
+from .smoothness import _check_sampling, _tau, check_constants, expected_smoothness, gradient_noise
 
 __all__ = [
     "step_size",
@@ -36,13 +37,14 @@ def absolute_eps(eps: float, r0_sq: float | None) -> float:
 
     ``eps`` is absolute when ``r0_sq`` is None, else the fraction of ``r0_sq = ||x0 - x*||^2``.
     """
-    if not (np.isfinite(eps) and eps > 0):
-        raise ValueError(f"eps must be positive and finite, got {eps}.")
+    eps = check_real("eps", eps, 0.0, lo_open=True)
     if r0_sq is None:
-        return float(eps)
-    if not (np.isfinite(r0_sq) and r0_sq > 0):
-        raise ValueError(f"r0_sq = ||x0 - x*||^2 must be positive, got {r0_sq}.")
-    return float(eps) * float(r0_sq)
+        return eps
+    r0_sq = check_real("r0_sq", r0_sq, 0.0, lo_open=True)
+    out = eps * r0_sq
+    if not (math.isfinite(out) and out > 0):
+        raise ValueError("eps * r0_sq must be a positive finite number.")
+    return out
 
 
 def _branches(tau, n, L, L_max, mu, h_star, eps, sampling, nodes):
@@ -74,9 +76,8 @@ def iteration_complexity(tau, n: int, L: float, L_max, mu: float, h_star, eps: f
     ``r0_sq = ||x0 - x*||^2``; ``eps`` is absolute unless ``relative`` (then a fraction of
     ``r0_sq``). The log factor is clipped at 0 (a target above ``2 r0_sq`` needs no iteration).
     """
+    r0_sq = check_real("r0_sq", r0_sq, 0.0, lo_open=True)
     eps_abs = absolute_eps(eps, r0_sq if relative else None)
-    if not (np.isfinite(r0_sq) and r0_sq > 0):
-        raise ValueError(f"r0_sq must be positive, got {r0_sq}.")
     _, _, a, b = _branches(tau, n, L, L_max, mu, h_star, eps_abs, sampling, nodes)
     return np.maximum(a, b) * max(math.log(2.0 * r0_sq / eps_abs), 0.0)
 
@@ -91,6 +92,8 @@ def total_complexity(tau, n: int, L: float, L_max, mu: float, h_star, eps: float
 
 
 def _lines(n, L, L_max, mu, h_star, eps, sampling, nodes):
+    n = check_constants(n, L, L_max, mu)
+    nodes = _check_sampling(sampling, n, nodes)
     # tau * max{a(tau), b(tau)} = max{alpha0 + alpha1 tau, beta0 + beta1 tau}: read the two
     # affine functions off two evaluation points (exact, since both are affine).
     lo = float(nodes if sampling == "distributed" else 1)
@@ -100,6 +103,9 @@ def _lines(n, L, L_max, mu, h_star, eps, sampling, nodes):
     _, _, a, b = _branches(np.array([lo, hi]), n, L, L_max, mu, h_star, eps, sampling, nodes)
     ta, tb = np.array([lo, hi]) * a, np.array([lo, hi]) * b
     a1, b1 = (ta[1] - ta[0]) / (hi - lo), (tb[1] - tb[0]) / (hi - lo)
+    if not np.all(np.isfinite([ta[0], tb[0], a1, b1])):
+        raise ValueError("The complexity overflows float64 (h_star / (eps mu^2) too large); "
+                         "choose a larger eps.")
     return lo, hi, ta[0] - a1 * lo, a1, tb[0] - b1 * lo, b1
 
 
@@ -145,10 +151,11 @@ def optimal_batch_size(n: int, L: float, L_max, mu: float, h_star, eps: float,
     if a1 != b1:
         tc = (b0 - a0) / (a1 - b1)
         if np.isfinite(tc):
+            tc = min(max(tc, lo), hi)
             for t in (math.floor(tc / step) * step, math.ceil(tc / step) * step):
                 cands.add(float(min(max(t, lo), hi)))
     if b1 == 0 and a1 > 0 and b0 >= a0:  # flat range [lo, t_max] (with replacement)
-        tmax = lo + (b0 - (a0 + a1 * lo)) / a1
+        tmax = min(lo + (b0 - (a0 + a1 * lo)) / a1, hi)
         cands.add(float(min(max(math.floor(tmax / step) * step, lo), hi)))
     c = np.array(sorted(cands))
     T = np.maximum(a0 + a1 * c, b0 + b1 * c)
@@ -168,6 +175,8 @@ class TauStarRule:
 
     def __init__(self, n: int, L: float, L_max, mu: float, sampling: str = "nice",
                  nodes: int = 1) -> None:
+        n = check_constants(n, L, L_max, mu)
+        nodes = _check_sampling(sampling, n, nodes)
         self.n, self.L, self.L_max, self.mu = n, L, L_max, mu
         self.sampling, self.nodes = sampling, nodes
         self.lo, self.hi, self.a0, self.a1, self.b0, self.b1 = _lines(
@@ -175,15 +184,27 @@ class TauStarRule:
         self.step = nodes if sampling == "distributed" else 1
 
     def __call__(self, h: float, eps: float) -> int:
-        r = max(h, 0.0) / eps
+        """tau* for gradient noise ``h >= 0`` and absolute target ``eps > 0`` (finite floats)."""
+        if isinstance(h, bool) or isinstance(eps, bool):
+            raise TypeError("h and eps must be numbers, not bools.")
+        if not (isinstance(h, (int, float, np.floating, np.integer)) and math.isfinite(h) and h >= 0):
+            raise ValueError(f"h must be a finite non-negative number, got {h!r}.")
+        if not (isinstance(eps, (int, float, np.floating, np.integer)) and math.isfinite(eps)
+                and eps > 0):
+            raise ValueError(f"eps must be a finite positive number, got {eps!r}.")
+        r = float(h) / float(eps)
+        if not math.isfinite(r):  # noise branch dominates everywhere: full batch
+            return int(self.hi)
         a0, a1, b0, b1, lo, hi, st = self.a0, self.a1, r * self.b0, r * self.b1, self.lo, self.hi, self.step
         cands = [lo, hi]
         if a1 != b1:
             tc = (b0 - a0) / (a1 - b1)
-            cands.append(min(max(math.floor(tc / st) * st, lo), hi))
-            cands.append(min(max(math.ceil(tc / st) * st, lo), hi))
+            if math.isfinite(tc):
+                tc = min(max(tc, lo), hi)
+                cands.append(min(max(math.floor(tc / st) * st, lo), hi))
+                cands.append(min(max(math.ceil(tc / st) * st, lo), hi))
         if b1 == 0 and a1 > 0 and b0 >= a0:
-            tmax = lo + (b0 - (a0 + a1 * lo)) / a1
+            tmax = min(lo + (b0 - (a0 + a1 * lo)) / a1, hi)
             cands.append(min(max(math.floor(tmax / st) * st, lo), hi))
         best_t, best_T = hi, math.inf
         for t in sorted(set(cands), reverse=True):

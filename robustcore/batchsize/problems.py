@@ -12,22 +12,30 @@ Constants follow Gower et al. 2019 as implemented in StochOpt.jl (reference ``ba
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-
 import numpy as np
+
+from ._checks import check_choice, check_int, check_real
 
 __all__ = [
     "FiniteSumProblem",
     "ridge_problem",
     "logistic_problem",
     "sklearn_problem",
-    "libsvm_problem",
+    "mnist_problem",
     "SKLEARN_SETS",
+    "MNIST_TASKS",
+    "MAX_N",
+    "MAX_D",
+    "MAX_ENTRIES",
 ]
 
 KINDS = ("ridge", "logistic")
-# Dense copies above this many entries would not fit the dashboard's memory comfortably.
-_MAX_ENTRIES = 50_000_000
+#: Size caps of a problem (checked before any allocation): at most MAX_N examples, MAX_D
+#: features and MAX_ENTRIES dense entries (160 MB of float64). The d x d Hessian and its
+#: eigenvalues cost O(n d^2 + d^3): about a second at the caps' corner n d = 2e7, d = 2000.
+MAX_N = 1_000_000
+MAX_D = 2_000
+MAX_ENTRIES = 20_000_000
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -64,18 +72,27 @@ class FiniteSumProblem:
     x_star: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        A = np.asarray(self.A, dtype=np.float64)
-        b = np.asarray(self.b, dtype=np.float64).ravel()
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}.")
+        for nm, v in (("A", self.A), ("b", self.b)):
+            if not hasattr(v, "__len__") and not isinstance(v, np.ndarray):
+                raise TypeError(f"{nm} must be an array, got {type(v).__name__}.")
+        A, b = np.asarray(self.A), np.asarray(self.b)
+        if A.dtype == object or b.dtype == object or np.iscomplexobj(A) or np.iscomplexobj(b) \
+                or A.dtype.kind in "USV" or b.dtype.kind in "USV":
+            raise TypeError("A and b must hold real numbers.")
         if A.ndim != 2 or A.shape[0] < 2 or A.shape[1] < 1:
             raise ValueError(f"A must be a 2-D array with at least 2 rows, got shape {A.shape}.")
+        if A.shape[0] > MAX_N or A.shape[1] > MAX_D or A.size > MAX_ENTRIES:
+            raise ValueError(f"A of shape {A.shape} exceeds the size caps (n <= {MAX_N:,}, "
+                             f"d <= {MAX_D:,}, n d <= {MAX_ENTRIES:,}).")
+        A = A.astype(np.float64)
+        b = b.astype(np.float64).ravel()
         if b.shape[0] != A.shape[0]:
             raise ValueError(f"b has {b.shape[0]} entries but A has {A.shape[0]} rows.")
         if not (np.all(np.isfinite(A)) and np.all(np.isfinite(b))):
             raise ValueError("The data contain NaN or infinite values.")
-        if not (np.isfinite(self.lam) and self.lam > 0):
-            raise ValueError(f"lam must be a positive finite number, got {self.lam}.")
+        self.lam = check_real("lam", self.lam, 0.0, 1e6, lo_open=True)
         if self.kind == "logistic" and not np.all(np.isin(b, (-1.0, 1.0))):
             raise ValueError("Logistic regression needs labels in {-1, +1}.")
         self.A, self.b, self.lam = A, b, float(self.lam)
@@ -211,11 +228,19 @@ class FiniteSumProblem:
                 "L_bar": self.L_bar, "mu": self.mu, "h_star": self.h_star, "f_star": self.f_star}
 
 
+def _check_synthetic(n, d, lam, cond, rows, seed) -> tuple[int, int]:
+    n = check_int("n", n, 2, MAX_N)
+    d = check_int("d", d, 1, MAX_D)
+    if n * d > MAX_ENTRIES:
+        raise ValueError(f"n d = {n * d:,} exceeds the cap of {MAX_ENTRIES:,} entries.")
+    check_real("lam", lam, 0.0, 1e6, lo_open=True)
+    check_real("cond", cond, 1.0, 1e12)
+    check_choice("rows", rows, ("unit", "uneven", "gaussian"))
+    check_int("seed", seed, 0, 2**63 - 1)
+    return n, d
+
+
 def _synthetic_A(rng: np.random.Generator, n: int, d: int, cond: float, rows: str) -> np.ndarray:
-    if n < 2 or d < 1:
-        raise ValueError(f"Need n >= 2 and d >= 1, got n={n}, d={d}.")
-    if not (np.isfinite(cond) and cond >= 1):
-        raise ValueError(f"cond must be a finite number >= 1, got {cond}.")
     # Column scales spread geometrically so that the covariance has condition number ~cond.
     scales = cond ** (-0.5 * np.arange(d) / max(d - 1, 1))
     A = rng.standard_normal((n, d)) * scales
@@ -236,6 +261,8 @@ def ridge_problem(n: int = 1000, d: int = 20, lam: float = 1e-2, noise: float = 
     normalised (``rows="unit"``), scaled by ``U(0.3, 2)`` (``"uneven"``: uneven ``L_i``) or kept
     (``"gaussian"``); ``b = A x_true + noise * N(0, 1)`` with ``x_true ~ N(0, I)``.
     """
+    n, d = _check_synthetic(n, d, lam, cond, rows, seed)
+    check_real("noise", noise, 0.0, 1e6)
     rng = np.random.default_rng(seed)
     A = _synthetic_A(rng, n, d, cond, rows)
     x_true = rng.standard_normal(d)
@@ -246,6 +273,8 @@ def ridge_problem(n: int = 1000, d: int = 20, lam: float = 1e-2, noise: float = 
 def logistic_problem(n: int = 1000, d: int = 20, lam: float = 1e-2, cond: float = 1.0,
                      rows: str = "unit", flip: float = 0.1, seed: int = 0) -> FiniteSumProblem:
     """Seeded synthetic l2-logistic regression: labels ``sign(a_i^T w)`` flipped with prob. ``flip``."""
+    n, d = _check_synthetic(n, d, lam, cond, rows, seed)
+    check_real("flip", flip, 0.0, 0.5)
     rng = np.random.default_rng(seed)
     A = _synthetic_A(rng, n, d, cond, rows)
     w = rng.standard_normal(d)
@@ -281,8 +310,9 @@ def sklearn_problem(name: str = "breast_cancer", lam: float = 0.1) -> FiniteSumP
     """
     import sklearn.datasets as skd
 
-    if name not in SKLEARN_SETS:
+    if not isinstance(name, str) or name not in SKLEARN_SETS:
         raise ValueError(f"Unknown data set {name!r}; choose one of {sorted(SKLEARN_SETS)}.")
+    check_real("lam", lam, 0.0, 1e6, lo_open=True)
     loader, kind = SKLEARN_SETS[name]
     X, y = getattr(skd, loader)(return_X_y=True)
     X = _normalise_rows(np.asarray(X, dtype=np.float64))
@@ -295,33 +325,45 @@ def sklearn_problem(name: str = "breast_cancer", lam: float = 0.1) -> FiniteSumP
     return FiniteSumProblem(X, y, lam, kind, name)
 
 
-def libsvm_problem(path: str | Path, kind: str = "logistic", lam: float | None = None,
-                   normalise: bool = True) -> FiniteSumProblem:
-    """A LIBSVM-format file read with ``sklearn.datasets.load_svmlight_file``.
+#: Binary tasks on mnist-5k: name -> (rule for the +1 class, description for the page).
+MNIST_TASKS = {
+    "even vs odd": "label +1 for digits 0, 2, 4, 6, 8 and -1 for 1, 3, 5, 7, 9 (all 4,000 images)",
+    "0 vs rest": "label +1 for digit 0 and -1 for every other digit (all 4,000 images)",
+    "3 vs 5": "only the images of 3s and 5s (800); +1 for 3, -1 for 5",
+}
 
-    For logistic the labels must take exactly two values (mapped to -1/+1, the larger to +1).
-    ``lam`` defaults to ``1/n``. With ``normalise`` rows are scaled to unit norm (columns are not
-    centred, which would destroy sparsity patterns the file may rely on).
+
+def mnist_problem(task: str = "even vs odd", lam: float = 1e-2, split: str = "train",
+                  root=None) -> FiniteSumProblem:
+    """l2-logistic regression on mnist-5k: 28 x 28 real MNIST digits, flattened to 784 pixels.
+
+    Uses ``robustcore.data.load_dataset("mnist-5k", split)`` (4,000 train / 1,000 test images,
+    bundled, no network). Pixels are standardised per column (constant pixels are left at 0) and
+    each row scaled to unit norm, the recipe of :func:`sklearn_problem`, so ``L_i = 1/4 + lam``.
+    Rows are put in a fixed random order (seed 0): the bundled split is sorted by class, and the
+    distributed sampling's contiguous shards would otherwise each hold one digit.
+
+    Parameters
+    ----------
+    task : one of ``MNIST_TASKS`` ("even vs odd", "0 vs rest", "3 vs 5").
+    lam : l2 regularisation (mu = lam).
+    split : "train" (4,000 images) or "test" (1,000).
     """
-    from sklearn.datasets import load_svmlight_file
+    check_choice("task", task, tuple(MNIST_TASKS))
+    check_choice("split", split, ("train", "test"))
+    lam = check_real("lam", lam, 0.0, 1e6, lo_open=True)
+    from robustcore.data import load_dataset
 
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"No LIBSVM file at {p}.")
-    try:
-        X, y = load_svmlight_file(str(p))
-    except Exception as exc:  # the loader raises several types for malformed files
-        raise ValueError(f"Could not read {p.name} as a LIBSVM file: {exc}") from exc
-    if X.shape[0] * X.shape[1] > _MAX_ENTRIES:
-        raise ValueError(f"{p.name} is too large to densify ({X.shape[0]} x {X.shape[1]}).")
-    A = X.toarray().astype(np.float64)
-    if normalise:
-        nrm = np.linalg.norm(A, axis=1, keepdims=True)
-        A = A / np.where(nrm > 0, nrm, 1.0)
-    if kind == "logistic":
-        vals = np.unique(y)
-        if vals.size != 2:
-            raise ValueError(f"Logistic regression needs two label values; {p.name} has {vals.size}.")
-        y = np.where(y == vals[1], 1.0, -1.0)
-    lam = 1.0 / A.shape[0] if lam is None else lam
-    return FiniteSumProblem(A, y, lam, kind, p.stem)
+    X, y = load_dataset("mnist-5k", split, root=root)
+    X = X.reshape(X.shape[0], -1).numpy().astype(np.float64)
+    y = y.numpy()
+    if task == "3 vs 5":
+        keep = (y == 3) | (y == 5)
+        X, y = X[keep], np.where(y[keep] == 3, 1.0, -1.0)
+    elif task == "0 vs rest":
+        y = np.where(y == 0, 1.0, -1.0)
+    else:
+        y = np.where(y % 2 == 0, 1.0, -1.0)
+    order = np.random.default_rng(0).permutation(X.shape[0])
+    X = _normalise_rows(X[order])
+    return FiniteSumProblem(X, y[order], lam, "logistic", f"mnist-5k {task} ({split})")

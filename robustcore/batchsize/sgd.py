@@ -36,11 +36,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._checks import check_choice, check_int, check_real
 from .complexity import TauStarRule, absolute_eps, optimal_batch_size, step_size
 from .problems import FiniteSumProblem
-from .smoothness import SAMPLINGS, expected_smoothness, gradient_noise
+from .smoothness import SAMPLINGS, _noise_raw, _smooth_raw
 
-__all__ = ["Trajectory", "sgd", "adaptive_sgd", "compare_methods", "tau_bracket"]
+__all__ = ["Trajectory", "sgd", "adaptive_sgd", "compare_methods", "tau_bracket",
+           "tau_star_of", "METHODS", "MAX_GRADIENTS", "PLUGIN_LABEL", "BOUND_LABEL", "FAIR_LABEL", "RULE_NAMES"]
+
+#: Largest gradient budget of one run, ``epochs * n`` (at tau = 1 that many Python iterations:
+#: about a minute).
+MAX_GRADIENTS = 20_000_000
+#: Names of the two adaptive rules and of the fair baseline, used everywhere (page, tables).
+PLUGIN_LABEL = "adaptive: plug-in, as in the paper"
+BOUND_LABEL = "adaptive: bound schedule, ours"
+FAIR_LABEL = "fixed tau*, bound schedule"
+RULE_NAMES = {"plain": PLUGIN_LABEL, "bound": BOUND_LABEL}
 
 
 @dataclass
@@ -158,13 +169,30 @@ class _Sampler:
                 + (np.arange(m) * nj)[:, None]).ravel()
 
 
-def _check_run(problem, epochs, sampling, nodes):
+def _check_run(problem, epochs, sampling, nodes, seed=0, snapshots=40, stop_at_target=False,
+               label=None) -> tuple[float, int, int, int]:
+    """Check the arguments every run shares; return ``(epochs, nodes, seed, snapshots)``."""
     if not isinstance(problem, FiniteSumProblem):
-        raise ValueError("problem must be a FiniteSumProblem.")
-    if not (np.isfinite(epochs) and 0 < epochs <= 10_000):
-        raise ValueError(f"epochs must lie in (0, 10000], got {epochs}.")
-    if sampling == "distributed" and (nodes < 1 or problem.n % nodes):
+        raise TypeError(f"problem must be a FiniteSumProblem, got {type(problem).__name__}.")
+    epochs = check_real("epochs", epochs, 0.0, 10_000.0, lo_open=True)
+    if epochs * problem.n > MAX_GRADIENTS:
+        raise ValueError(f"epochs * n = {epochs * problem.n:,.0f} gradients exceeds the cap of "
+                         f"{MAX_GRADIENTS:,} per run; use fewer epochs.")
+    check_choice("sampling", sampling, SAMPLINGS)
+    nodes = check_int("nodes", nodes, 1, problem.n)
+    if sampling == "distributed" and problem.n % nodes:
         raise ValueError(f"nodes must be a positive divisor of n = {problem.n}, got {nodes}.")
+    seed = check_int("seed", seed, 0, 2**63 - 1)
+    snapshots = check_int("snapshots", snapshots, 1, 10_000)
+    if not isinstance(stop_at_target, (bool, np.bool_)):
+        raise TypeError("stop_at_target must be a bool.")
+    if label is not None and not isinstance(label, str):
+        raise TypeError("label must be a string or None.")
+    return epochs, nodes, seed, snapshots
+
+
+def _check_rel_eps(rel_eps) -> float:
+    return check_real("rel_eps", rel_eps, 0.0, 1.0, lo_open=True)
 
 
 def _run(problem: FiniteSumProblem, choose, eps: float, label: str, sampling: str, nodes: int,
@@ -184,7 +212,7 @@ def _run(problem: FiniteSumProblem, choose, eps: float, label: str, sampling: st
     xs = problem.x_star
     e = x - xs
     r0 = float(e @ e) if r0_sq is None else r0_sq
-    budget = epochs * n
+    budget = math.floor(epochs * n + 1e-9)
     snap_every = budget / max(snapshots, 1)
     taus, batch, gammas, hh, epsk, dist2, grads = [], [], [], [], [], [float(e @ e)], [grads0]
     snap_iter, snap_x = [0], [x.copy()]
@@ -196,7 +224,11 @@ def _run(problem: FiniteSumProblem, choose, eps: float, label: str, sampling: st
     row_sq = problem.row_sq
     while g_count < budget:
         tau, gamma, eps_k = choose(k, h_hat)
+        if sampling != "independent" and g_count + tau > budget:
+            break  # the next batch would overshoot the budget: stop within it
         S = draw(tau)
+        if S is not None and g_count + S.size > budget:
+            break  # independent sampling: the realised size is random; never overshoot
         if S is None:
             z = A @ x
             s = problem.dloss(z)
@@ -223,7 +255,8 @@ def _run(problem: FiniteSumProblem, choose, eps: float, label: str, sampling: st
             since_exact += m
             # every `period` iterations, or (period None) once the batches since the last
             # evaluation add up to n gradients: at most 50% overhead whatever tau is
-            if (since_exact >= n) if period is None else ((k + 1) % period == 0):
+            due = (since_exact >= n) if period is None else ((k + 1) % period == 0)
+            if due and g_count + n <= budget:
                 h_new = problem.h(x)
                 g_count += n
                 since_exact = 0
@@ -298,7 +331,8 @@ def _run_fixed(problem: FiniteSumProblem, tau: int, gamma: float, eps: float, la
     xs = problem.x_star
     e = x - xs
     r0 = float(e @ e)
-    K = max(int(math.ceil(epochs * n / tau)), 1)
+    # whole batches within the budget: never more than epochs * n gradients
+    K = math.floor(epochs * n + 1e-9) // tau
     dist2 = np.empty(K + 1)
     dist2[0] = r0
     snap_every = max(K // max(snapshots, 1), 1)
@@ -354,46 +388,57 @@ def _run_fixed(problem: FiniteSumProblem, tau: int, gamma: float, eps: float, la
 
 
 def _r0_sq(problem: FiniteSumProblem, x0: np.ndarray | None) -> float:
-    x = np.zeros(problem.d) if x0 is None else np.asarray(x0, dtype=np.float64)
+    x = np.zeros(problem.d) if x0 is None else np.asarray(x0)
+    if x.dtype.kind not in "iuf":
+        raise TypeError("x0 must be an array of real numbers.")
+    x = x.astype(np.float64)
     if x.shape != (problem.d,) or not np.all(np.isfinite(x)):
         raise ValueError(f"x0 must be a finite vector of length d = {problem.d}.")
     r = float(np.sum((x - problem.x_star) ** 2))
-    if r <= 0:
-        raise ValueError("x0 is already the optimum; choose another starting point.")
+    if not (math.isfinite(r) and r > 0):
+        raise ValueError("x0 is already the optimum (or too far away); choose another start.")
     return r
+
+
+def _sampling_constants(problem: FiniteSumProblem, sampling: str, nodes: int):
+    """(h argument, L_max argument) of the formulas for this sampling."""
+    if sampling == "distributed":
+        return problem.shard_stats(nodes)
+    return problem.h_star, problem.L_max
 
 
 def sgd(problem: FiniteSumProblem, tau: int, rel_eps: float = 1e-2, sampling: str = "nice",
         nodes: int = 1, epochs: float = 10.0, seed: int = 0, x0: np.ndarray | None = None,
         stop_at_target: bool = False, snapshots: int = 40, label: str | None = None) -> Trajectory:
-    """SGD with a fixed batch size tau and Theorem 3.1's step size ``gamma(tau)``.
+    """SGD with a fixed batch size tau and Theorem 3.1's constant step size ``gamma(tau)``.
 
     Parameters
     ----------
     problem : the finite sum.
     tau : batch size in [1, n] (mean size for independent sampling; a multiple of ``nodes`` for
         the distributed sampling).
-    rel_eps : target ``E||x - x*||^2 <= rel_eps ||x0 - x*||^2``; sets the step size.
+    rel_eps : target ``E||x - x*||^2 <= rel_eps ||x0 - x*||^2``, in (0, 1]; sets the step size.
     sampling, nodes : see ``smoothness``.
-    epochs : gradient budget in data passes; ``stop_at_target`` stops at the first iterate with
-        ``||x - x*||^2 <= eps``.
-    snapshots : number of stored iterates (for f - f*, exact h and the tau bracket).
+    epochs : gradient budget in data passes, in (0, 10000] with ``epochs * n <= MAX_GRADIENTS``.
+        The run stops before a batch would overshoot it (whole batches only).
+    stop_at_target : stop at the first iterate with ``||x - x*||^2 <= eps``.
+    seed : non-negative integer seeding the sampling.
+    snapshots : number of stored iterates, in [1, 10000] (for f - f*, exact h, the tau bracket).
     """
-    _check_run(problem, epochs, sampling, nodes)
+    epochs, nodes, seed, snapshots = _check_run(problem, epochs, sampling, nodes, seed, snapshots,
+                                                stop_at_target, label)
+    rel_eps = _check_rel_eps(rel_eps)
     n = problem.n
-    if int(tau) != tau or not 1 <= tau <= n:
-        raise ValueError(f"tau must be an integer in [1, n = {n}], got {tau}.")
+    tau = check_int("tau", tau, 1, n)
     if sampling == "distributed" and tau % nodes:
         raise ValueError(f"tau must be a multiple of nodes = {nodes} for the distributed sampling.")
-    tau = int(tau)
     r0 = _r0_sq(problem, x0)
     eps = absolute_eps(rel_eps, r0)
-    h_arg = problem.shard_stats(nodes)[0] if sampling == "distributed" else problem.h_star
-    lmax = problem.shard_stats(nodes)[1] if sampling == "distributed" else problem.L_max
+    h_arg, lmax = _sampling_constants(problem, sampling, nodes)
     gamma = float(step_size(tau, n, problem.L, lmax, problem.mu, h_arg, eps, sampling, nodes))
     ts = optimal_batch_size(n, problem.L, lmax, problem.mu, h_arg, eps, sampling, nodes)
 
-    info = {"kind": "fixed", "tau": tau}
+    info = {"kind": "fixed", "tau": tau, "schedule": "constant"}
     if sampling in ("nice", "replacement"):
         return _run_fixed(problem, tau, gamma, eps, label or f"tau = {tau}", sampling, epochs,
                           seed, x0, stop_at_target, snapshots, ts, info)
@@ -414,89 +459,90 @@ def adaptive_sgd(problem: FiniteSumProblem, rel_eps: float = 1e-2, sampling: str
                  fixed_tau: int | None = None) -> Trajectory:
     """Adaptive mini-batch SGD: plug an estimate of h(x*) into tau* before each batch.
 
-    Our reconstruction of Alfarra et al. 2020 (reference §2.2), see the module docstring.
+    Our reconstruction of Alfarra et al. 2020 (reference §2.2), see the module docstring. The
+    two rules are named everywhere as in ``RULE_NAMES``: ``schedule="plain"`` is the
+    **plug-in, as in the paper** (the final eps plugged into tau* and the step size from the
+    start) and ``schedule="bound"`` the **bound schedule, ours**.
 
     Parameters
     ----------
-    rel_eps : target as a fraction of ``||x0 - x*||^2``.
+    rel_eps : target as a fraction of ``||x0 - x*||^2``, in (0, 1].
     estimator : "batch" (free running EMA of the batch's squared gradient norms), "oracle"
         (the true h(x*): a baseline, not a method) or "exact"
         (h(x^k) every ``period`` iterations, n gradients each; ``period=None``: whenever the
         batches since the last evaluation add up to n gradients, so at most 50% overhead).
-    schedule : "plain" (plug the final eps from the start) or "bound" (our fix: target
+    schedule : "plain" (plug-in, as in the paper) or "bound" (ours: target
         ``max(eps, rbar_k)``, rbar_k the Theorem-3.1 recursion).
-    beta : per-example decay of the batch EMA (weight ``beta^{|S_k|}`` on the old value); the
-        default ``0.9^{1/10}`` is the reference's ``0.9^{tau/10}``.
+    beta : per-example decay of the batch EMA in (0, 1) (weight ``beta^{|S_k|}`` on the old
+        value); the default ``0.9^{1/10}`` is the reference's ``0.9^{tau/10}``.
     tau0 : size of the probe batch at x^0 that initialises h_hat (charged); "exact" uses h(x^0).
     r0_known : the "bound" schedule starts from ``||x^0 - x*||^2`` (known, as the relative target
         assumes); if False it uses the certified ``||grad f(x^0)||^2/mu^2`` and charges n.
-    fixed_tau : keep tau fixed and adapt only the step size through the schedule (a baseline
-        that separates the effect of the step-size schedule from that of the batch size).
-    Other parameters as in :func:`sgd`.
+    fixed_tau : keep tau fixed and adapt only the step size through the schedule (the fair
+        baseline that separates the effect of the step-size schedule from that of the batch size).
+    Other parameters as in :func:`sgd` (the same budget rule: never more than ``epochs * n``
+    gradients, probes and exact evaluations included).
 
     Returns
     -------
     Trajectory with tau_k, gamma_k, h_hat_k, eps_k per iteration. Every gamma_k satisfies
     ``gamma_k <= 1/(2 L(tau_k))``.
     """
-    _check_run(problem, epochs, sampling, nodes)
-    if estimator not in ("batch", "exact", "oracle"):
-        raise ValueError(f"estimator must be 'batch', 'exact' or 'oracle', got {estimator!r}.")
-    if schedule not in ("plain", "bound"):
-        raise ValueError(f"schedule must be 'plain' or 'bound', got {schedule!r}.")
-    if not 0 < beta < 1:
-        raise ValueError(f"beta must lie in (0, 1), got {beta}.")
-    if period is not None and (int(period) != period or period < 1):
-        raise ValueError(f"period must be a positive integer, got {period}.")
+    epochs, nodes, seed, snapshots = _check_run(problem, epochs, sampling, nodes, seed, snapshots,
+                                                stop_at_target, label)
+    rel_eps = _check_rel_eps(rel_eps)
+    check_choice("estimator", estimator, ("batch", "exact", "oracle"))
+    check_choice("schedule", schedule, ("plain", "bound"))
+    beta = check_real("beta", beta, 0.0, 1.0, lo_open=True, hi_open=True)
+    if period is not None:
+        period = check_int("period", period, 1, 10**9)
     n, L, mu = problem.n, problem.L, problem.mu
-    if int(tau0) != tau0 or not 1 <= tau0 <= n:
-        raise ValueError(f"tau0 must be an integer in [1, n = {n}], got {tau0}.")
-    if fixed_tau is not None and (int(fixed_tau) != fixed_tau or not 1 <= fixed_tau <= n):
-        raise ValueError(f"fixed_tau must be an integer in [1, n = {n}], got {fixed_tau}.")
+    tau0 = check_int("tau0", tau0, 1, n)
+    if fixed_tau is not None:
+        fixed_tau = check_int("fixed_tau", fixed_tau, 1, n)
+        if sampling == "distributed" and fixed_tau % nodes:
+            raise ValueError(f"fixed_tau must be a multiple of nodes = {nodes}.")
+    if not isinstance(r0_known, (bool, np.bool_)):
+        raise TypeError("r0_known must be a bool.")
     r0 = _r0_sq(problem, x0)
     eps = absolute_eps(rel_eps, r0)
-    if sampling == "distributed":
-        s2, lmax = problem.shard_stats(nodes)
-        ts = optimal_batch_size(n, L, lmax, mu, s2, eps, sampling, nodes)
-    else:
-        lmax = problem.L_max
-        ts = optimal_batch_size(n, L, lmax, mu, problem.h_star, eps, sampling, nodes)
+    h_arg, lmax = _sampling_constants(problem, sampling, nodes)
+    ts = optimal_batch_size(n, L, lmax, mu, h_arg, eps, sampling, nodes)
     rule = TauStarRule(n, L, lmax, mu, sampling, nodes)
     x_init = np.zeros(problem.d) if x0 is None else np.asarray(x0, dtype=np.float64)
     grads0 = 0
     if estimator == "oracle":
-        h0 = float(np.sum(problem.shard_stats(nodes)[0])) / nodes if sampling == "distributed" \
-            else problem.h_star
+        # for the distributed sampling the formulas take the mean within-shard variance
+        h0 = float(np.mean(h_arg)) if sampling == "distributed" else problem.h_star
     elif estimator == "exact":
         h0, grads0 = problem.h(x_init), n
     else:
-        probe = np.random.default_rng([seed, 1]).choice(n, int(tau0), replace=False)
-        h0, grads0 = float(np.mean(problem.grad_sq_norms(x_init, probe))), int(tau0)
+        probe = np.random.default_rng([seed, 1]).choice(n, tau0, replace=False)
+        h0, grads0 = float(np.mean(problem.grad_sq_norms(x_init, probe))), tau0
     if r0_known:
         rbar0 = r0
     else:
         rbar0 = float(np.sum(problem.grad(x_init) ** 2)) / mu**2  # ||x - x*|| <= ||grad f||/mu
         grads0 += n
-    # Constants of the lines L(tau) and sigma^2(tau)/h for the per-iteration step size.
+    if grads0 > math.floor(epochs * n + 1e-9):
+        raise ValueError(f"epochs = {epochs:g} leaves no budget after the {grads0} gradients of "
+                         "the initial estimate (the exact estimator and r0_known=False each cost "
+                         "one pass); raise epochs.")
     state = {"rbar": rbar0}
     lm = float(np.max(lmax))
-
-    def sig_per_h(t):
-        if sampling == "distributed":
-            return float(gradient_noise(t, n, 1.0, sampling, nodes)) * nodes
-        return float(gradient_noise(t, n, 1.0, sampling, nodes))
 
     def choose(k, h_hat):
         eps_k = eps if schedule == "plain" else max(eps, state["rbar"])
         tau = rule(h_hat, eps_k) if fixed_tau is None else fixed_tau
-        Lt = float(expected_smoothness(tau, n, L, lm, sampling, nodes))
-        sig = sig_per_h(tau) * h_hat
+        Lt = float(_smooth_raw(float(tau), n, L, lm, sampling, nodes))
+        # sigma^2(tau_k; h_hat): the same formula as gradient_noise (no factor of nodes)
+        sig = float(_noise_raw(float(tau), n, h_hat, sampling, nodes))
         gamma = 1.0 / (2.0 * Lt) if sig <= 0 else min(1.0 / (2.0 * Lt), eps_k * mu / (4.0 * sig))
         if schedule == "bound":
             state["rbar"] = (1.0 - gamma * mu) * state["rbar"] + 2.0 * gamma * gamma * sig
         return tau, gamma, eps_k
 
-    lab = label or f"adaptive ({estimator}, {schedule})"
+    lab = label or RULE_NAMES[schedule]
     return _run(problem, choose, eps, lab, sampling, nodes, epochs, seed, x0, stop_at_target,
                 snapshots, estimator=estimator, beta=beta, period=period, h0=h0,
                 grads0=grads0, tau_star=ts, r0_sq=None,
@@ -504,37 +550,63 @@ def adaptive_sgd(problem: FiniteSumProblem, rel_eps: float = 1e-2, sampling: str
                       "beta": beta, "period": period, "tau0": tau0, "fixed_tau": fixed_tau})
 
 
+def tau_star_of(problem: FiniteSumProblem, rel_eps: float, sampling: str = "nice",
+                nodes: int = 1) -> int:
+    """tau* of Gower et al. for ``problem`` at the relative target ``rel_eps`` (x^0 = 0)."""
+    rel_eps = _check_rel_eps(rel_eps)
+    if not isinstance(problem, FiniteSumProblem):
+        raise TypeError(f"problem must be a FiniteSumProblem, got {type(problem).__name__}.")
+    eps = absolute_eps(rel_eps, _r0_sq(problem, None))
+    h_arg, lmax = _sampling_constants(problem, sampling, nodes)
+    return optimal_batch_size(problem.n, problem.L, lmax, problem.mu, h_arg, eps, sampling, nodes)
+
+
+METHODS = ("tau = 1", "tau*", "tau = n", "fair", "plain", "bound")
+
+
 def compare_methods(problem: FiniteSumProblem, rel_eps: float = 1e-2, sampling: str = "nice",
                     nodes: int = 1, epochs: float = 10.0, seed: int = 0,
                     stop_at_target: bool = False, snapshots: int = 40,
-                    adaptive: dict | None = None, progress=None) -> dict[str, Trajectory]:
-    """The paper-style comparison: fixed tau = 1, tau = tau*, tau = n and the adaptive method.
+                    adaptive: dict | None = None, progress=None,
+                    methods=METHODS) -> dict[str, Trajectory]:
+    """The paper-style comparison, each method under its own named rule.
 
-    Returns a dict label -> Trajectory (labels "tau = 1", "tau* = ...", "tau = n", "adaptive").
-    ``progress(fraction, message)`` is called between runs. ``adaptive`` holds keyword arguments
-    for :func:`adaptive_sgd`.
+    Methods (keys of ``methods``): fixed ``"tau = 1"``, ``"tau*"`` and ``"tau = n"`` with
+    Theorem 3.1's constant step gamma(tau); ``"fair"``: fixed tau* with the bound step schedule
+    and the true h* (``FAIR_LABEL``, the fair baseline for the bound rule: the same step
+    schedule, only tau differs); ``"plain"`` and ``"bound"``: the two adaptive rules
+    (``PLUGIN_LABEL``, ``BOUND_LABEL``), with the keyword arguments ``adaptive`` (estimator ...).
+
+    Returns a dict label -> Trajectory, in the order of ``methods`` (labels "tau = 1" (or
+    "tau = nodes"), "tau* = 37", "tau = n", ``FAIR_LABEL``, ``PLUGIN_LABEL``, ``BOUND_LABEL``).
+    ``progress(fraction, message)`` is called between runs.
     """
+    _check_run(problem, epochs, sampling, nodes, seed, snapshots, stop_at_target)
+    methods = tuple(methods)
+    for m in methods:
+        check_choice("methods", m, METHODS)
+    adaptive = dict(adaptive or {})
+    adaptive.pop("schedule", None)
     n = problem.n
     lo = nodes if sampling == "distributed" else 1
-    eps = absolute_eps(rel_eps, _r0_sq(problem, None))
-    if sampling == "distributed":
-        s2, lmax = problem.shard_stats(nodes)
-        ts = optimal_batch_size(n, problem.L, lmax, problem.mu, s2, eps, sampling, nodes)
-    else:
-        ts = optimal_batch_size(n, problem.L, problem.L_max, problem.mu, problem.h_star, eps,
-                                sampling, nodes)
-    runs = [("tau = 1" if lo == 1 else f"tau = {lo}", lo), (f"tau* = {ts}", ts), ("tau = n", n)]
-    out: dict[str, Trajectory] = {}
+    ts = tau_star_of(problem, rel_eps, sampling, nodes)
     common = dict(sampling=sampling, nodes=nodes, epochs=epochs, seed=seed,
                   stop_at_target=stop_at_target, snapshots=snapshots)
-    for i, (lab, t) in enumerate(runs):
+    out: dict[str, Trajectory] = {}
+    for i, m in enumerate(methods):
         if progress:
-            progress(i / 4, f"SGD with {lab}")
-        out[lab] = sgd(problem, t, rel_eps, label=lab, **common)
-    if progress:
-        progress(3 / 4, "adaptive SGD")
-    out["adaptive"] = adaptive_sgd(problem, rel_eps, label="adaptive", **common,
-                                   **(adaptive or {}))
+            progress(i / len(methods), f"run {i + 1} of {len(methods)}")
+        if m in ("tau = 1", "tau*", "tau = n"):
+            t = {"tau = 1": lo, "tau*": ts, "tau = n": n}[m]
+            lab = {"tau = 1": "tau = 1" if lo == 1 else f"tau = {lo}", "tau*": f"tau* = {ts}",
+                   "tau = n": "tau = n"}[m]
+            out[lab] = sgd(problem, t, rel_eps, label=lab, **common)
+        elif m == "fair":
+            out[FAIR_LABEL] = adaptive_sgd(problem, rel_eps, estimator="oracle", schedule="bound",
+                                           fixed_tau=ts, label=FAIR_LABEL, **common)
+        else:
+            out[RULE_NAMES[m]] = adaptive_sgd(problem, rel_eps, schedule=m,
+                                              label=RULE_NAMES[m], **common, **adaptive)
     if progress:
         progress(1.0, "done")
     return out

@@ -22,29 +22,52 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import MAX_N_FORMULA, check_choice, check_int, check_real, real_array
+
 __all__ = ["SAMPLINGS", "expected_smoothness", "gradient_noise", "check_constants"]
 
 SAMPLINGS = ("nice", "independent", "replacement", "distributed")
 
 
-def check_constants(n: int, L: float, L_max, mu: float | None = None) -> None:
-    """Raise ``ValueError`` with one sentence if the problem constants are inconsistent."""
-    if int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n}.")
-    lm = np.max(np.asarray(L_max, dtype=float))
-    if not (np.isfinite(L) and L > 0):
-        raise ValueError(f"L must be positive and finite, got {L}.")
-    if not np.isfinite(lm) or lm < L * (1 - 1e-12):
-        raise ValueError(f"L_max must be finite and at least L = {L}, got {lm}.")
-    if mu is not None and not (np.isfinite(mu) and 0 < mu <= L * (1 + 1e-12)):
-        raise ValueError(f"mu must lie in (0, L = {L}], got {mu}.")
+def check_constants(n: int, L: float, L_max, mu: float | None = None) -> int:
+    """Check the problem constants; return n as an int. ``ValueError``/``TypeError``, one sentence.
+
+    ``n`` is a positive integer (at most 2**53), ``L`` positive and finite,
+    ``L <= L_max <= n L`` (true for any sum of convex smooth f_i, since
+    ``grad^2 f >= grad^2 f_i / n``) and, when given, ``0 < mu <= L``. ``L_max`` may be an
+    array of per-shard maxima (its maximum is checked).
+    """
+    n = check_int("n", n, 1, MAX_N_FORMULA)
+    L = check_real("L", L, 0.0, lo_open=True)
+    lm_arr = real_array("L_max", L_max, max_size=100_000)
+    if lm_arr.size == 0:
+        raise ValueError("L_max must not be empty.")
+    if np.any(lm_arr <= 0):
+        raise ValueError("L_max must be positive.")
+    lm = float(np.max(lm_arr))
+    if lm < L * (1 - 1e-12):
+        raise ValueError(f"L_max must be at least L = {L:g}, got {lm:g}.")
+    if lm > n * L * (1 + 1e-9):
+        raise ValueError(f"L_max = {lm:g} exceeds n L = {n * L:g}, impossible for convex f_i "
+                         "(grad^2 f >= grad^2 f_i / n).")
+    if mu is not None:
+        check_real("mu", mu, 0.0, L * (1 + 1e-12), lo_open=True)
+    return n
 
 
 def _tau(tau, n: int) -> np.ndarray:
-    t = np.asarray(tau, dtype=np.float64)
-    if np.any(~np.isfinite(t)) or np.any(t < 1) or np.any(t > n):
+    t = real_array("tau", tau)
+    if np.any(t < 1) or np.any(t > n):
         raise ValueError(f"tau must lie in [1, n = {n}].")
     return t
+
+
+def _check_sampling(sampling, n: int, nodes) -> int:
+    check_choice("sampling", sampling, SAMPLINGS)
+    nodes = check_int("nodes", nodes, 1, n)
+    if sampling == "distributed" and n % nodes:
+        raise ValueError(f"nodes must be a positive divisor of n = {n}, got {nodes}.")
+    return nodes
 
 
 def _shard_c(t: np.ndarray, n: int, nodes: int) -> np.ndarray:
@@ -54,6 +77,31 @@ def _shard_c(t: np.ndarray, n: int, nodes: int) -> np.ndarray:
     if np.any(tj < 1):
         raise ValueError(f"The distributed sampling needs tau >= nodes = {nodes}.")
     return (nj - tj) / (tj * max(nj - 1.0, 1.0))
+
+
+def _smooth_raw(t, n: int, L: float, lm: float, sampling: str, nodes: int):
+    """L(tau) without argument checks (callers have checked n, L, lm, tau, nodes)."""
+    if sampling == "nice":
+        return L if n == 1 else n * (t - 1) / (t * (n - 1)) * L + (n - t) / (t * (n - 1)) * lm
+    if sampling == "independent":
+        return L + (n - t) / (n * t) * lm
+    if sampling == "replacement":
+        return ((t - 1) * L + lm) / t
+    nj, tj = n / nodes, t / nodes
+    return L + (nj - tj) / (tj * max(nj - 1.0, 1.0)) / nodes * lm
+
+
+def _noise_raw(t, n: int, h: float, sampling: str, nodes: int):
+    """sigma^2(tau) for a scalar h without argument checks (for "distributed", h is the mean
+    within-shard variance, so ``sum_j s_j^2 = nodes h``)."""
+    if sampling == "nice":
+        return 0.0 * t if n == 1 else (n - t) / (t * (n - 1)) * h
+    if sampling == "independent":
+        return (n - t) / (n * t) * h
+    if sampling == "replacement":
+        return h / t
+    nj, tj = n / nodes, t / nodes
+    return (nj - tj) / (tj * max(nj - 1.0, 1.0)) / nodes * h
 
 
 def expected_smoothness(tau, n: int, L: float, L_max, sampling: str = "nice",
@@ -72,20 +120,23 @@ def expected_smoothness(tau, n: int, L: float, L_max, sampling: str = "nice",
     -------
     array shaped like ``tau``. For "distributed" this is an upper bound (reference §1.5).
     """
-    check_constants(n, L, L_max)
+    n = check_constants(n, L, L_max)
+    nodes = _check_sampling(sampling, n, nodes)
     t = _tau(tau, n)
+    L = float(L)
+    lm = float(np.max(np.asarray(L_max, dtype=np.float64)))
     if sampling == "nice":
         if n == 1:
             return np.full_like(t, L)
-        return n * (t - 1) / (t * (n - 1)) * L + (n - t) / (t * (n - 1)) * float(L_max)
+        return n * (t - 1) / (t * (n - 1)) * L + (n - t) / (t * (n - 1)) * lm
     if sampling == "independent":
-        return L + (n - t) / (n * t) * float(L_max)
+        return L + (n - t) / (n * t) * lm
     if sampling == "replacement":
-        return ((t - 1) * L + float(L_max)) / t
+        return ((t - 1) * L + lm) / t
     if sampling == "distributed":
         c = _shard_c(t, n, nodes)
-        return L + c / nodes * float(np.max(L_max))
-    raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}.")
+        return L + c / nodes * lm
+    raise AssertionError(sampling)  # unreachable: checked above
 
 
 def gradient_noise(tau, n: int, h_star, sampling: str = "nice", nodes: int = 1) -> np.ndarray:
@@ -103,9 +154,14 @@ def gradient_noise(tau, n: int, h_star, sampling: str = "nice", nodes: int = 1) 
     -------
     array shaped like ``tau``; exact for every sampling here (reference §1.3, §1.5).
     """
-    h = np.asarray(h_star, dtype=np.float64)
-    if np.any(~np.isfinite(h)) or np.any(h < 0):
-        raise ValueError("h_star must be finite and non-negative.")
+    n = check_int("n", n, 1, MAX_N_FORMULA)
+    nodes = _check_sampling(sampling, n, nodes)
+    h = real_array("h_star", h_star, max_size=100_000)
+    if np.any(h < 0):
+        raise ValueError("h_star must be non-negative.")
+    if h.ndim > 1 or (h.ndim == 1 and (sampling != "distributed" or h.size != nodes)):
+        raise ValueError("h_star must be a scalar (or, for the distributed sampling, one value "
+                         "per node).")
     t = _tau(tau, n)
     if sampling == "nice":
         if n == 1:
@@ -119,4 +175,4 @@ def gradient_noise(tau, n: int, h_star, sampling: str = "nice", nodes: int = 1) 
         c = _shard_c(t, n, nodes)
         s2 = np.broadcast_to(h, (nodes,))
         return c / nodes**2 * float(np.sum(s2))
-    raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}.")
+    raise AssertionError(sampling)  # unreachable: checked above

@@ -4,11 +4,14 @@ Colours: tau = 1 grey, tau* green, tau = n red, adaptive blue; the certified ban
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from .style import decade_ticks
 
 __all__ = [
     "complexity_figure",
@@ -17,18 +20,51 @@ __all__ = [
     "step_size_figure",
     "estimators_figure",
     "method_color",
+    "log_axis",
 ]
 
-_COLORS = {"tau = 1": "#7f7f7f", "tau*": "#2ca02c", "tau = n": "#d62728", "adaptive": "#1f77b4"}
-_EXTRA = ["#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+_COLORS = {"tau = 1": "#7f7f7f", "tau*": "#2ca02c", "tau = n": "#d62728",
+           "adaptive: plug-in, as in the paper": "#ff7f0e", "adaptive: bound schedule, ours": "#1f77b4",
+           "fixed tau*, bound schedule": "#17becf", "adaptive": "#1f77b4"}
+_DASH = {"fixed tau*, bound schedule": "dash", "adaptive: plug-in, as in the paper": "dot"}
+_EXTRA = ["#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf"]
+_LEGEND = dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0)
 
 
 def method_color(label: str, i: int = 0) -> str:
     """Colour of a method by its label (``"tau* = 37"`` counts as tau*)."""
     for key, c in _COLORS.items():
-        if label == key or (key == "tau*" and label.startswith("tau*")):
+        if label == key or (key == "tau*" and label.startswith("tau* =")):
             return c
     return _EXTRA[i % len(_EXTRA)]
+
+
+def _tick_text(v: float) -> str:
+    e = round(math.log10(v))
+    return f"{v:g}" if -2 <= e <= 4 else f"1e{e}"
+
+
+def log_axis(fig: go.Figure, which: str, lo: float, hi: float, row: int | None = None,
+             col: int | None = None, **kw) -> None:
+    """Make an axis logarithmic with ticks at powers of ten only (``viz.style.decade_ticks``),
+    covering ``[lo, hi]``."""
+    lo = max(float(lo), 1e-300)
+    hi = max(float(hi), lo * 10)
+    ticks = decade_ticks(lo, hi)
+    upd = dict(type="log", tickvals=ticks, ticktext=[_tick_text(t) for t in ticks],
+               range=[math.log10(lo) - 0.05, math.log10(hi) + 0.05], **kw)
+    if which == "x":
+        fig.update_xaxes(row=row, col=col, **upd)
+    else:
+        fig.update_yaxes(row=row, col=col, **upd)
+
+
+def _finite_range(*arrays) -> tuple[float, float]:
+    v = np.concatenate([np.asarray(a, dtype=float).ravel() for a in arrays if a is not None])
+    v = v[np.isfinite(v) & (v > 0)]
+    if v.size == 0:
+        return 1e-3, 1.0
+    return float(v.min()), float(v.max())
 
 
 def _thin(n_points: int, max_points: int = 1500) -> np.ndarray:
@@ -41,53 +77,81 @@ def _thin(n_points: int, max_points: int = 1500) -> np.ndarray:
 
 
 def complexity_figure(curves: Mapping[str, np.ndarray], tau_star: int, n: int,
-                      title: str = "") -> go.Figure:
+                      title: str = "", sweep=None, sweep_bound=None) -> go.Figure:
     """Total complexity T(tau)/n (data passes) and iterations K(tau) against tau, log-log.
 
     ``curves`` is the dict of ``complexity_curves``; both branches of the max are drawn dashed
-    and tau* is marked on both panels.
+    and tau* is a vertical line on both panels. ``sweep`` / ``sweep_bound`` (optional) are
+    ``sweep_summary`` tables of the *measured* passes to eps of fixed-tau SGD (constant step /
+    bound step schedule): their medians over seeds are overlaid with the quartiles as error bars.
     """
     t = np.asarray(curves["tau"])
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(
-        "total complexity T(τ)/n  (data passes)", "iterations K(τ)"))
-    fig.add_trace(go.Scatter(x=t, y=curves["T"] / n, name="T(τ)/n", line=dict(color="black")), 1, 1)
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
+        "passes to reach ε: bound T(τ)/n and measured", "iterations K(τ) (bound)"))
+    fig.add_trace(go.Scatter(x=t, y=curves["T"] / n, name="bound T(τ)/n (Theorem 3.1)",
+                             line=dict(color="black")), 1, 1)
     fig.add_trace(go.Scatter(x=t, y=curves["T_smooth"] / n, name="smoothness branch τ·2𝓛(τ)/μ",
-                             line=dict(color="#ff7f0e", dash="dash")), 1, 1)
+                             line=dict(color="#ff7f0e", dash="dash", width=1)), 1, 1)
     fig.add_trace(go.Scatter(x=t, y=curves["T_noise"] / n, name="noise branch τ·4σ²(τ)/(εμ²)",
-                             line=dict(color="#9467bd", dash="dash")), 1, 1)
-    fig.add_trace(go.Scatter(x=t, y=curves["K"], name="K(τ)", line=dict(color="#1f77b4")), 1, 2)
-    i = int(np.argmin(np.abs(t - tau_star)))
-    for col, y in ((1, curves["T"][i] / n), (2, curves["K"][i])):
-        fig.add_trace(go.Scatter(x=[t[i]], y=[y], mode="markers+text", text=[f"τ* = {tau_star}"],
-                                 textposition="top right", marker=dict(size=12, color="#2ca02c"),
-                                 name="τ*", showlegend=col == 1), 1, col)
-    fig.update_xaxes(type="log", title_text="batch size τ")
-    fig.update_yaxes(type="log")
-    fig.update_layout(title=title, height=380, margin=dict(t=60, b=40),
-                      legend=dict(orientation="h", y=-0.25))
+                             line=dict(color="#9467bd", dash="dash", width=1)), 1, 1)
+    ys = [curves["T"] / n]
+    for sw, name, color, sym in ((sweep, "measured, constant step γ(τ)", "#2ca02c", "circle"),
+                                 (sweep_bound, "measured, bound step schedule", "#1f77b4",
+                                  "diamond")):
+        if sw is None or len(sw) == 0:
+            continue
+        med = np.asarray(sw["median"], dtype=float)
+        ok = np.isfinite(med)
+        fig.add_trace(go.Scatter(
+            x=np.asarray(sw["tau"])[ok], y=med[ok], mode="lines+markers", name=name + " (median)",
+            marker=dict(color=color, symbol=sym, size=8), line=dict(color=color, width=1),
+            error_y=dict(type="data", symmetric=False,
+                         array=(np.asarray(sw["q75"], float) - med)[ok],
+                         arrayminus=(med - np.asarray(sw["q25"], float))[ok], thickness=1)), 1, 1)
+        ys.append(med[ok])
+    fig.add_trace(go.Scatter(x=t, y=curves["K"], name="K(τ)", line=dict(color="#1f77b4"),
+                             showlegend=False), 1, 2)
+    for col in (1, 2):
+        fig.add_vline(x=tau_star, line=dict(color="#2ca02c", dash="dot"), row=1, col=col)
+    # one label for tau*, above the right panel's plot area, so it never sits on a curve
+    fig.add_annotation(x=math.log10(max(tau_star, 1)), y=1.0, xref="x2", yref="y2 domain",
+                       text=f"τ* = {tau_star}", showarrow=False, yanchor="bottom",
+                       font=dict(color="#2ca02c"))
+    lo, hi = _finite_range(*ys)
+    log_axis(fig, "x", t.min(), t.max(), 1, 1, title_text="batch size τ")
+    log_axis(fig, "x", t.min(), t.max(), 1, 2, title_text="batch size τ")
+    log_axis(fig, "y", lo, hi, 1, 1, title_text="data passes")
+    klo, khi = _finite_range(curves["K"])
+    log_axis(fig, "y", klo, khi, 1, 2, title_text="iterations")
+    fig.update_layout(title=title or None, height=460, margin=dict(t=60, b=40), legend=_LEGEND)
     return fig
 
 
 def tau_trajectory_figure(traj, tau_star: int, n: int, x_axis: str = "passes",
                           others: Mapping | None = None) -> go.Figure:
-    """Batch size tau_k of a run against data passes (or iterations), tau* as a line, and the
-    certified bracket [tau*(h_lo), tau*(h_hi)] of reference §2.3 as a band (from snapshots)."""
+    """Batch size tau_k of adaptive runs against data passes (or iterations), tau* as a line,
+    and the certified bracket [tau*(h_lo), tau*(h_hi)] of reference §2.3 as a band (from the
+    snapshots of ``traj``). ``others`` maps labels to further runs drawn on the same axes (e.g.
+    both adaptive rules at once)."""
     fig = go.Figure()
-    xk = traj.passes[:-1] if x_axis == "passes" else np.arange(traj.tau.size)
     xs = traj.passes[traj.snap_iter] if x_axis == "passes" else traj.snap_iter
     fig.add_trace(go.Scatter(x=xs, y=traj.tau_hi, line=dict(width=0), showlegend=False,
                              hoverinfo="skip", mode="lines", line_shape="hv"))
     fig.add_trace(go.Scatter(x=xs, y=traj.tau_lo, fill="tonexty", mode="lines", line_shape="hv",
                              line=dict(width=0), fillcolor="rgba(31,119,180,0.15)",
                              name="certified bracket on τ* (from the iterate)"))
-    idx = _thin(traj.tau.size)
-    fig.add_trace(go.Scatter(x=xk[idx], y=traj.tau[idx], name="adaptive τ_k", mode="lines",
-                             line=dict(color=method_color("adaptive"))))
+    runs = {traj.label: traj}
+    runs.update(others or {})
+    for i, (lab, tr) in enumerate(runs.items()):
+        xk = tr.passes[:-1] if x_axis == "passes" else np.arange(tr.tau.size)
+        idx = _thin(tr.tau.size)
+        fig.add_trace(go.Scatter(x=xk[idx], y=tr.tau[idx], name=f"τ_k, {lab}", mode="lines",
+                                 line=dict(color=method_color(lab, i), dash=_DASH.get(lab))))
     fig.add_hline(y=tau_star, line=dict(color="#2ca02c", dash="dash"),
-                  annotation_text=f"τ* = {tau_star}", annotation_position="top left")
-    fig.update_yaxes(type="log", range=[-0.1, np.log10(n) + 0.1], title_text="batch size τ_k")
+                  annotation_text=f"τ* = {tau_star}", annotation_position="top right")
+    log_axis(fig, "y", 1, n, title_text="batch size τ_k")
     fig.update_xaxes(title_text="data passes" if x_axis == "passes" else "iteration k")
-    fig.update_layout(height=360, margin=dict(t=30, b=40), legend=dict(orientation="h", y=-0.3))
+    fig.update_layout(height=400, margin=dict(t=30, b=40), legend=_LEGEND)
     return fig
 
 
@@ -99,12 +163,14 @@ def suboptimality_figure(trajs: Mapping, rel_eps: float) -> go.Figure:
         idx = _thin(tr.dist2.size)
         fig.add_trace(go.Scatter(x=tr.passes[idx], y=np.maximum(tr.rel_error[idx], 1e-300),
                                  name=label, mode="lines",
-                                 line=dict(color=method_color(label, i))))
+                                 line=dict(color=method_color(label, i), dash=_DASH.get(label))))
     fig.add_hline(y=rel_eps, line=dict(color="black", dash="dot"),
-                  annotation_text="target ε", annotation_position="bottom left")
-    fig.update_yaxes(type="log", title_text="‖x − x*‖² / ‖x⁰ − x*‖²")
+                  annotation_text=f"target ε = {rel_eps:g}", annotation_position="bottom right")
+    lo = min(rel_eps / 10, min((float(np.nanmin(np.maximum(t.rel_error, 1e-300)))
+                                for t in trajs.values()), default=rel_eps))
+    log_axis(fig, "y", max(lo, 1e-12), 2.0, title_text="‖x − x*‖² / ‖x⁰ − x*‖²")
     fig.update_xaxes(title_text="data passes (gradients / n)")
-    fig.update_layout(height=380, margin=dict(t=30, b=40), legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(height=420, margin=dict(t=30, b=40), legend=_LEGEND)
     return fig
 
 
@@ -114,10 +180,12 @@ def step_size_figure(trajs: Mapping) -> go.Figure:
     for i, (label, tr) in enumerate(trajs.items()):
         idx = _thin(tr.gamma.size)
         fig.add_trace(go.Scatter(x=tr.passes[:-1][idx], y=tr.gamma[idx], name=label,
-                                 mode="lines", line=dict(color=method_color(label, i))))
-    fig.update_yaxes(type="log", title_text="step size γ_k")
+                                 mode="lines",
+                                 line=dict(color=method_color(label, i), dash=_DASH.get(label))))
+    lo, hi = _finite_range(*[t.gamma for t in trajs.values()])
+    log_axis(fig, "y", lo, hi, title_text="step size γ_k")
     fig.update_xaxes(title_text="data passes")
-    fig.update_layout(height=320, margin=dict(t=30, b=40), legend=dict(orientation="h", y=-0.3))
+    fig.update_layout(height=380, margin=dict(t=30, b=40), legend=_LEGEND)
     return fig
 
 
@@ -138,11 +206,11 @@ def estimators_figure(traj, est: Mapping[str, np.ndarray], tau_star: int, n: int
     fig.add_trace(go.Scatter(x=xs, y=cap(est["norm_test"]), name=f"Byrd norm test (θ = {theta:g})",
                              mode="lines+markers", line=dict(color="#ff7f0e")))
     idx = _thin(traj.tau.size)
-    fig.add_trace(go.Scatter(x=traj.passes[:-1][idx], y=traj.tau[idx], name="adaptive τ_k",
-                             mode="lines", line=dict(color=method_color("adaptive"))))
+    fig.add_trace(go.Scatter(x=traj.passes[:-1][idx], y=traj.tau[idx], name=f"τ_k, {traj.label}",
+                             mode="lines", line=dict(color=method_color(traj.label))))
     fig.add_hline(y=tau_star, line=dict(color="#2ca02c", dash="dash"),
-                  annotation_text=f"τ* = {tau_star}", annotation_position="top left")
-    fig.update_yaxes(type="log", range=[-0.1, np.log10(n) + 0.1], title_text="batch size")
+                  annotation_text=f"τ* = {tau_star}", annotation_position="top right")
+    log_axis(fig, "y", 1, n, title_text="batch size")
     fig.update_xaxes(title_text="data passes")
-    fig.update_layout(height=380, margin=dict(t=30, b=40), legend=dict(orientation="h", y=-0.3))
+    fig.update_layout(height=400, margin=dict(t=30, b=40), legend=_LEGEND)
     return fig

@@ -49,7 +49,7 @@ def test_tau_star_distributed_brute_force():
         m = int(rng.integers(1, 6))
         n = m * int(rng.integers(2, 60))
         L = float(rng.uniform(0.1, 5.0))
-        lmax = L * rng.uniform(1.0, 30.0, size=m)
+        lmax = L * rng.uniform(1.0, min(30.0, n), size=m)  # L_max <= n L for convex f_i
         mu = L * float(rng.uniform(1e-3, 1.0))
         s2 = 10 ** rng.uniform(-3, 1, size=m)
         eps = float(10 ** rng.uniform(-5, 0))

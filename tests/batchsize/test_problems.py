@@ -96,7 +96,7 @@ def test_libsvm_roundtrip(tmp_path):
     bad.write_text("this is not libsvm\n")
     with pytest.raises(ValueError, match="LIBSVM"):
         libsvm_problem(bad)
-    with pytest.raises(ValueError, match="No LIBSVM file"):
+    with pytest.raises(ValueError, match="No readable LIBSVM file"):
         libsvm_problem(tmp_path / "missing.svm")
 
 

@@ -21,7 +21,7 @@ from robustcore.batchsize import (
     step_size,
     tau_bracket,
 )
-from robustcore.batchsize.sgd import _draw_block
+from robustcore.batchsize.sgd import BOUND_LABEL, FAIR_LABEL, PLUGIN_LABEL, _draw_block
 
 
 def _rel_eps_for(p, tau_target):
@@ -169,8 +169,13 @@ def test_fixed_tau_costs_near_tau_star():
     out = compare_methods(p, rel, epochs=30, seed=0, stop_at_target=True, snapshots=2,
                           adaptive={"estimator": "batch"})
     costs = {k: v.passes_to_target() for k, v in out.items()}
-    assert set(out) == {"tau = 1", f"tau* = {out['adaptive'].tau_star}", "tau = n", "adaptive"}
-    star = costs[f"tau* = {out['adaptive'].tau_star}"]
+    ts = out[BOUND_LABEL].tau_star
+    assert list(out) == ["tau = 1", f"tau* = {ts}", "tau = n", FAIR_LABEL, PLUGIN_LABEL,
+                         BOUND_LABEL]
+    assert out[PLUGIN_LABEL].info["schedule"] == "plain"
+    assert out[BOUND_LABEL].info["schedule"] == "bound"
+    assert np.all(out[FAIR_LABEL].tau == ts) and out[FAIR_LABEL].info["schedule"] == "bound"
+    star = costs[f"tau* = {ts}"]
     assert star * 2 < costs["tau = n"]
     assert all(math.isfinite(c) for c in costs.values())
 
@@ -232,3 +237,60 @@ def test_bound_schedule_with_true_h_is_a_valid_bound():
     assert np.all((mean - 5 * se)[above] <= rbar[above] * (1 + 1e-9))
     # not vacuous: after the first step the bound is within a factor ~1.1 of the mean somewhere
     assert np.max((mean / rbar)[1:][above[1:]]) > 0.5
+
+
+@pytest.mark.parametrize("sampling,nodes", [("nice", 1), ("independent", 1), ("replacement", 1),
+                                            ("distributed", 4)])
+def test_adaptive_with_true_h_and_fixed_tau_takes_sgd_step(sampling, nodes):
+    # issue 13: the distributed adaptive step was `nodes` times too small. With the true h and
+    # tau fixed, the plug-in rule's step must be Theorem 3.1's gamma(tau), i.e. sgd()'s step.
+    p = ridge_problem(n=400, d=5, lam=1e-2, rows="uneven", seed=4)
+    for rel in (1e-1, 1e-3):  # one where the smoothness branch binds, one where the noise does
+        for t in (8, 40):
+            a = adaptive_sgd(p, rel, sampling=sampling, nodes=nodes, estimator="oracle",
+                             schedule="plain", fixed_tau=t, epochs=1, snapshots=1)
+            f = sgd(p, t, rel, sampling=sampling, nodes=nodes, epochs=1, snapshots=1)
+            assert a.gamma.size and f.gamma.size
+            assert np.allclose(a.gamma, f.gamma[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("sampling,nodes", [("nice", 1), ("independent", 1), ("replacement", 1),
+                                            ("distributed", 5)])
+def test_runs_stop_within_their_budget(sampling, nodes):
+    # issue 13: fixed runs used 5.24 passes of a 5-pass budget. No run may compute more than
+    # epochs * n gradients (probes and exact h evaluations included), and it stops only when
+    # the next batch would not fit.
+    p = ridge_problem(n=300, d=4, seed=2)
+    for epochs in (0.5, 2.0, 5.0):
+        budget = epochs * p.n
+        for t in (5, 35, 120):
+            tr = sgd(p, t, 1e-3, sampling=sampling, nodes=nodes, epochs=epochs, snapshots=2)
+            assert tr.grads[-1] <= budget
+            if sampling != "independent":
+                assert tr.grads[-1] + t > budget  # used the whole budget it could
+        for sch in ("plain", "bound"):
+            for est in ("batch", "exact"):
+                if est == "exact" and epochs < 1:  # h(x^0) alone costs a pass: refused
+                    with pytest.raises(ValueError, match="epochs"):
+                        adaptive_sgd(p, 1e-3, sampling=sampling, nodes=nodes, estimator=est,
+                                     epochs=epochs)
+                    continue
+                tr = adaptive_sgd(p, 1e-3, sampling=sampling, nodes=nodes, schedule=sch,
+                                  estimator=est, epochs=epochs, snapshots=2)
+                assert tr.grads[-1] <= budget
+                assert np.all(np.diff(tr.grads) >= 0)
+
+
+def test_sgd_argument_checks_name_the_argument():
+    p = ridge_problem(n=50, d=3, seed=0)
+    for kw, word in ((dict(tau=7.5), "tau"), (dict(tau=True), "tau"), (dict(tau=5, seed=-1), "seed"),
+                     (dict(tau=5, epochs=float("nan")), "epochs"),
+                     (dict(tau=5, epochs=10**9), "epochs"), (dict(tau=5, rel_eps=2.0), "rel_eps"),
+                     (dict(tau=5, snapshots=0), "snapshots"), (dict(tau=5, sampling="x"), "sampling"),
+                     (dict(tau=5, x0=np.array(["a", "b", "c"])), "x0")):
+        with pytest.raises((ValueError, TypeError), match=word):
+            sgd(p, **kw)
+    with pytest.raises(ValueError, match="beta"):
+        adaptive_sgd(p, beta=1.0)
+    with pytest.raises(TypeError, match="problem"):
+        sgd("not a problem", 3)
