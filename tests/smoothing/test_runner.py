@@ -14,6 +14,7 @@ from robustcore.smoothing.runner import (
     certify_image,
     image_seed,
     run_certification,
+    run_state,
     select_indices,
 )
 from robustcore.store import ResultsStore
@@ -89,10 +90,48 @@ def test_max_images_then_extend(model_and_data, tmp_path):
     model, data = model_and_data
     store = ResultsStore(tmp_path / "s.sqlite")
     part = run_certification(JOB, store, model=model, data=data, max_images=3)
-    assert part.done == 3 and not part.complete
+    # all 3 requested images are there: the session is complete, measured against the request
+    assert part.done == part.total == 3 and part.complete
+    assert store.run(part.run_id)["status"] == "done"
+    state = run_state(store, part.run_id)
+    assert state["status"] == "done" and state["text"] == "done: 3 of 3 requested images"
     rest = run_certification(JOB, store, model=model, data=data)
     assert rest.run_id == part.run_id and rest.new == 7 and rest.complete
     assert store.run(rest.run_id)["status"] == "done"
+    assert run_state(store, rest.run_id)["text"] == "done: 10 of 10 requested images"
+
+
+def test_interrupted_session_records_requested_and_done(model_and_data, tmp_path):
+    model, data = model_and_data
+    store = ResultsStore(tmp_path / "s.sqlite")
+
+    def stop_after_two(done, total, certified):
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_certification(JOB, store, model=model, data=data, max_images=6, progress=stop_after_two)
+    run_id = int(store.runs().iloc[0]["id"])
+    state = run_state(store, run_id)
+    assert state["status"] == "interrupted" and state["requested"] == 6 and state["done"] == 2
+    assert state["text"].startswith("interrupted: 2 of 6 requested images done")
+    sessions = store.metrics(run_id)
+    assert list(sessions["name"]) == ["session", "session"]  # one at the start, one at the end
+    assert [e["status"] for e in sessions["extra"]] == ["running", "interrupted"]
+
+
+def test_fast_path_rows_record_their_forward_and_match_eager_votes(model_and_data, tmp_path):
+    model, data = model_and_data
+    eager = run_certification(JOB, ResultsStore(tmp_path / "a.sqlite"), model=model, data=data, max_images=3)
+    store = ResultsStore(tmp_path / "b.sqlite")
+    fast = run_certification(JOB, store, model=model, data=data, max_images=3, fast="auto")
+    a = ResultsStore(tmp_path / "a.sqlite").results(eager.run_id)
+    b = store.results(fast.run_id)
+    assert [e["forward"] for e in a["extra"]] == ["eager"] * 3
+    assert [e["forward"] for e in b["extra"]] == ["channels_last"] * 3  # a small job: no compilation
+    # channels-last reorders float sums; on this model and noise the votes agree
+    assert [e["counts"] for e in a["extra"]] == [e["counts"] for e in b["extra"]]
+    assert model.first.weight.is_contiguous()  # the caller's model was not converted in place
 
 
 @pytest.mark.parametrize(
@@ -104,6 +143,14 @@ def test_max_images_then_extend(model_and_data, tmp_path):
         (CertifyJob(model="resnet"), "Unknown model"),
         (CertifyJob(dataset="imagenet"), "Unknown dataset"),
         (CertifyJob(skip=0), "skip"),
+        (CertifyJob(n=10**12), "at most"),
+        (CertifyJob(n=10.5), "n must"),
+        (CertifyJob(sigma=float("nan")), "sigma"),
+        (CertifyJob(batch_size=10**7), "batch_size"),
+        (CertifyJob(device="nonsense"), "device"),
+        (CertifyJob(seed=-1), "seed"),
+        (CertifyJob(dataset="mnist-5k"), "checkpoint"),
+        (CertifyJob(checkpoint="/nonexistent/x.pt"), "no model file"),
     ],
 )
 def test_bad_jobs_raise_before_anything_is_stored(job, match, tmp_path, model_and_data):
@@ -117,7 +164,7 @@ def test_bad_jobs_raise_before_anything_is_stored(job, match, tmp_path, model_an
 def test_model_that_does_not_fit_the_data_raises_before_a_run_starts(tmp_path, model_and_data):
     _, data = model_and_data
     store = ResultsStore(tmp_path / "s.sqlite")
-    with pytest.raises(ValueError, match="num_classes"):
+    with pytest.raises(ValueError, match="not to 10 logits"):
         run_certification(JOB, store, model=torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 3)).eval(),
                           model_info=None, data=data)
     with pytest.raises(ValueError):
