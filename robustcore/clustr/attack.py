@@ -7,8 +7,11 @@ radius, hence this small variant.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
+
+from ._checks import MAX_ELEMENTS, MAX_STEPS, check_choice, check_float, check_int, check_labels, check_tensor
 
 __all__ = ["l2_pgd_path"]
 
@@ -40,10 +43,36 @@ def l2_pgd_path(
     (steps + 1, n, ...) iterates, the first the (possibly random) start; every iterate satisfies
     ||x_t - x|| <= eps (up to float rounding).
     """
-    if loss not in ("margin", "ce"):
-        raise ValueError(f"loss must be 'margin' or 'ce'; got {loss!r}.")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch nn.Module; got {type(model).__name__}.")
+    x = check_tensor("x", x, ndim_min=2)
     n = x.shape[0]
-    eps_t = torch.as_tensor(eps, dtype=x.dtype)
+    if n == 0:
+        raise ValueError("x must hold at least one input.")
+    y = check_labels("y", y, n)
+    steps = check_int("steps", steps, 0, MAX_STEPS)
+    step_frac = check_float("step_frac", step_frac, lo=0.0, hi=10.0, lo_open=True)
+    if not isinstance(random_start, (bool, np.bool_)):
+        raise TypeError(f"random_start must be a bool; got {type(random_start).__name__}.")
+    check_choice("loss", loss, ("margin", "ce"))
+    if clamp is not None:
+        if not isinstance(clamp, (tuple, list)) or len(clamp) != 2:
+            raise TypeError("clamp must be None or a (low, high) pair.")
+        lo_c, hi_c = check_float("clamp[0]", clamp[0]), check_float("clamp[1]", clamp[1])
+        if lo_c > hi_c:
+            raise ValueError(f"clamp must satisfy low <= high; got {clamp}.")
+        clamp = (lo_c, hi_c)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None; got {type(generator).__name__}.")
+    if (steps + 1) * x.numel() > MAX_ELEMENTS:
+        raise ValueError(f"the stored path would hold {(steps + 1) * x.numel()} numbers, above the cap of "
+                         f"{MAX_ELEMENTS}; attack fewer inputs or use fewer steps.")
+    if isinstance(eps, (str, bytes)) or eps is None:
+        raise TypeError(f"eps must be a number or a tensor; got {type(eps).__name__}.")
+    try:
+        eps_t = torch.as_tensor(eps, dtype=x.dtype)
+    except (TypeError, RuntimeError, ValueError):
+        raise TypeError(f"eps must be a real number or a tensor of reals; got {type(eps).__name__}.") from None
     if eps_t.ndim == 0:
         eps_t = eps_t.expand(n).clone()
     if eps_t.shape != (n,) or not torch.isfinite(eps_t).all() or (eps_t < 0).any():
@@ -60,6 +89,15 @@ def l2_pgd_path(
         delta = (x + delta).clamp(*clamp) - x
     was = model.training
     model.eval()
+    try:
+        with torch.no_grad():
+            z0 = model(x[:1])
+    except RuntimeError as exc:
+        model.train(was)
+        raise ValueError(f"model cannot take inputs of shape {tuple(x.shape[1:])}: {str(exc).splitlines()[0]}") from None
+    if z0.ndim != 2 or int(y.max()) >= z0.shape[1]:
+        model.train(was)
+        raise ValueError(f"y must index the model's {z0.shape[-1]} outputs; got labels up to {int(y.max())}.")
     path = [(x + delta).detach()]
     for _ in range(steps):
         delta.requires_grad_(True)

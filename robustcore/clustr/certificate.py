@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import MAX_CENTER_PAIRS, MAX_CENTERS, MAX_DIM, MAX_ROWS
+
 __all__ = [
     "CenterCertificate",
     "nearest_center_certificate",
@@ -51,24 +53,30 @@ _MAX_EXACT_K = 10
 def _to_numpy(name: str, value: Any, ndim: int) -> np.ndarray:
     if hasattr(value, "detach"):  # torch tensor
         value = value.detach().cpu().numpy()
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a numeric array; got {type(value).__name__}.") from exc
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be a numeric array; got {type(value).__name__}.")
+    raw = np.asarray(value)
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers; got dtype {raw.dtype}.")
+    arr = raw.astype(np.float64)
     if arr.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array; got shape {arr.shape}.")
     return arr
 
 
 def _validate(z: Any, centers: Any, center_labels: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Check shapes and values; returns float64 z (n, D), centers (M, D), int labels (M,)."""
+    """Check types, shapes, finiteness and size caps; returns float64 z (n, D), centers (M, D), labels (M,)."""
     if hasattr(z, "detach"):
         z = z.detach().cpu().numpy()
     z_arr = _to_numpy("z", z, 1)[None, :] if np.ndim(z) == 1 else _to_numpy("z", z, 2)
     c_arr = _to_numpy("centers", centers, 2)
     if hasattr(center_labels, "detach"):
         center_labels = center_labels.detach().cpu().numpy()
+    if isinstance(center_labels, (str, bytes)) or center_labels is None:
+        raise TypeError(f"center_labels must be an array of integer classes; got {type(center_labels).__name__}.")
     lab = np.asarray(center_labels)
+    if lab.dtype.kind not in "iuf" or lab.dtype == bool:
+        raise TypeError(f"center_labels must hold integer classes; got dtype {lab.dtype}.")
     if lab.ndim != 1 or lab.shape[0] != c_arr.shape[0]:
         raise ValueError(
             f"center_labels must have shape ({c_arr.shape[0]},) to match centers; got {lab.shape}."
@@ -76,17 +84,31 @@ def _validate(z: Any, centers: Any, center_labels: Any) -> tuple[np.ndarray, np.
     if not np.issubdtype(lab.dtype, np.integer):
         if not np.all(np.isfinite(lab.astype(np.float64))) or np.any(lab != np.round(lab)):
             raise ValueError("center_labels must be integer class labels.")
+        if np.any(np.abs(lab) > 2**53):
+            raise ValueError("center_labels are too large to be class labels.")
         lab = lab.astype(np.int64)
-    if z_arr.shape[1] != c_arr.shape[1]:
-        raise ValueError(
-            f"z has feature dimension {z_arr.shape[1]} but centers have {c_arr.shape[1]}."
-        )
+    n, M, D = z_arr.shape[0], c_arr.shape[0], c_arr.shape[1]
+    if n == 0:
+        raise ValueError("z must hold at least one feature vector.")
+    if D == 0:
+        raise ValueError("centers must have at least one feature dimension.")
+    if z_arr.shape[1] != D:
+        raise ValueError(f"z has feature dimension {z_arr.shape[1]} but centers have {D}.")
+    if n > MAX_ROWS:
+        raise ValueError(f"z has {n} rows, above the cap of {MAX_ROWS}; certify in chunks.")
+    if M > MAX_CENTERS or D > MAX_DIM or M * M * D > MAX_CENTER_PAIRS:
+        raise ValueError(f"{M} centres of dimension {D} exceed the caps (M <= {MAX_CENTERS}, D <= {MAX_DIM}, "
+                         f"M*M*D <= {MAX_CENTER_PAIRS}).")
     if not np.all(np.isfinite(z_arr)):
         raise ValueError("z contains NaN or infinite values.")
     if not np.all(np.isfinite(c_arr)):
         raise ValueError("centers contain NaN or infinite values.")
     if np.unique(lab).size < 2:
         raise ValueError("centers must cover at least two classes for a decision boundary to exist.")
+    # squared distances must stay finite in float64
+    scale = max(float(np.abs(z_arr).max()), float(np.abs(c_arr).max()))
+    if scale > 1e150:
+        raise ValueError("z and centers must have magnitudes below 1e150 (squared distances overflow).")
     return z_arr, c_arr, lab.astype(np.int64)
 
 
@@ -213,7 +235,23 @@ def exact_center_radius(
     (n,) float64 exact radii, and optionally (n, D) boundary points attaining them.
     """
     z_arr, c_arr, lab = _validate(z, centers, center_labels)
+    if not isinstance(return_points, (bool, np.bool_)):
+        raise TypeError(f"return_points must be a bool; got {type(return_points).__name__}.")
     n, D = z_arr.shape
+    _, counts = np.unique(lab, return_counts=True)
+    if counts.max() > _MAX_EXACT_K:
+        raise ValueError(
+            f"exact_center_radius enumerates 2^K active sets; a class has K = {counts.max()} > "
+            f"{_MAX_EXACT_K} centres (use nearest_center_radius, a sound lower bound)."
+        )
+    # rows in chunks so the (rows, rivals, D) work arrays stay below ~4e6 elements
+    chunk = max(1, 4_000_000 // (c_arr.shape[0] * (D + counts.max())))
+    if n > chunk:
+        parts = [exact_center_radius(z_arr[s : s + chunk], c_arr, lab, return_points=True)
+                 for s in range(0, n, chunk)]
+        radius = np.concatenate([p[0] for p in parts])
+        points = np.concatenate([p[1] for p in parts])
+        return (radius, points) if return_points else radius
     d2 = _sq_dists(z_arr, c_arr)
     pred = lab[np.argmin(d2, axis=1)]
     sqn = np.einsum("md,md->m", c_arr, c_arr)

@@ -29,6 +29,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._checks import check_int, check_shape, check_tensor
+
 __all__ = [
     "LipschitzBound",
     "layer_operator_norm",
@@ -173,7 +175,9 @@ def lipschitz_upper_bound(net: nn.Module, input_shape: tuple[int, ...]) -> Lipsc
     -------
     LipschitzBound with L_upper = prod_l ||W_l||_2 and the per-layer factors and methods.
     """
-    shape = tuple(int(s) for s in input_shape)
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"net must be a torch nn.Module; got {type(net).__name__}.")
+    shape = check_shape("input_shape", input_shape)
     result = LipschitzBound(bound=1.0)
     for name, module in _flatten_modules(net):
         norm, shape, method = layer_operator_norm(module, shape)
@@ -196,7 +200,25 @@ def lipschitz_lower_bound(net: nn.Module, X: torch.Tensor, batch: int = 256) -> 
     """
     from torch.func import jacrev, vmap
 
-    params_dtype = next(net.parameters()).dtype
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"net must be a torch nn.Module; got {type(net).__name__}.")
+    X = check_tensor("X", X, ndim_min=2, max_rows=100_000)
+    if X.shape[0] == 0:
+        raise ValueError("X must hold at least one point.")
+    batch = check_int("batch", batch, 1, 100_000)
+    params = list(net.parameters())
+    if not params:
+        raise ValueError("net has no parameters; its Lipschitz constant is that of a fixed map.")
+    params_dtype = params[0].dtype
+    try:
+        with torch.no_grad():
+            out = net(X[:1].to(params_dtype))
+    except RuntimeError as exc:
+        raise ValueError(f"net cannot take inputs of shape {tuple(X.shape[1:])}: {str(exc).splitlines()[0]}") from None
+    if out.ndim != 2:
+        raise ValueError(f"net must map a batch to (n, D) features; got output shape {tuple(out.shape)}.")
+    # the Jacobian batch is (batch, D, inputs): keep it below ~5e7 numbers
+    batch = max(1, min(batch, 50_000_000 // max(1, out.shape[1] * X[0].numel())))
     best = 0.0
     for s in range(0, X.shape[0], batch):
         xb = X[s : s + batch].to(params_dtype)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ._checks import MAX_CENTERS, MAX_DIM, MAX_ROWS, check_float
+
 __all__ = ["MagnetLoss", "magnet_loss"]
 
 
@@ -48,17 +50,37 @@ def magnet_loss(
     -------
     Scalar loss (or (N,) per-example losses), differentiable in `features` (and `centers`).
     """
+    if not isinstance(features, torch.Tensor) or not features.is_floating_point():
+        raise TypeError("features must be a floating-point torch tensor (N, D).")
     if features.ndim != 2:
         raise ValueError(f"features must be (N, D); got shape {tuple(features.shape)}.")
     N = features.shape[0]
+    for name, t in (("labels", labels), ("clusters", clusters)):
+        if not isinstance(t, torch.Tensor) or t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
+            raise TypeError(f"{name} must be an integer torch tensor (N,).")
     if labels.shape != (N,) or clusters.shape != (N,):
         raise ValueError("labels and clusters must be 1-D with one entry per feature row.")
     if N < 2:
         raise ValueError("The magnet loss needs at least two examples (s^2 divides by N - 1).")
+    if N > MAX_ROWS or features.shape[1] > MAX_DIM or features.shape[1] < 1:
+        raise ValueError(f"features must have 2..{MAX_ROWS} rows and 1..{MAX_DIM} columns; got {tuple(features.shape)}.")
+    alpha = check_float("alpha", alpha, lo=0.0)
+    min_variance = check_float("min_variance", min_variance, lo=0.0, lo_open=True)
     if not torch.isfinite(features).all():
         raise ValueError("features contain NaN or infinite values.")
-    if reduction not in ("mean", "sum", "none"):
+    if not isinstance(reduction, str) or reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none'; got {reduction!r}.")
+    if centers is not None:
+        if not isinstance(centers, torch.Tensor) or not centers.is_floating_point():
+            raise TypeError("centers must be a floating-point torch tensor (M, D).")
+        if centers.ndim != 2 or centers.shape[1] != features.shape[1] or not 1 <= centers.shape[0] <= MAX_CENTERS:
+            raise ValueError(f"centers must be (M, {features.shape[1]}) with 1 <= M <= {MAX_CENTERS}; "
+                             f"got {tuple(centers.shape)}.")
+        if not torch.isfinite(centers).all():
+            raise ValueError("centers contain NaN or infinite values.")
+        if center_labels is not None and (not isinstance(center_labels, torch.Tensor) or center_labels.is_floating_point()
+                                          or center_labels.shape != (centers.shape[0],)):
+            raise ValueError(f"center_labels must be an integer tensor of shape ({centers.shape[0]},).")
     if centers is None:
         ids, assign = torch.unique(clusters, return_inverse=True)
         M = ids.numel()
@@ -101,10 +123,8 @@ class MagnetLoss(nn.Module):
 
     def __init__(self, alpha: float = 1.0, min_variance: float = 1e-12) -> None:
         super().__init__()
-        if not (alpha >= 0 and alpha < float("inf")):
-            raise ValueError(f"alpha must be a finite non-negative number; got {alpha}.")
-        self.alpha = float(alpha)
-        self.min_variance = float(min_variance)
+        self.alpha = check_float("alpha", alpha, lo=0.0)
+        self.min_variance = check_float("min_variance", min_variance, lo=0.0, lo_open=True)
 
     def forward(
         self,

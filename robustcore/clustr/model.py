@@ -19,6 +19,10 @@ import torch
 from torch import nn
 
 from .certificate import nearest_center_certificate, exact_center_radius
+from ._checks import (
+    MAX_CENTERS, MAX_CLASSES, MAX_DIM, MAX_PARAMS, MAX_ROWS, check_choice, check_int, check_labels, check_shape,
+    check_tensor,
+)
 from .lipschitz import LipschitzBound, lipschitz_upper_bound
 
 __all__ = ["ClusterClassifier", "make_embedding"]
@@ -39,9 +43,27 @@ def make_embedding(
     kind : "mlp" (Flatten -> [Linear -> ReLU]* -> Linear) or "cnn" ([Conv3x3 -> ReLU]* ->
     Flatten -> Linear).
     """
-    if feature_dim < 1 or any(h < 1 for h in hidden):
-        raise ValueError("feature_dim and hidden widths must be positive integers.")
+    kind = check_choice("kind", kind, ("mlp", "cnn"))
+    input_shape = check_shape("input_shape", input_shape)
+    feature_dim = check_int("feature_dim", feature_dim, 1, MAX_DIM)
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (tuple, list)):
+        raise TypeError(f"hidden must be a tuple of positive integers; got {type(hidden).__name__}.")
+    if len(hidden) > 16:
+        raise ValueError(f"hidden may list at most 16 layers; got {len(hidden)}.")
+    hidden = tuple(check_int(f"hidden[{i}]", h, 1, MAX_DIM) for i, h in enumerate(hidden))
+    if kind == "cnn" and len(input_shape) != 3:
+        raise ValueError(f"kind='cnn' needs input_shape (C, H, W); got {input_shape}.")
     n_in = int(np.prod(input_shape))
+    # parameter count before building anything (a cap, not a surprise allocation)
+    if kind == "mlp":
+        widths = [n_in, *hidden, feature_dim]
+        n_params = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+    else:
+        chans = [input_shape[0], *hidden]
+        n_params = sum(9 * a * b + b for a, b in zip(chans[:-1], chans[1:]))
+        n_params += chans[-1] * input_shape[1] * input_shape[2] * feature_dim + feature_dim
+    if n_params > MAX_PARAMS:
+        raise ValueError(f"this embedding would have {n_params} parameters, above the cap of {MAX_PARAMS}.")
     layers: list[nn.Module] = [nn.Flatten()] if kind == "mlp" else []
     if kind == "mlp":
         prev = n_in
@@ -84,8 +106,15 @@ class ClusterClassifier(nn.Module):
         input_shape: tuple[int, ...] = (1, 8, 8),
     ) -> None:
         super().__init__()
-        if num_classes < 2 or k_per_class < 1:
-            raise ValueError("num_classes must be >= 2 and k_per_class >= 1.")
+        if not isinstance(embedding, nn.Module):
+            raise TypeError(f"embedding must be a torch nn.Module; got {type(embedding).__name__}.")
+        num_classes = check_int("num_classes", num_classes, 2, MAX_CLASSES)
+        k_per_class = check_int("k_per_class", k_per_class, 1, 1000)
+        feature_dim = check_int("feature_dim", feature_dim, 1, MAX_DIM)
+        input_shape = check_shape("input_shape", input_shape)
+        if num_classes * k_per_class > MAX_CENTERS:
+            raise ValueError(f"num_classes * k_per_class = {num_classes * k_per_class} centres exceed the cap of "
+                             f"{MAX_CENTERS}.")
         self.embedding = embedding
         self.num_classes = int(num_classes)
         self.k_per_class = int(k_per_class)
@@ -101,6 +130,10 @@ class ClusterClassifier(nn.Module):
     # ---- embedding and centres -------------------------------------------------------
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Features r = phi(x), (n, D)."""
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch tensor; got {type(x).__name__}.")
+        if x.is_complex() or not (x.is_floating_point() or x.dtype == torch.uint8):
+            raise TypeError(f"x must be a real floating-point tensor; got dtype {x.dtype}.")
         if x.ndim == len(self.input_shape):
             x = x.unsqueeze(0)
         if tuple(x.shape[1:]) != self.input_shape:
@@ -110,6 +143,8 @@ class ClusterClassifier(nn.Module):
     @torch.no_grad()
     def embed_all(self, X: torch.Tensor, batch: int = 1024) -> torch.Tensor:
         """Embeddings of a whole data set in eval mode, (n, D)."""
+        batch = check_int("batch", batch, 1, MAX_ROWS)
+        X = check_tensor("X", X, ndim_min=1)
         was = self.training
         self.eval()
         out = torch.cat([self.embed(X[s : s + batch]) for s in range(0, X.shape[0], batch)])
@@ -133,6 +168,10 @@ class ClusterClassifier(nn.Module):
         """
         from sklearn.cluster import KMeans
 
+        seed = check_int("seed", seed, 0, 2**32 - 1)
+        n_init = check_int("n_init", n_init, 1, 100)
+        X = check_tensor("X", X, ndim_min=2)
+        y = check_labels("y", y, X.shape[0], self.num_classes)
         feats = self.embed_all(X).double().cpu().numpy()
         yn = y.cpu().numpy()
         K = self.k_per_class
@@ -169,8 +208,7 @@ class ClusterClassifier(nn.Module):
 
         Classes with no centre among the L nearest get -inf. Not covered by the certificate.
         """
-        if L < 1:
-            raise ValueError("L must be a positive number of nearest centres.")
+        L = check_int("L", L, 1, MAX_CENTERS)
         d2 = self.center_sq_dists(self.embed(x))  # (n, M)
         L = min(L, d2.shape[1])
         kth = d2.topk(L, dim=1, largest=False).values[:, -1:]
@@ -180,9 +218,27 @@ class ClusterClassifier(nn.Module):
             out[:, c] = torch.logsumexp(logits[:, self.center_labels == c], dim=1)
         return out
 
+    def soft_scores(self, x: torch.Tensor, L: int = 20) -> torch.Tensor:
+        """The official code's class scores (n, C): sum over the L nearest centres m of class c of
+        exp(-||r - mu_m||^2 / (2 s^2)) (its ``get_softmax_probs(..., return_scores=True)``).
+
+        These raw exp-scores (not their logarithm) are what the official evaluation feeds to
+        cross-entropy as logits; they underflow to 0 far from every centre, which flattens the
+        attack's gradient (see ``robustcore.clustr.adversarial``). argmax is the soft rule.
+        """
+        L = check_int("L", L, 1, MAX_CENTERS)
+        d2 = self.center_sq_dists(self.embed(x))  # (n, M)
+        L = min(L, d2.shape[1])
+        scores = torch.exp(-d2 / (2 * self.variance))
+        kth = d2.topk(L, dim=1, largest=False).values[:, -1:]
+        scores = torch.where(d2 <= kth, scores, torch.zeros_like(scores))
+        onehot = nn.functional.one_hot(self.center_labels, self.num_classes).to(scores.dtype)  # (M, C)
+        return scores @ onehot
+
     @torch.no_grad()
     def predict(self, x: torch.Tensor, rule: str = "nearest", L: int = 20) -> torch.Tensor:
         """Predicted classes (n,) under rule "nearest" (certified) or "soft"."""
+        check_choice("rule", rule, ("nearest", "soft"))
         if rule == "nearest":
             return self(x).argmax(dim=1)
         if rule == "soft":
@@ -205,6 +261,8 @@ class ClusterClassifier(nn.Module):
         L_upper, features (n, D). A sound guarantee: no input perturbation with
         ||delta||_2 < input_radius changes the nearest-centre decision.
         """
+        if not isinstance(exact, (bool, np.bool_)):
+            raise TypeError(f"exact must be a bool; got {type(exact).__name__}.")
         feats = self.embed_all(X).double().cpu().numpy()
         centers = self.centers.double().cpu().numpy()
         labels = self.center_labels.cpu().numpy()

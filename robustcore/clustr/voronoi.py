@@ -6,6 +6,8 @@ import numpy as np
 
 from robustcore.tropical.regions import clip_segment as _clip
 
+from ._checks import check_float
+
 __all__ = ["voronoi_segments"]
 
 
@@ -27,12 +29,26 @@ def voronoi_segments(
     """
     from scipy.spatial import QhullError, Voronoi
 
-    C = np.asarray(centers, dtype=np.float64)
+    if isinstance(centers, (str, bytes)) or centers is None:
+        raise TypeError(f"centers must be an (M, 2) array; got {type(centers).__name__}.")
+    raw = np.asarray(centers)
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(f"centers must hold real numbers; got dtype {raw.dtype}.")
+    C = raw.astype(np.float64)
     if C.ndim != 2 or C.shape[1] != 2 or C.shape[0] < 2:
         raise ValueError(f"centers must be (M, 2) with M >= 2; got shape {C.shape}.")
     if not np.all(np.isfinite(C)):
         raise ValueError("centers contain NaN or infinite values.")
-    xmin, xmax, ymin, ymax = box
+    if C.shape[0] > 100_000:
+        raise ValueError(f"centers has {C.shape[0]} rows, above the cap of 100000.")
+    if isinstance(box, (str, bytes)) or not isinstance(box, (tuple, list, np.ndarray)) or len(box) != 4:
+        raise TypeError("box must be a (xmin, xmax, ymin, ymax) tuple of four numbers.")
+    xmin, xmax, ymin, ymax = (check_float(f"box[{k}]", v) for k, v in enumerate(box))
+    if not (xmin < xmax and ymin < ymax):
+        raise ValueError(f"box must satisfy xmin < xmax and ymin < ymax; got {tuple(box)}.")
+    if max(np.abs(C).max(), abs(xmin), abs(xmax), abs(ymin), abs(ymax)) > 1e100:
+        raise ValueError("centers and box must have magnitudes below 1e100.")
+    box = (xmin, xmax, ymin, ymax)
     far = 4.0 * max(xmax - xmin, ymax - ymin, np.ptp(C, axis=0).max(), 1e-9)
     segs: list[tuple[np.ndarray, np.ndarray, int, int]] = []
     try:
