@@ -1,17 +1,25 @@
-"""Page test of the certificates page: renders, selects an image, finds the certificate table."""
+"""Page tests of the certificates page: every view, every interaction, bad URLs, datasets, the store.
+
+The page writes its memory to the results store, so every test here uses its own store file.
+"""
 from __future__ import annotations
 
-import io
+import base64
+import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from robustcore.viz.smoothing import digit_from_png
+from robustcore.smoothing.streams import stream_seed
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "certificates.py")
+NAMES = ["dataset", "view", "model", "train_sigma", "sigma", "n", "src", "steps", "lr", "r_lip", "clustr", "k_img",
+         "image"]
+GARBAGE = {"nan": "nan", "inf": "inf", "huge": "1e308", "negative": "-1", "unknown": "no-such-option",
+           "long": "x" * 10_000}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -22,62 +30,260 @@ def trained_model():
     smoothing_model("cohen", 0.25)
 
 
+@pytest.fixture(autouse=True)
+def own_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROBUSTCORE_STORE", str(tmp_path / "results.sqlite"))
+    return tmp_path / "results.sqlite"
+
+
+def _page(**params) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    for k, v in params.items():
+        at.query_params[k] = str(v)
+    return at.run()
+
+
+def _clean(at: AppTest, what: str = "") -> None:
+    assert not at.exception, (what, [e.value for e in at.exception][:2])
+    assert not at.error, (what, [e.value for e in at.error][:2])
+
+
+def _widget(at: AppTest, kind: str, key: str):
+    return next(w for w in getattr(at, kind) if w.key == key)
+
+
+def _param(at: AppTest, name: str) -> str:
+    v = at.query_params[name]
+    return v[0] if isinstance(v, list) else v
+
+
+def _values(v) -> list:
+    """A plotly JSON array: a list, or plotly 6's typed array {"dtype", "bdata"[, "shape"]}."""
+    if isinstance(v, dict) and "bdata" in v:
+        arr = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        if "shape" in v:
+            arr = arr.reshape([int(d) for d in str(v["shape"]).split(",")])
+        return arr.tolist()
+    return list(v)
+
+
+def _figures(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
 def _table(at: AppTest):
     for df in at.dataframe:
         v = df.value
-        if "certificate" in v.columns and "status" in v.columns:
+        if "certificate" in v.columns and "verdict" in v.columns and not v["certificate"].str.startswith("ClusTR").any():
             return v
     raise AssertionError("no certificate table on the page")
 
 
+def _vote_figure(at: AppTest) -> dict:
+    return next(f for f in _figures(at) if "Votes" in str(f["layout"].get("title", {}).get("text", "")))
+
+
+def test_votes_view_interactions_follow_the_controls_and_the_url():
+    at = _page(image=3, n=500)
+    _clean(at, "first render")
+    assert _widget(at, "number_input", "cert_image").value == 3  # page state read from the URL
+    votes = _vote_figure(at)
+    assert votes["layout"]["xaxis"]["type"] == "category"
+    bars = {x: y for tr in votes["data"] for x, y in zip(_values(tr["x"]), _values(tr["y"]))}
+    assert sum(bars.values()) == 500 and all(str(c) in bars for c in range(10))
+    assert any("certify-fixed (seed" in c.value for c in at.caption)  # the stream is shown
+    assert any("Cohen certificate" in s.value for s in at.success) or any("abstains" in w.value for w in at.warning)
+
+    _widget(at, "slider", "cert_sigma").set_value(0.5).run()
+    _clean(at, "sigma")
+    assert _param(at, "sigma") == "0.50" and "sigma = 0.50" in _vote_figure(at)["layout"]["title"]["text"]
+    _widget(at, "select_slider", "cert_n").set_value(100).run()
+    _clean(at, "n")
+    assert _param(at, "n") == "100" and "n = 100 " in _vote_figure(at)["layout"]["title"]["text"]
+    _widget(at, "number_input", "cert_image").set_value(17).run()
+    _clean(at, "image")
+    assert _param(at, "image") == "17"
+    gallery = next(f for f in _figures(at) if any("#17 *" in a.get("text", "") for a in f["layout"]["annotations"]))
+    assert len(gallery["data"]) == 12  # images 12-23
+
+
 @pytest.mark.slow
-def test_page_selects_an_image_and_shows_every_certificate():
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.query_params["image"] = "3"
-    at.query_params["n"] = "500"
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    index = next(w for w in at.number_input if w.label == "Test image index")
-    assert index.value == 3  # page state read from the URL
+def test_table_gives_every_row_its_own_stream_and_a_plain_verdict():
+    seed = 0
+    at = _page(view="table", image=5, n=100, steps=25, clustr="true")
+    _clean(at, "table")
     table = _table(at)
-    assert list(table["status"])[:4] == ["sound", "NOT a guarantee", "sound via memory",
-                                        "sound via the Lipschitz bound"] or "abstains" in set(table["status"])
-    assert table.iloc[0]["sigma"] == pytest.approx(0.25)
-    assert len(at.get("plotly_chart")) >= 4  # gallery, noise, votes, landscape, path
-    assert any("Cohen certificate" in s.value or "abstains" in s.value for s in list(at.success) + list(at.warning))
+    assert list(table["certificate"].str.split(" ").str[0]) == ["Fixed", "Data-dependent", "Data-dependent", "Lipschitz"]
+    streams = {p: stream_seed(seed, p) for p in ("certify-fixed", "certify-dd", "memory", "lipschitz")}
+    assert list(table["noise stream"]) == [f"{p} (seed {s})" for p, s in streams.items()]
+    assert len(set(streams.values())) == 4 and stream_seed(seed, "landscape") not in streams.values()
+    for _, row in table.iterrows():
+        assert row["status"] in ("guarantee", "not a guarantee", "abstains")
+        if row["status"] == "guarantee":
+            assert row["verdict"].startswith("A guarantee") and not pd.isna(row["class"]) and row["radius"] > 0
+        else:
+            assert row["verdict"].startswith("Not a guarantee")
+        if row["status"] == "abstains":  # an abstaining row is never called sound
+            assert pd.isna(row["class"]) and row["radius"] == 0
+    assert table.iloc[1]["status"] != "guarantee"  # data-dependent without memory is never a guarantee for G
+    # ClusTR sits in its own table
+    other = [df.value for df in at.dataframe if df.value["certificate"].str.startswith("ClusTR").any()]
+    assert len(other) == 1 and other[0].iloc[0]["noise stream"] == "none (deterministic)"
 
-    # Select another image: the table follows and the URL records it.
-    index.set_value(17).run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert at.query_params["image"] == ["17"] or at.query_params["image"] == "17"
-    assert len(_table(at)) == 5
-
-    # Larger sigma through the slider: the fixed-sigma row uses it.
-    next(s for s in at.slider if s.label == "Certification sigma").set_value(0.5).run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert _table(at).iloc[0]["sigma"] == pytest.approx(0.5)
+    # the memory keeps its answer for a query it has seen (same image again)
+    _widget(at, "select_slider", "cert_r_lip").set_value(0.2).run()
+    _clean(at, "r_lip")
+    assert "seen before" in _table(at).iloc[2]["verdict"] or _table(at).iloc[2]["status"] == "abstains"
 
 
-def _png(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG")
-    return buf.getvalue()
+def test_landscape_view_draws_the_landscape_and_both_sigmas():
+    at = _page(view="landscape", image=2, n=100, steps=25, sigma=0.3)
+    _clean(at, "landscape")
+    figs = _figures(at)
+    names = [tr.get("name", "") for f in figs for tr in f["data"]]
+    assert "current sigma = 0.30" in names and any(n.startswith("optimised sigma_x = ") for n in names)
+    assert any(f"seed {stream_seed(0, 'landscape')}" in c.value for c in at.caption)
 
 
-def test_uploaded_png_is_checked_and_resized():
-    img = np.full((32, 32), 255, dtype=np.uint8)
-    img[4:28, 14:18] = 0  # a dark "1" on white paper
-    x = digit_from_png(_png(img))
-    assert x.shape == (1, 8, 8) and x.dtype == np.float32 and x.min() == 0 and x.max() == 1
-    assert x[0, 1:7, 3:5].min() == 1 and x[0, :, :3].max() == 0  # inverted: bright stroke on black
-    with pytest.raises(ValueError, match="not a readable PNG"):
-        digit_from_png(b"not an image")
-    with pytest.raises(ValueError, match="at least 8x8"):
-        digit_from_png(_png(np.zeros((4, 4), dtype=np.uint8)))
-    with pytest.raises(ValueError, match="blank"):
-        digit_from_png(_png(np.full((16, 16), 7, dtype=np.uint8)))
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="JPEG")
-    with pytest.raises(ValueError, match="PNG"):
-        digit_from_png(buf.getvalue())
+@pytest.mark.parametrize("kind", list(GARBAGE))
+def test_bad_urls_render_without_errors(kind):
+    at = _page(**{name: GARBAGE[kind] for name in NAMES})
+    _clean(at, kind)
+    assert _widget(at, "slider", "cert_sigma").value == pytest.approx(0.25)
+    assert _widget(at, "number_input", "cert_image").value == 0
+    assert _widget(at, "radio", "cert_view").value == "votes"
+
+
+@pytest.mark.parametrize("params", [
+    {"sigma": "nan"},  # raised KeyError before issue 12
+    {"image": "450"}, {"image": "449"}, {"sigma": "0.987654", "n": "123"},
+    # the other parameters as in the view tests above, so their computations come from the cache
+    {"view": "landscape", "steps": "25", "lr": "nan", "image": "2", "n": "100", "sigma": "0.3"},
+    {"view": "table", "lr": "inf", "r_lip": "-1", "steps": "25", "n": "100", "image": "5", "clustr": "maybe"},
+    {"view": "dataset", "k_img": "1e308"},
+])
+def test_single_bad_values_fall_back_to_the_widget_domain(params):
+    at = _page(**params)
+    _clean(at, str(params))
+    index = [w.value for w in at.number_input if w.key == "cert_image"]
+    assert not index or 0 <= index[0] <= 449
+    assert _widget(at, "slider", "cert_sigma").value in [round(0.02 + 0.01 * k, 2) for k in range(99)]
+    if params.get("image") == "449":
+        assert index == [449]
+
+
+def _add_run(store_path, dataset: str, sigma: float, radii: list[float], **extra) -> int:
+    from robustcore.smoothing.runner import RUN_KIND
+    from robustcore.store import ResultsStore
+
+    store = ResultsStore(store_path)
+    run = store.start_run(RUN_KIND, {"dataset": dataset, "model": "cohen", "sigma": sigma, "train_sigma": sigma,
+                                     "n": 1000, **extra})
+    store.add_results(run, [{"index": i, "label": 1, "prediction": 1, "radius": r, "sigma": sigma,
+                             "correct": r > 0, "time_s": 0.0} for i, r in enumerate(radii)])
+    store.finish_run(run)
+    return run
+
+
+def test_dataset_view_shows_our_runs_and_imported_logs_and_never_clears_caches(own_store, monkeypatch):
+    import streamlit as st
+
+    cleared = []
+    monkeypatch.setattr(st.cache_data, "clear", lambda *a, **k: cleared.append("data"))
+    monkeypatch.setattr(st.cache_resource, "clear", lambda *a, **k: cleared.append("resource"))
+    ours = _add_run(own_store, "digits", 0.25, [0.1, 0.5, 0.0])
+    imported = _add_run(own_store, None, 0.5, [0.3, 0.8], source="imported", name="cohen-cifar-0.50")
+    _add_run(own_store, "mnist-5k", 0.25, [0.2])  # another dataset: not shown for digits
+
+    def fake_certify(method, train_sigma, sigma, n=1000, max_images=30, progress=None, **kw):
+        _add_run(own_store, "digits", sigma, [0.7] * 4, n_marker=n)  # what run_dd_comparison stores, in small
+
+    import robustcore.smoothing.dd_training as dd_training
+
+    monkeypatch.setattr(dd_training, "run_dd_comparison", fake_certify)
+    at = _page(view="dataset", n=500)
+    _clean(at, "dataset")
+    summary = next(df.value for df in at.dataframe if "curve" in df.value.columns)
+    assert set(summary["run"]) == {ours, imported}
+    row = summary.set_index("run").loc[imported]
+    assert row["source"] == "imported" and "imported: cohen-cifar-0.50" in row["curve"]
+    assert summary.set_index("run").loc[ours, "acc@0.25"] == pytest.approx(1 / 3)  # radii 0.1, 0.5, 0.0
+    next(b for b in at.button if b.label.startswith("Certify 30 test images")).click().run()
+    _clean(at, "certify button")
+    summary = next(df.value for df in at.dataframe if "curve" in df.value.columns)
+    assert len(summary) == 3  # the new run appears (the cache is keyed by the store's stamp) ...
+    assert cleared == []  # ... and no cache of this or any other page was cleared
+
+
+def test_reproduce_table_or_a_note(monkeypatch):
+    import pandas as pd
+
+    import robustcore.reproduce as reproduce
+
+    monkeypatch.setattr(reproduce, "load_result", lambda line, folder=None: None)
+    at = _page(view="dataset")
+    _clean(at, "no reproduce table")
+    assert any("has not been run yet" in i.value and "robustcore reproduce smoothing" in i.value for i in at.info)
+    table = pd.DataFrame({"method": ["fixed", "data-dependent"], "acc@0.25 mean": [0.8, 0.82]})
+    monkeypatch.setattr(reproduce, "load_result", lambda line, folder=None: (table, "| table |\n\nPrinted by ..."))
+    at = _page(view="dataset")
+    _clean(at, "reproduce table")
+    assert any(list(df.value.columns) == list(table.columns) for df in at.dataframe)
+    assert any("robustcore reproduce smoothing" in c.value for c in at.caption)
+
+
+def test_a_damaged_store_is_one_sentence(own_store):
+    own_store.write_bytes(b"this is not a sqlite file" * 100)
+    at = _page(view="dataset")
+    assert not at.exception
+    assert len(at.error) == 1 and "Traceback" not in at.error[0].value and at.error[0].value.count("\n") == 0
+
+
+def test_folder_datasets_say_what_they_need():
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    _widget(at, "selectbox", "rc_dataset").set_value("cifar10").run()
+    _clean(at, "cifar10")
+    assert any("upload a checkpoint" in i.value for i in at.info)
+    _widget(at, "selectbox", "rc_dataset").set_value("mnist").run()
+    _clean(at, "mnist without its folder")
+    assert any("needs its folder" in i.value for i in at.info)
+    _widget(at, "selectbox", "rc_dataset").set_value("digits").run()
+    _clean(at, "back to digits")
+    assert _vote_figure(at)["layout"]["xaxis"]["type"] == "category"
+
+
+def test_bundled_mnist_is_inspected_like_digits(monkeypatch):
+    import torch
+
+    import ui.common
+    from ui.certificates import compute
+
+    if "mnist-5k" not in ui.common.DATASETS:  # the sidebar offers it once the lead adds it
+        monkeypatch.setitem(ui.common.DATASETS, "mnist-5k", "MNIST (bundled)")
+    built = []
+    real = compute.builtin_model
+
+    def small_model(dataset, method, train_sigma, arch):
+        if dataset != "mnist-5k":
+            return real(dataset, method, train_sigma, arch)
+        # a fixed linear classifier of 28x28 images stands in for the default model (trained by its own tests)
+        built.append((dataset, method, arch))
+        torch.manual_seed(0)
+        return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)).eval(), {}
+
+    monkeypatch.setattr(compute, "builtin_model", small_model)
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.query_params["n"] = "100"
+    at.run()
+    _widget(at, "selectbox", "rc_dataset").set_value("mnist-5k").run()
+    _clean(at, "mnist-5k")
+    assert built[-1] == ("mnist-5k", "cohen", "mnist-5k-cnn")
+    _widget(at, "number_input", "cert_image").set_value(999).run()  # 1,000 test images
+    _clean(at, "mnist-5k image 999")
+    gallery = next(f for f in _figures(at) if any("#999 *" in a.get("text", "") for a in f["layout"]["annotations"]))
+    assert len(_values(gallery["data"][0]["z"])) == 28  # 28x28 tiles
+    votes = _vote_figure(at)
+    assert votes["layout"]["xaxis"]["type"] == "category"
+    assert sum(y for tr in votes["data"] for y in _values(tr["y"])) == 100
+    assert any("bundled-MNIST models" in c.value for c in at.caption)  # what the base classifier is

@@ -1,0 +1,2 @@
+"""Sections of the certificates page (``pages/certificates.py``): configuration, cached compute, verdicts
+and one module per view (noise and votes, sigma landscape, every certificate, dataset)."""

@@ -1,0 +1,97 @@
+"""Rows of the certificate tables with a plain-language verdict each (pure functions, no Streamlit).
+
+Every row says which noise stream it used (purpose and seed) and one of three statuses:
+"guarantee" (a real guarantee, with the probability it holds), "not a guarantee" (and why) or
+"abstains" (no class was certified: never labelled sound).
+"""
+from __future__ import annotations
+
+GUARANTEE, NOT_GUARANTEE, ABSTAINS = "guarantee", "not a guarantee", "abstains"
+
+
+def _pct(alpha: float) -> str:
+    return f"{100 * (1 - alpha):g} %"
+
+
+def _stream(purpose: str, seed: int | None) -> str:
+    return f"{purpose} (seed {seed})" if seed is not None else purpose
+
+
+def _row(name: str, label, radius, sigma, p_lower, purpose: str, seed, status: str, verdict: str) -> dict:
+    return {"certificate": name, "class": None if label is None or label < 0 else int(label),
+            "radius": radius, "sigma": sigma, "p_lower": p_lower, "noise stream": _stream(purpose, seed),
+            "status": status, "verdict": verdict}
+
+
+def fixed_row(cert, sigma: float, n: int, alpha: float, seed: int) -> dict:
+    """Cohen's certificate of ``g_sigma`` (stream "certify-fixed")."""
+    name = f"Fixed sigma = {sigma:.2f} (Cohen)"
+    if cert.label < 0:
+        return _row(name, None, 0.0, sigma, cert.p_lower, "certify-fixed", seed, ABSTAINS,
+                    f"Not a guarantee, because CERTIFY abstained: the lower bound on the top class's probability "
+                    f"(p_lower = {cert.p_lower:.3f}) is below 1/2 with n = {n:,} samples; more samples or another "
+                    f"sigma may certify.")
+    return _row(name, cert.label, cert.radius, sigma, cert.p_lower, "certify-fixed", seed, GUARANTEE,
+                f"A guarantee for g_sigma (sigma = {sigma:.2f}) with probability >= 1 - alpha = {_pct(alpha)}: it "
+                f"answers class {cert.label} everywhere within l2 radius {cert.radius:.3f} (Cohen et al. Thm 1). Its "
+                "noise was never seen by the landscape, the optimiser or another row; it holds for a sigma chosen "
+                "without looking at this row.")
+
+
+def dd_row(cert, sigma_x: float, sigma0: float, alpha: float, seed: int) -> dict:
+    """The fresh-sample certificate of ``g_{sigma_x}`` at the DDRS sigma (stream "certify-dd")."""
+    name = "Data-dependent sigma_x (DDRS)"
+    if cert.label < 0:
+        return _row(name, None, 0.0, sigma_x, cert.p_lower, "certify-dd", seed, ABSTAINS,
+                    f"Not a guarantee, because CERTIFY abstained at sigma_x = {sigma_x:.3f} "
+                    f"(p_lower = {cert.p_lower:.3f} < 1/2).")
+    return _row(name, cert.label, cert.radius, sigma_x, cert.p_lower, "certify-dd", seed, NOT_GUARANTEE,
+                f"Not a guarantee for the data-dependent classifier, because it uses another sigma at each point of "
+                f"the ball (Sukenik et al. 2022). It is a guarantee (probability >= {_pct(alpha)}) only for g at the "
+                f"fixed sigma_x = {sigma_x:.3f}, optimised from sigma_0 = {sigma0:.2f} on separate noise.")
+
+
+def memory_row(label: int, radius: float, sigma_x: float, p_lower: float, action: str, stored: int, alpha: float,
+               seed: int) -> dict:
+    """The memory classifier's answer (its certificate comes from the "memory" stream)."""
+    name = "Data-dependent + memory"
+    if label < 0:
+        return _row(name, None, 0.0, sigma_x, p_lower, "memory", seed, ABSTAINS,
+                    f"Not a guarantee, because the memory classifier abstains ({action}).")
+    return _row(name, label, radius, sigma_x, p_lower, "memory", seed, GUARANTEE,
+                f"A guarantee for the memory classifier with probability >= 1 - M alpha (union bound over its "
+                f"M = {stored} stored balls): balls of different classes are kept disjoint ({action}). Its answers "
+                "depend on the order of the queries it has seen.")
+
+
+def lipschitz_row(lc, r: float, alpha: float, seed: int) -> dict:
+    """The Lipschitz-sigma certificate of the input-dependent classifier G (stream "lipschitz")."""
+    name = f"Lipschitz sigma (kNN, r = {r:g})"
+    extra = getattr(lc, "verdict", None) or getattr(lc, "note", None)
+    extra = f" {extra}" if isinstance(extra, str) and extra else ""
+    status = str(getattr(lc, "status", "") or "").lower()
+    if lc.label < 0 or "abstain" in status:
+        return _row(name, None, 0.0, lc.sigma, lc.p_lower, "lipschitz", seed, ABSTAINS,
+                    f"Not a guarantee, because CERTIFY abstained at sigma(x) = {lc.sigma:.3f} "
+                    f"(p_lower = {lc.p_lower:.3f} < 1/2).{extra}")
+    if not lc.radius > 0 or status in ("no radius", "not sound", "fails"):
+        return _row(name, lc.label, 0.0, lc.sigma, lc.p_lower, "lipschitz", seed, NOT_GUARANTEE,
+                    f"Not a guarantee beyond the image itself, because the worst case over every sigma that an "
+                    f"r-Lipschitz ln sigma allows already fails for the smallest ball; the fixed-sigma radius at "
+                    f"sigma(x) would be {lc.cohen_radius:.3f}.{extra}")
+    return _row(name, lc.label, lc.radius, lc.sigma, lc.p_lower, "lipschitz", seed, GUARANTEE,
+                f"A guarantee for the input-dependent classifier G with probability >= {_pct(alpha)}, given that "
+                f"ln sigma(x) is r-Lipschitz (r = {r:g}, kNN sigma): worst case over every admissible sigma in the "
+                f"ball (Sukenik et al. 2022; formula re-derived, not checked against the paper's text). The "
+                f"fixed-sigma radius at sigma(x) would be {lc.cohen_radius:.3f}.{extra}")
+
+
+def clustr_row(res: dict) -> dict:
+    """The ClusTR certificate of the default ClusTR model (a different model from f; deterministic)."""
+    name = "ClusTR (nearest centre, default digits model)"
+    if not res.get("sound"):
+        return _row(name, res.get("label"), res.get("input_radius"), None, None, "none (deterministic)", None,
+                    NOT_GUARANTEE, f"Not a guarantee, because {res.get('note') or 'the model did not certify it'}.")
+    return _row(name, res["label"], res["input_radius"], None, None, "none (deterministic)", None, GUARANTEE,
+                f"A deterministic guarantee for the ClusTR model's nearest-centre rule (not for f or g): no l2 "
+                f"perturbation smaller than {res['input_radius']:.4f} changes its class. {res.get('note', '')}")

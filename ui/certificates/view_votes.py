@@ -1,0 +1,57 @@
+"""View "Noise and votes": the gallery, noisy copies, the vote histogram and the fixed-sigma certificate."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from robustcore.viz.smoothing import image_grid, vote_histogram
+from ui.certificates import compute
+from ui.certificates.config import ALPHA, GALLERY
+from ui.certificates.context import PageContext
+from ui.common import guard, show_figure
+
+
+def render_gallery(ctx: PageContext) -> None:
+    """Twelve test images around the chosen one, with true class, clean prediction and stored radius."""
+    page0 = (ctx.image_index // GALLERY) * GALLERY
+    stop = min(page0 + GALLERY, len(ctx.X))
+    with guard("drawing the gallery"):
+        preds = compute.gallery_predictions(ctx.model_key, ctx.model, ctx.X, page0, stop)
+        radii, run_label = {}, ""
+        with guard("reading stored radii from the results store"):
+            radii, run_label = compute.stored_radii(ctx.model_key, ctx.dataset, round(ctx.sigma, 4),
+                                                    compute.store_version())
+        titles = [f"#{i}{' *' if i == ctx.image_index else ''}<br>y={ctx.y[i]} f={p}"
+                  + (f"<br>R={radii[i]:.2f}" if i in radii else "") for i, p in zip(range(page0, stop), preds)]
+        st.caption(f"Gallery (test images {page0}-{stop - 1}; * = chosen): true class y, clean prediction f"
+                   + (f", stored radius R from {run_label}" if run_label else
+                      " (no stored certification run for this model and sigma yet: the Dataset view or "
+                      "`robustcore certify` makes one)"))
+        show_figure(image_grid(np.asarray(ctx.X[page0:stop]), titles, ncols=6, size=90), key="cert_gallery",
+                    csv=False)
+
+
+def render(ctx: PageContext) -> None:
+    """Noisy samples (stream "gallery") and CERTIFY's votes (stream "certify-fixed")."""
+    st.subheader("Noise and votes")
+    st.latex(r"x+\varepsilon_i,\ \varepsilon_i\sim\mathcal N(0,\sigma^2 I);\qquad n_c=\#\{i: f(x+\varepsilon_i)=c\}")
+    with guard("certifying the image"):
+        s = ctx.streams
+        noisy, npred = compute.noisy_samples(ctx.model_key, ctx.model, ctx.x, ctx.sigma, s["gallery"])
+        cert = compute.cohen_certificate(ctx.model_key, ctx.model, ctx.x, ctx.sigma, ctx.n, s["certify-fixed"],
+                                         ctx.num_classes)
+        a, b = st.columns([3, 2])
+        show_figure(image_grid(np.concatenate([ctx.x[None], noisy]), ["input"] + [f"f = {p}" for p in npred],
+                               ncols=6, size=90), key="cert_noisy", container=a, csv=False)
+        a.caption(f"Noisy copies from the stream gallery (seed {s['gallery']}); they never enter a certificate.")
+        show_figure(vote_histogram(cert.counts, cert.candidate, ctx.label,
+                                   f"Votes of n = {ctx.n:,} fresh samples, sigma = {ctx.sigma:.2f}"),
+                    key="cert_votes", container=b)
+        b.caption(f"Stream certify-fixed (seed {s['certify-fixed']}).")
+        if cert.label < 0:
+            st.warning(f"CERTIFY abstains: p_lower = {cert.p_lower:.4f} < 1/2 for class {cert.candidate}. Not a "
+                       "guarantee: more samples or another sigma may certify.")
+        else:
+            st.success(f"Cohen certificate: class **{cert.label}** on the l2 ball of radius **{cert.radius:.4f}**, "
+                       f"p_lower = {cert.p_lower:.4f} ({int(cert.counts[cert.label]):,} of {ctx.n:,} votes). A "
+                       f"guarantee for g_sigma with probability >= 1 - alpha = {100 * (1 - ALPHA):g} %.")
