@@ -1,6 +1,8 @@
 """The certification fast path: exact padding, the auto rule, eager fallback, compiled vs eager votes."""
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 
@@ -48,7 +50,10 @@ def test_auto_rule_and_channels_last_leave_the_callers_model(cnn):
         assert torch.equal(small(batch).argmax(1), cnn(batch).argmax(1))
     _, path = fast_model(DigitsMLP(), torch.rand(1, 8, 8), 100, 10, compile=False)
     assert not path.channels_last and path.label == "eager"  # no convolution: nothing to gain
-    assert not wants_channels_last(torch.jit.trace(DigitsCNN().eval(), torch.rand(2, 1, 8, 8)))  # TorchScript: as given
+    with warnings.catch_warnings():  # TorchScript is deprecated in torch, but users still bring such files
+        warnings.simplefilter("ignore", FutureWarning)
+        scripted = torch.jit.trace(DigitsCNN().eval(), torch.rand(2, 1, 8, 8))
+    assert not wants_channels_last(scripted)  # TorchScript: run as given
 
 
 def test_compile_failure_falls_back_to_eager_with_one_notice(cnn, monkeypatch):
