@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from ._checks import MAX_INPUT_SIZE, check_tensor
 from .certificate import exact_center_radius, nearest_center_certificate
 from .model import ClusterClassifier
 
@@ -17,10 +18,10 @@ def certify_image(x: torch.Tensor, model: ClusterClassifier | None = None) -> di
 
     Parameters
     ----------
-    x : (1, 8, 8) or (1, 1, 8, 8) image with pixels in [0, 1] (any (C, H, W) or (1, C, H, W)
-        matching `model.input_shape` when a model is given).
-    model : a trained ClusterClassifier; None uses the default cached digits ClusTR model
-        (trained on first use, a few seconds).
+    x : (1, 8, 8) or (1, 1, 8, 8) digit, or (1, 28, 28) / (1, 1, 28, 28) MNIST image, pixels in [0, 1]
+        (any (C, H, W) or (1, C, H, W) matching `model.input_shape` when a model is given).
+    model : a trained ClusterClassifier; None uses the default cached ClusTR model for the image's
+        size (digits for 8x8, mnist-5k for 28x28; trained on first use, seconds to a minute).
 
     Returns
     -------
@@ -39,21 +40,22 @@ def certify_image(x: torch.Tensor, model: ClusterClassifier | None = None) -> di
     (relative error ~1e-7) is not accounted for, which matters only for images within that
     distance of the boundary.
     """
+    x = check_tensor("x", x, ndim_min=2, max_rows=1, max_elements=MAX_INPUT_SIZE)
     if model is None:
         from .training import default_clustr_model
 
-        model = default_clustr_model()
+        shape = tuple(x.shape[-3:]) if x.ndim >= 3 else ()
+        if shape not in ((1, 8, 8), (1, 28, 28)):
+            raise ValueError(f"without a model, x must be an 8x8 digit or a 28x28 MNIST image (shape (1, 8, 8) or "
+                             f"(1, 28, 28)); got {tuple(x.shape)}.")
+        model = default_clustr_model(dataset="digits" if shape == (1, 8, 8) else "mnist-5k")
     if not isinstance(model, ClusterClassifier):
-        raise ValueError("certify_image needs a ClusterClassifier (a ClusTR model).")
-    if not isinstance(x, torch.Tensor):
-        x = torch.as_tensor(x)
+        raise TypeError("certify_image needs a ClusterClassifier (a ClusTR model).")
     shape = tuple(model.input_shape)
     if tuple(x.shape) == shape:
         x = x.unsqueeze(0)
     if tuple(x.shape) != (1, *shape):
         raise ValueError(f"x must have shape {shape} or (1, {', '.join(map(str, shape))}); got {tuple(x.shape)}.")
-    if not torch.isfinite(x).all():
-        raise ValueError("x contains NaN or infinite values.")
     x = x.to(model.centers.device, dtype=next(model.embedding.parameters()).dtype)
     feats = model.embed_all(x).double().cpu().numpy()
     centers = model.centers.double().cpu().numpy()
