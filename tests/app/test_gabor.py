@@ -55,22 +55,56 @@ def test_page_reads_state_from_url_and_handles_a_bad_upload():
     assert any("Choose a file" in i.value for i in at.info)
 
 
+GARBAGE = ["nan", "-inf", "1e308", "-1", "x" * 10_000, "nonsense"]
+
+
 @pytest.mark.slow
-def test_training_button_fills_the_comparison(tmp_path, monkeypatch):
-    monkeypatch.setenv("ROBUSTCORE_STORE", str(tmp_path / "store.sqlite"))  # a fresh store: the button shows
+def test_garbage_urls_render_without_exception_or_error_box():
+    # issue 12: /gabor?lambd=inf, ?k=4, ?n=33, ?ep=99999, ?beta=-1, ?sigma=nan, ?R=-1 and friends
+    at = _page().run()
+    names = sorted(at.session_state["_rc_url_names"]) if "_rc_url_names" in at.session_state else []
+    assert {"sigma", "lambd", "k", "n", "R", "ep", "beta", "data", "recipe", "attack", "img"} <= set(names)
+    for value in GARBAGE:
+        at = _page()
+        for name in names:
+            at.query_params[name] = value
+        at.run()
+        assert not at.exception, (value, at.exception)
+        assert not at.error, (value, [e.value for e in at.error])
+
+
+@pytest.mark.parametrize("name,value", [("lambd", "inf"), ("k", "4"), ("n", "33"), ("ep", "99999"), ("beta", "-1"),
+                                        ("sigma", "nan"), ("R", "-1")])
+def test_each_reported_url_falls_back_to_the_default(name, value):
     at = _page()
-    at.query_params["ep"] = "1"  # one epoch per model: the path, not the figures, is under test
+    at.query_params[name] = value
     at.run()
     assert not at.exception and not at.error
-    assert at.button(key="g_train") is not None
-    at.button(key="g_train").click().run(timeout=120)
+
+
+@pytest.mark.slow
+def test_training_button_fills_the_comparison_and_the_notice_goes(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROBUSTCORE_STORE", str(tmp_path / "store.sqlite"))  # a fresh store: the button shows
+    monkeypatch.setenv("ROBUSTCORE_CACHE", str(tmp_path / "cache"))
+    at = _page()
+    at.query_params["ep"] = "1"  # one epoch per model: the path, not the figures, is under test
+    at.query_params["data"] = "digits"
+    at.run()
     assert not at.exception and not at.error
+    assert any("not trained yet" in i.value for i in at.info)
+    at.button(key="g_train").click().run(timeout=180)
+    assert not at.exception and not at.error
+    assert not any("not trained yet" in i.value for i in at.info)  # the notice does not outlive the results
     table = at.dataframe[0].value
     assert list(table["variant"]) == ["standard", "gabor", "gabor-reg"]
     assert table["clean"].between(0, 1).all()
+    effect = at.dataframe[1].value
+    assert list(effect["variant"]) == ["gabor", "gabor-reg"] and (effect["mean |α|"] > 0).all()
     assert len(at.get("plotly_chart")) >= 12  # 7 live figures + robustness curves + 2 x (gallery, bars)
-    # A rerun reads the results back from the store: no button needed any more.
+    # A rerun reads the results back from the store: no button and no notice any more.
     at2 = _page()
     at2.query_params["ep"] = "1"
+    at2.query_params["data"] = "digits"
     at2.run()
     assert not at2.exception and not at2.error and len(at2.get("plotly_chart")) >= 12
+    assert not any("not trained yet" in i.value for i in at2.info)
