@@ -18,13 +18,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import check_int, check_real
 from .problems import FiniteSumProblem
 
 __all__ = ["noise_scale", "norm_test_batch_size", "two_batch_noise_scale", "estimators_along"]
 
 
+def _point(problem, x) -> np.ndarray:
+    if not isinstance(problem, FiniteSumProblem):
+        raise TypeError(f"problem must be a FiniteSumProblem, got {type(problem).__name__}.")
+    a = np.asarray(x)
+    if a.dtype.kind not in "iuf":
+        raise TypeError("x must be an array of real numbers.")
+    a = a.astype(np.float64)
+    if a.shape != (problem.d,) or not np.all(np.isfinite(a)):
+        raise ValueError(f"x must be a finite vector of length d = {problem.d}.")
+    return a
+
+
 def _stats(problem: FiniteSumProblem, x: np.ndarray) -> tuple[float, float]:
-    G = problem.per_example_grads(np.asarray(x, dtype=np.float64))
+    G = problem.per_example_grads(_point(problem, x))
     g = G.mean(axis=0)
     V = float(np.mean(np.sum((G - g) ** 2, axis=1)))
     return V, float(g @ g)
@@ -41,8 +54,7 @@ def norm_test_batch_size(problem: FiniteSumProblem, x: np.ndarray, theta: float 
 
     ``B_norm = n V/(V + theta^2 (n - 1) ||g||^2)`` in [0, n]; exact (uses all n gradients).
     """
-    if not (np.isfinite(theta) and theta > 0):
-        raise ValueError(f"theta must be positive, got {theta}.")
+    theta = check_real("theta", theta, 0.0, 1e6, lo_open=True)
     V, g2 = _stats(problem, x)
     n = problem.n
     return n * V / (V + theta**2 * (n - 1) * g2) if V > 0 else 0.0
@@ -57,10 +69,14 @@ def two_batch_noise_scale(problem: FiniteSumProblem, x: np.ndarray, b: int, B: i
     huge when the gradient estimate is noise, as in practice; the k-diffusion code smooths
     both parts with an EMA for that reason).
     """
-    if not 1 <= b < B:
+    b = check_int("b", b, 1, 10**6)
+    B = check_int("B", B, 2, 10**6)
+    if not b < B:
         raise ValueError(f"Need 1 <= b < B, got b={b}, B={B}.")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError("rng must be a numpy.random.Generator.")
     idx = rng.integers(problem.n, size=B)
-    G = problem.per_example_grads(np.asarray(x, dtype=np.float64), idx)
+    G = problem.per_example_grads(_point(problem, x), idx)
     gB, gb = G.mean(axis=0), G[:b].mean(axis=0)
     nB, nb = float(gB @ gB), float(gb @ gb)
     g2 = (B * nB - b * nb) / (B - b)
@@ -75,7 +91,18 @@ def estimators_along(problem: FiniteSumProblem, X: np.ndarray, theta: float = 0.
     Returns arrays (m,): ``"noise_scale"`` (exact B_simple), ``"noise_scale_2batch"`` (two fresh
     batches, b and B), ``"norm_test"`` (exact B_norm with ``theta``), plus ``"V"`` and ``"g2"``.
     """
-    X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+    if not isinstance(problem, FiniteSumProblem):
+        raise TypeError(f"problem must be a FiniteSumProblem, got {type(problem).__name__}.")
+    X = np.atleast_2d(np.asarray(X))
+    if X.dtype.kind not in "iuf":
+        raise TypeError("X must be an array of real numbers.")
+    X = X.astype(np.float64)
+    if X.ndim != 2 or X.shape[1] != problem.d or X.shape[0] > 10_000 or not np.all(np.isfinite(X)):
+        raise ValueError(f"X must be a finite (m, d = {problem.d}) array with m <= 10000.")
+    theta = check_real("theta", theta, 0.0, 1e6, lo_open=True)
+    b = check_int("b", b, 1, 10**6)
+    B = check_int("B", B, 2, 10**6)
+    seed = check_int("seed", seed, 0, 2**63 - 1)
     rng = np.random.default_rng(seed)
     V, g2 = np.array([_stats(problem, x) for x in X]).T
     n = problem.n

@@ -121,7 +121,21 @@ def tau_bracket(problem: FiniteSumProblem, x: np.ndarray, eps: float, sampling: 
     ``[tau*(h_lo), tau*(h_hi)]``. Needs f*, which the dashboard has; a user would not.
     Returns ``(tau_lo, tau_hi, h_lo, h_hi)``; ``eps`` is absolute.
     """
-    return _bracket(problem, problem.h(x), problem.f(x) - problem.f_star, eps, sampling, nodes)
+    if not isinstance(problem, FiniteSumProblem):
+        raise TypeError(f"problem must be a FiniteSumProblem, got {type(problem).__name__}.")
+    x = np.asarray(x)
+    if x.dtype.kind not in "iuf":
+        raise TypeError("x must be an array of real numbers.")
+    x = x.astype(np.float64)
+    if x.shape != (problem.d,) or not np.all(np.isfinite(x)):
+        raise ValueError(f"x must be a finite vector of length d = {problem.d}.")
+    eps = check_real("eps", eps, 0.0, lo_open=True)
+    check_choice("sampling", sampling, SAMPLINGS)
+    nodes = check_int("nodes", nodes, 1, problem.n)
+    hx, fgap = problem.h(x), problem.f(x) - problem.f_star
+    if not (math.isfinite(hx) and math.isfinite(fgap)):
+        raise ValueError("x is too far from the optimum: h(x) or f(x) overflows.")
+    return _bracket(problem, hx, fgap, eps, sampling, nodes)
 
 
 def _bracket(problem, hx, fgap, eps, sampling, nodes):

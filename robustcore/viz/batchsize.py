@@ -51,12 +51,26 @@ def log_axis(fig: go.Figure, which: str, lo: float, hi: float, row: int | None =
     lo = max(float(lo), 1e-300)
     hi = max(float(hi), lo * 10)
     ticks = decade_ticks(lo, hi)
+    # the range runs from decade to decade, so both ends carry a labelled tick
     upd = dict(type="log", tickvals=ticks, ticktext=[_tick_text(t) for t in ticks],
-               range=[math.log10(lo) - 0.05, math.log10(hi) + 0.05], **kw)
+               range=[math.log10(ticks[0]) - 0.02, math.log10(ticks[-1]) + 0.02], **kw)
     if which == "x":
         fig.update_xaxes(row=row, col=col, **upd)
     else:
         fig.update_yaxes(row=row, col=col, **upd)
+
+
+def _log_hline(fig: go.Figure, y: float, text: str, color: str, side: str = "right",
+               dash: str = "dash") -> None:
+    """A horizontal line at ``y`` on a log y axis with its label just above it, at one end.
+
+    plotly places annotations on log axes in log10 units (``add_hline``'s own label lands at
+    10**y), so the label is placed by hand; labels of different lines go to different ends.
+    """
+    fig.add_hline(y=y, line=dict(color=color, dash=dash))
+    fig.add_annotation(x=1.0 if side == "right" else 0.0, xref="paper", y=math.log10(y), yref="y",
+                       text=text, showarrow=False, yanchor="bottom",
+                       xanchor="right" if side == "right" else "left", font=dict(color=color))
 
 
 def _finite_range(*arrays) -> tuple[float, float]:
@@ -147,8 +161,7 @@ def tau_trajectory_figure(traj, tau_star: int, n: int, x_axis: str = "passes",
         idx = _thin(tr.tau.size)
         fig.add_trace(go.Scatter(x=xk[idx], y=tr.tau[idx], name=f"τ_k, {lab}", mode="lines",
                                  line=dict(color=method_color(lab, i), dash=_DASH.get(lab))))
-    fig.add_hline(y=tau_star, line=dict(color="#2ca02c", dash="dash"),
-                  annotation_text=f"τ* = {tau_star}", annotation_position="top right")
+    _log_hline(fig, tau_star, f"τ* = {tau_star}", "#2ca02c", "right")
     log_axis(fig, "y", 1, n, title_text="batch size τ_k")
     fig.update_xaxes(title_text="data passes" if x_axis == "passes" else "iteration k")
     fig.update_layout(height=400, margin=dict(t=30, b=40), legend=_LEGEND)
@@ -164,8 +177,7 @@ def suboptimality_figure(trajs: Mapping, rel_eps: float) -> go.Figure:
         fig.add_trace(go.Scatter(x=tr.passes[idx], y=np.maximum(tr.rel_error[idx], 1e-300),
                                  name=label, mode="lines",
                                  line=dict(color=method_color(label, i), dash=_DASH.get(label))))
-    fig.add_hline(y=rel_eps, line=dict(color="black", dash="dot"),
-                  annotation_text=f"target ε = {rel_eps:g}", annotation_position="bottom right")
+    _log_hline(fig, rel_eps, f"target ε = {rel_eps:g}", "black", "right", dash="dot")
     lo = min(rel_eps / 10, min((float(np.nanmin(np.maximum(t.rel_error, 1e-300)))
                                 for t in trajs.values()), default=rel_eps))
     log_axis(fig, "y", max(lo, 1e-12), 2.0, title_text="‖x − x*‖² / ‖x⁰ − x*‖²")
@@ -208,8 +220,7 @@ def estimators_figure(traj, est: Mapping[str, np.ndarray], tau_star: int, n: int
     idx = _thin(traj.tau.size)
     fig.add_trace(go.Scatter(x=traj.passes[:-1][idx], y=traj.tau[idx], name=f"τ_k, {traj.label}",
                              mode="lines", line=dict(color=method_color(traj.label))))
-    fig.add_hline(y=tau_star, line=dict(color="#2ca02c", dash="dash"),
-                  annotation_text=f"τ* = {tau_star}", annotation_position="top right")
+    _log_hline(fig, tau_star, f"τ* = {tau_star}", "#2ca02c", "right")
     log_axis(fig, "y", 1, n, title_text="batch size")
     fig.update_xaxes(title_text="data passes")
     fig.update_layout(height=400, margin=dict(t=30, b=40), legend=_LEGEND)
