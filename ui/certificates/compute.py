@@ -154,21 +154,26 @@ def noisy_samples(model_key: tuple, _model, x: np.ndarray, sigma: float, seed: i
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cohen_certificate(model_key: tuple, _model, x: np.ndarray, sigma: float, n: int, seed: int, num_classes: int):
-    """Cohen's CERTIFY of ``g_sigma`` at x with n samples from the stream ``seed``."""
+def cohen_certificate(model_key: tuple, _model, x: np.ndarray, sigma: float, n: int, seed: int, purpose: str,
+                      num_classes: int):
+    """Cohen's CERTIFY of ``g_sigma`` at x with n samples from the stream ``stream_seed(seed, purpose)``.
+
+    The certificate records ``purpose``, ``base_seed`` (= ``seed``) and ``seed`` (the stream's seed).
+    """
     from robustcore.smoothing.certify import Smooth
 
     bar = StreamlitProgress(f"CERTIFY at sigma = {sigma:.2f} with n = {n:,} samples")
     try:
         return Smooth(_model, num_classes, sigma).certify(torch.from_numpy(x), n0=N0, n=n, alpha=ALPHA, seed=seed,
-                                                          batch_size=BATCH, progress=lambda f: bar(f, "sampling"))
+                                                          purpose=purpose, batch_size=BATCH,
+                                                          progress=lambda f: bar(f, "sampling"))
     finally:
         bar.done()
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def landscape(model_key: tuple, _model, x: np.ndarray, seed: int):
-    """The exploratory sigma landscape (common random numbers from the "landscape" stream)."""
+    """The exploratory sigma landscape (common random numbers from the stream ``stream_seed(seed, "landscape")``)."""
     from robustcore.smoothing.landscape import sigma_landscape
 
     bar = StreamlitProgress("Sigma landscape (common random numbers)")
@@ -191,7 +196,8 @@ class DDPath:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def dd_sigma(model_key: tuple, _model, x: np.ndarray, sigma0: float, steps: int, lr: float, seed: int) -> DDPath:
-    """DDRS ascent from sigma0 on the "optimise" stream (``seed``); no certificate (see ``cohen_certificate``)."""
+    """DDRS ascent from sigma0 on the "optimise" stream derived from ``seed``; no certificate (``cohen_certificate``
+    at sigma_x with purpose "certify-dd" gives the fresh-sample one)."""
     from robustcore.smoothing.ddsigma import optimize_sigma
 
     bar = StreamlitProgress("Optimising sigma (DDRS)")
@@ -227,25 +233,33 @@ def knn_sigma(dataset: str, root: str, sigma_base: float, r: float):
 @st.cache_data(show_spinner=False, max_entries=32)
 def lipschitz_certificate(model_key: tuple, _model, x: np.ndarray, dataset: str, root: str, sigma_base: float,
                           r: float, n: int, seed: int, num_classes: int):
-    """The Lipschitz-sigma certificate of the input-dependent classifier (stream "lipschitz")."""
-    from robustcore.smoothing.lipschitz_sigma import certify_lipschitz_sigma
+    """The Lipschitz-sigma certificate of the input-dependent classifier (stream ``stream_seed(seed, "lipschitz")``)."""
+    import dataclasses
 
+    from robustcore.smoothing.lipschitz_sigma import LipschitzSigmaCertificate, certify_lipschitz_sigma
+    from robustcore.smoothing.streams import stream_seed
+
+    # the library derives the "lipschitz" stream itself when its result records it; else derive it here
+    derives = "stream_seed" in {f.name for f in dataclasses.fields(LipschitzSigmaCertificate)}
     return certify_lipschitz_sigma(_model, torch.from_numpy(x), knn_sigma(dataset, root, sigma_base, r), r=r,
-                                   num_classes=num_classes, n0=N0, n=n, alpha=ALPHA, seed=seed, batch_size=BATCH)
+                                   num_classes=num_classes, n0=N0, n=n, alpha=ALPHA, batch_size=BATCH,
+                                   seed=seed if derives else stream_seed(seed, "lipschitz"))
 
 
-def memory_decision(memory_name: str, key: str, x: np.ndarray, label: int, radius: float, sigma_x: float):
+def memory_decision(memory_name: str, key: str, x: np.ndarray, label: int, radius: float, sigma_x: float,
+                    seed: int):
     """The memory classifier's answer: the stored entry for this query, else process and store it.
 
-    One memory per data-dependent classifier (dataset, model, sigma_0, ascent settings, n, seed): a
-    different setting is a different classifier with its own memory in the results store. Not cached:
+    One memory per data-dependent classifier (dataset, model, sigma_0, ascent settings, n) and per seed of
+    the certificates it holds (``seed``, appended to the name by the library): a different setting is a
+    different classifier with its own memory in the results store. Not cached:
     the memory is state shared by every session.
     """
     from robustcore.smoothing.memory import CertificationMemory
     from robustcore.store import ResultsStore
 
     with store_errors():
-        mem = CertificationMemory(x.size, store=ResultsStore(), name=memory_name)
+        mem = CertificationMemory(x.size, store=ResultsStore(), name=memory_name, seed=int(seed))
         if key in mem.keys:
             j = mem.keys.index(key)
             return mem, int(mem.labels[j]), float(mem.radii[j]), "answered from memory (seen before)"

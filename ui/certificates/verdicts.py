@@ -65,25 +65,30 @@ def memory_row(label: int, radius: float, sigma_x: float, p_lower: float, action
 
 
 def lipschitz_row(lc, r: float, alpha: float, seed: int) -> dict:
-    """The Lipschitz-sigma certificate of the input-dependent classifier G (stream "lipschitz")."""
+    """The Lipschitz-sigma certificate of the input-dependent classifier G (stream "lipschitz").
+
+    Certified only when a class comes with a positive radius (and the library's ``status``, when it has
+    one, says "certified"); otherwise the row abstains, saying whether CERTIFY itself abstained or the
+    worst case over the admissible sigmas failed for every ball.
+    """
     name = f"Lipschitz sigma (kNN, r = {r:g})"
-    extra = getattr(lc, "verdict", None) or getattr(lc, "note", None)
-    extra = f" {extra}" if isinstance(extra, str) and extra else ""
-    status = str(getattr(lc, "status", "") or "").lower()
-    if lc.label < 0 or "abstain" in status:
+    status = getattr(lc, "status", None)
+    cohen_label = getattr(lc, "cohen_label", None)
+    cohen_label = lc.label if cohen_label is None else cohen_label
+    if lc.label >= 0 and lc.radius > 0 and status in (None, "certified"):
+        return _row(name, lc.label, lc.radius, lc.sigma, lc.p_lower, "lipschitz", seed, GUARANTEE,
+                    f"A guarantee for the input-dependent classifier G with probability >= {_pct(alpha)}, given "
+                    f"that ln sigma(x) is r-Lipschitz (r = {r:g}, kNN sigma): worst case over every admissible sigma "
+                    f"in the ball (Sukenik et al. 2022; formula re-derived, not checked against the paper's text). "
+                    f"The fixed-sigma radius at sigma(x) would be {lc.cohen_radius:.3f}.")
+    if cohen_label < 0:
         return _row(name, None, 0.0, lc.sigma, lc.p_lower, "lipschitz", seed, ABSTAINS,
                     f"Not a guarantee, because CERTIFY abstained at sigma(x) = {lc.sigma:.3f} "
-                    f"(p_lower = {lc.p_lower:.3f} < 1/2).{extra}")
-    if not lc.radius > 0 or status in ("no radius", "not sound", "fails"):
-        return _row(name, lc.label, 0.0, lc.sigma, lc.p_lower, "lipschitz", seed, NOT_GUARANTEE,
-                    f"Not a guarantee beyond the image itself, because the worst case over every sigma that an "
-                    f"r-Lipschitz ln sigma allows already fails for the smallest ball; the fixed-sigma radius at "
-                    f"sigma(x) would be {lc.cohen_radius:.3f}.{extra}")
-    return _row(name, lc.label, lc.radius, lc.sigma, lc.p_lower, "lipschitz", seed, GUARANTEE,
-                f"A guarantee for the input-dependent classifier G with probability >= {_pct(alpha)}, given that "
-                f"ln sigma(x) is r-Lipschitz (r = {r:g}, kNN sigma): worst case over every admissible sigma in the "
-                f"ball (Sukenik et al. 2022; formula re-derived, not checked against the paper's text). The "
-                f"fixed-sigma radius at sigma(x) would be {lc.cohen_radius:.3f}.{extra}")
+                    f"(p_lower = {lc.p_lower:.3f} < 1/2).")
+    return _row(name, None, 0.0, lc.sigma, lc.p_lower, "lipschitz", seed, ABSTAINS,
+                f"Not a guarantee, because the worst case over every sigma that an r-Lipschitz ln sigma allows "
+                f"(r = {r:g}) already fails for the smallest ball, although g at the fixed sigma(x) = {lc.sigma:.3f} "
+                f"certifies class {cohen_label} with radius {lc.cohen_radius:.3f}.")
 
 
 def clustr_row(res: dict) -> dict:

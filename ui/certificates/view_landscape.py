@@ -33,13 +33,14 @@ def render(ctx: PageContext, steps: int, lr: float) -> None:
              r"\sigma\leftarrow\sigma+\eta\,\partial\tilde R/\partial\sigma")
     with guard("computing the sigma landscape"):
         s = ctx.streams
-        land = compute.landscape(ctx.model_key, ctx.model, ctx.x, s["landscape"])
-        dd = compute.dd_sigma(ctx.model_key, ctx.model, ctx.x, ctx.sigma0, steps, lr, s["optimise"])
+        land = compute.landscape(ctx.model_key, ctx.model, ctx.x, ctx.seed)
+        dd = compute.dd_sigma(ctx.model_key, ctx.model, ctx.x, ctx.sigma0, steps, lr, ctx.seed)
         show_figure(landscape_figure(land.sigmas, land.radius, land.surrogate, land.cap, land.p_hat, land.p_lower,
                                      land.p_upper, sigma_opt=dd.sigma, path_sigma=dd.sigma_history[:-1],
                                      path_surrogate=dd.surrogate_history, current_sigma=ctx.sigma),
                     key="cert_landscape")
         show_figure(sigma_path_figure(dd.sigma_history, dd.surrogate_history), key="cert_sigma_path")
         st.caption(f"Optimised sigma_x = {dd.sigma:.3f} from sigma_0 = {ctx.sigma0:.2f}, the training sigma ({steps} steps of {DD_SAMPLES} "
-                   f"samples, stream optimise, seed {s['optimise']}). Landscape: {land.n:,} samples per sigma, stream "
-                   f"landscape (seed {s['landscape']}), {land.time_s:.2f} s.")
+                   f"samples, stream optimise derived from seed {ctx.seed}). Landscape: {land.n:,} samples per sigma, "
+                   f"stream {getattr(land, 'purpose', 'landscape')} (seed {getattr(land, 'stream_seed', None) or s['landscape']}), "
+                   f"{land.time_s:.2f} s.")

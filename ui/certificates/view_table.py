@@ -32,26 +32,26 @@ def render(ctx: PageContext, steps: int, lr: float) -> None:
     rows: list[dict] = []
     mem = None
     with guard("building the certificate table"):
-        cert = compute.cohen_certificate(ctx.model_key, ctx.model, ctx.x, ctx.sigma, ctx.n, s["certify-fixed"],
-                                         ctx.num_classes)
-        rows.append(verdicts.fixed_row(cert, ctx.sigma, ctx.n, ALPHA, s["certify-fixed"]))
-        dd = compute.dd_sigma(ctx.model_key, ctx.model, ctx.x, ctx.sigma0, steps, lr, s["optimise"])
-        dc = compute.cohen_certificate(ctx.model_key, ctx.model, ctx.x, dd.sigma, ctx.n, s["certify-dd"],
+        cert = compute.cohen_certificate(ctx.model_key, ctx.model, ctx.x, ctx.sigma, ctx.n, ctx.seed,
+                                         "certify-fixed", ctx.num_classes)
+        rows.append(verdicts.fixed_row(cert, ctx.sigma, ctx.n, ALPHA, cert.seed))
+        dd = compute.dd_sigma(ctx.model_key, ctx.model, ctx.x, ctx.sigma0, steps, lr, ctx.seed)
+        dc = compute.cohen_certificate(ctx.model_key, ctx.model, ctx.x, dd.sigma, ctx.n, ctx.seed, "certify-dd",
                                        ctx.num_classes)
-        rows.append(verdicts.dd_row(dc, dd.sigma, ctx.sigma0, ALPHA, s["certify-dd"]))
+        rows.append(verdicts.dd_row(dc, dd.sigma, ctx.sigma0, ALPHA, dc.seed))
         # the memory stores a certificate of g_{sigma_x} from its own stream (never the row above's noise)
-        mc = compute.cohen_certificate(ctx.model_key, ctx.model, ctx.x, dd.sigma, ctx.n, s["memory"],
+        mc = compute.cohen_certificate(ctx.model_key, ctx.model, ctx.x, dd.sigma, ctx.n, ctx.seed, "memory",
                                        ctx.num_classes)
         memory_name = (f"page/{ctx.dataset}/" + "/".join(map(str, ctx.model_key[1:]))
-                       + f"/s0={ctx.sigma0:.2f}/steps={steps}/lr={lr}/n={ctx.n}/seed={ctx.seed}")
+                       + f"/s0={ctx.sigma0:.2f}/steps={steps}/lr={lr}/n={ctx.n}")
         with guard("using the memory in the results store"):
             mem, m_label, m_radius, action = compute.memory_decision(memory_name, ctx.key, ctx.x, mc.label, mc.radius,
-                                                                     dd.sigma)
+                                                                     dd.sigma, mc.seed)
             rows.append(verdicts.memory_row(m_label, m_radius, dd.sigma, mc.p_lower, action, len(mem), ALPHA,
-                                            s["memory"]))
+                                            mc.seed))
         lc = compute.lipschitz_certificate(ctx.model_key, ctx.model, ctx.x, ctx.dataset, ctx.root, ctx.sigma,
-                                           float(r_lip), ctx.n, s["lipschitz"], ctx.num_classes)
-        rows.append(verdicts.lipschitz_row(lc, float(r_lip), ALPHA, s["lipschitz"]))
+                                           float(r_lip), ctx.n, ctx.seed, ctx.num_classes)
+        rows.append(verdicts.lipschitz_row(lc, float(r_lip), ALPHA, getattr(lc, "stream_seed", None) or s["lipschitz"]))
     if rows:
         st.dataframe(_table(rows), hide_index=True, width="stretch", column_config=_COLUMNS, row_height=80)
         st.caption("Radii are l2 distances in [0, 1] pixel units. Each row draws its own noise stream "

@@ -38,8 +38,8 @@ def render(ctx: PageContext) -> None:
     with guard("certifying the image"):
         s = ctx.streams
         noisy, npred = compute.noisy_samples(ctx.model_key, ctx.model, ctx.x, ctx.sigma, s["gallery"])
-        cert = compute.cohen_certificate(ctx.model_key, ctx.model, ctx.x, ctx.sigma, ctx.n, s["certify-fixed"],
-                                         ctx.num_classes)
+        cert = compute.cohen_certificate(ctx.model_key, ctx.model, ctx.x, ctx.sigma, ctx.n, ctx.seed,
+                                         "certify-fixed", ctx.num_classes)
         a, b = st.columns([3, 2])
         show_figure(image_grid(np.concatenate([ctx.x[None], noisy]), ["input"] + [f"f = {p}" for p in npred],
                                ncols=6, size=90), key="cert_noisy", container=a, csv=False)
@@ -47,7 +47,7 @@ def render(ctx: PageContext) -> None:
         show_figure(vote_histogram(cert.counts, cert.candidate, ctx.label,
                                    f"Votes of n = {ctx.n:,} fresh samples, sigma = {ctx.sigma:.2f}"),
                     key="cert_votes", container=b)
-        b.caption(f"Stream certify-fixed (seed {s['certify-fixed']}).")
+        b.caption(f"Stream {cert.purpose} (seed {cert.seed}), drawn for this certificate only.")
         if cert.label < 0:
             st.warning(f"CERTIFY abstains: p_lower = {cert.p_lower:.4f} < 1/2 for class {cert.candidate}. Not a "
                        "guarantee: more samples or another sigma may certify.")
