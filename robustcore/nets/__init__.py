@@ -1,14 +1,25 @@
 """Small architectures, training loops, checkpoints and the on-disk model cache."""
 from .cache import cache_dir, cached_model, config_hash
-from .checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
-from .defaults import DEFAULT_MODELS, build_seeded, default_model, load_model_file, train_from_config
-from .models import DigitsCNN, DigitsMLP, ToyReluNet, build_model
+from .checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
+from .cohen import COHEN_ARCHS, CifarResNet, NormalizeLayer, build_cohen
+from .defaults import DEFAULT_MODELS, MODELS_BY_DATASET, build_seeded, default_model, train_from_config
+from .loading import is_torchscript, load_model_file
+from .models import MAX_PARAMETERS, DigitsCNN, DigitsMLP, ToyReluNet, build_model, validate_arch_config
 from .training import evaluate_accuracy, predict, train_classifier
 
 __all__ = [
     "cache_dir",
     "cached_model",
     "config_hash",
+    "MAX_CHECKPOINT_BYTES",
+    "MAX_PARAMETERS",
+    "COHEN_ARCHS",
+    "CifarResNet",
+    "NormalizeLayer",
+    "build_cohen",
+    "MODELS_BY_DATASET",
+    "is_torchscript",
+    "validate_arch_config",
     "CheckpointError",
     "load_checkpoint",
     "read_checkpoint",

@@ -164,6 +164,21 @@ def test_load_model_file_rebuilds_cached_models(tmp_path, monkeypatch):
 def test_load_model_file_without_architecture(tmp_path):
     from robustcore.nets import load_model_file
 
-    torch.save(ToyReluNet().state_dict(), tmp_path / "sd.pt")
+    save_checkpoint(tmp_path / "noarch.pt", ToyReluNet(), {"seed": 0})
     with pytest.raises(CheckpointError, match="no architecture"):
-        load_model_file(tmp_path / "sd.pt")
+        load_model_file(tmp_path / "noarch.pt")
+    torch.save({"encoder.weight": torch.zeros(3, 3)}, tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match="match none of the architectures"):
+        load_model_file(tmp_path / "foreign.pt")
+
+
+def test_bare_state_dict_of_our_toy_net_is_recognised(tmp_path):
+    from robustcore.nets import load_model_file
+
+    torch.manual_seed(0)
+    net = ToyReluNet(3, 5, 4)
+    torch.save(net.state_dict(), tmp_path / "sd.pt")
+    model, info = load_model_file(tmp_path / "sd.pt")
+    assert (info["format"], info["arch"], info["num_classes"], info["input_shape"]) == ("state_dict", "toy-relu", 4, (3,))
+    x = torch.rand(6, 3)
+    torch.testing.assert_close(model(x), net(x))

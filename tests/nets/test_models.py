@@ -50,3 +50,88 @@ def test_toy_moons_default_separates_the_moons():
     X, y = toy_dataset("moons", n=400, noise=0.15, seed=10_000)  # the held-out draw
     acc = evaluate_accuracy(model, torch.from_numpy(X).float(), torch.from_numpy(y))
     assert acc >= 0.95 and abs(acc - info["metrics"]["test_acc"]) < 1e-6
+
+
+# --- generalised architectures and the mnist-5k defaults -----------------------------------
+
+from robustcore.data import DATASET_SHAPES, load_dataset  # noqa: E402
+from robustcore.nets import DEFAULT_MODELS, MAX_PARAMETERS, MODELS_BY_DATASET, validate_arch_config  # noqa: E402
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 28, 28), (3, 32, 32)])
+def test_cnn_and_mlp_take_each_dataset_shape(shape):
+    c, s, _ = shape
+    cnn = DigitsCNN(in_channels=c, input_size=s)
+    mlp = DigitsMLP(in_features=c * s * s)
+    x = torch.rand(2, *shape)
+    assert cnn(x).shape == (2, 10) and mlp(x).shape == (2, 10)
+    torch.testing.assert_close(mlp(x), mlp.head(mlp.features(x)))
+    # The validator's parameter count equals what torch allocates (an independent count).
+    for arch, model, kw in (("cnn", cnn, {"in_channels": c, "input_size": s}), ("mlp", mlp, {"in_features": c * s * s})):
+        _, _, n = validate_arch_config({"arch": arch, "arch_kwargs": kw})
+        assert n == sum(p.numel() for p in model.parameters())
+
+
+def test_digits_cnn_keeps_its_original_layout():
+    # Existing digits checkpoints must still load: same keys and shapes as before the generalisation.
+    keys = {k: tuple(v.shape) for k, v in DigitsCNN().state_dict().items()}
+    assert keys["rest.5.weight"] == (64, 512) and keys["rest.7.weight"] == (10, 64) and "rest.1.weight" in keys
+
+
+def test_lenet_count_matches():
+    _, kw, n = validate_arch_config(DEFAULT_MODELS["mnist-5k-lenet"])
+    model = build_model(DEFAULT_MODELS["mnist-5k-lenet"])
+    assert n == sum(p.numel() for p in model.parameters())
+    assert model(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+
+
+@pytest.mark.parametrize(
+    "kwargs,arch,match",
+    [
+        ({"hidden": [200000, 200000]}, "mlp", "parameters"),
+        ({"first_channels": 10**9}, "cnn", "between"),
+        ({"hidden": "wide"}, "mlp", "list"),
+        ({"hidden": [64.5, 3]}, "mlp", "integer"),
+        ({"num_classes": True}, "cnn", "integer"),
+        ({"bogus": 1}, "toy-relu", "does not take"),
+        ({"in_channels": 1, "input_size": 8}, "lenet", "between"),
+        ({"std": 0.0}, "lenet", "positive"),
+    ],
+)
+def test_bad_configs_are_refused_before_building(kwargs, arch, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        build_model({"arch": arch, "arch_kwargs": kwargs})
+
+
+def test_parameter_cap_is_the_documented_one():
+    ok = {"arch": "mlp", "arch_kwargs": {"hidden": [6000, 1000], "in_features": 784}}
+    assert validate_arch_config(ok)[2] <= MAX_PARAMETERS
+    with pytest.raises(ValueError, match="cap"):
+        validate_arch_config({"arch": "mlp", "arch_kwargs": {"hidden": [8000, 8000], "in_features": 784}})
+
+
+def test_models_by_dataset_fit_their_dataset():
+    for ds, names in MODELS_BY_DATASET.items():
+        for name in names:
+            assert DEFAULT_MODELS[name]["data"] == ds
+            model = build_model(DEFAULT_MODELS[name])
+            assert model(torch.rand(2, *DATASET_SHAPES[ds])).shape == (2, 10)
+
+
+def test_mnist5k_mlp_default_learns_real_mnist():
+    calls = []
+    model, info = default_model("mnist-5k-mlp", progress=lambda f, m: calls.append(f))
+    X, y = load_dataset("mnist-5k", "test")
+    acc = evaluate_accuracy(model, X, y)
+    assert acc >= 0.90 and abs(acc - info["metrics"]["test_acc"]) < 1e-6
+    assert model.features(X[:3]).shape == (3, 64)
+    assert info["cached"] or calls[-1] == 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mnist-5k-cnn", "mnist-5k-lenet"])
+def test_mnist5k_conv_defaults_reach_95_percent(name):
+    model, info = default_model(name)
+    X, y = load_dataset("mnist-5k", "test")
+    acc = evaluate_accuracy(model, X, y)
+    assert acc >= 0.95 and abs(acc - info["metrics"]["test_acc"]) < 1e-6
