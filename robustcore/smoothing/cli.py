@@ -113,6 +113,9 @@ def register(subparsers) -> None:
     p.add_argument("--name", default=None, help="a name for the run (default: the file name)")
     p.add_argument("--alpha", default=None,
                    help="the log's failure probability, if known (enables the report's high-probability bound)")
+    p.add_argument("--dataset", default=None,
+                   help="the test set the log certified (e.g. cifar10, imagenet); the certificates page shows the "
+                        "run with that dataset (default: with every dataset)")
     p.add_argument("--store", default=None, help="results store file (default $ROBUSTCORE_STORE)")
     p.set_defaults(func=cmd_import_log)
 
@@ -401,13 +404,15 @@ def cmd_import_log(args: argparse.Namespace) -> int:
     alpha = None if args.alpha is None else _float("--alpha", args.alpha, open01=True)
     if args.name is not None and (not str(args.name).strip() or len(args.name) > 200):
         raise ValueError("--name must be 1 to 200 characters.")
+    if args.dataset is not None and (not args.dataset.strip() or len(args.dataset) > 40):
+        raise ValueError("--dataset must be a name of 1 to 40 characters.")
     if not os.path.isfile(args.path):
         raise ValueError(f"there is no log file at {args.path!r}.")
     from .importlog import import_cohen_log, read_cohen_log
 
     read_cohen_log(args.path)  # a malformed file is refused before the store is opened
     store = _open_store(args.store)
-    run_id = import_cohen_log(args.path, sigma, name=args.name, store=store, alpha=alpha)
+    run_id = import_cohen_log(args.path, sigma, name=args.name, store=store, alpha=alpha, dataset=args.dataset)
     n = int(store.run(run_id)["n_results"])
     print(f"run {run_id}: imported {n} images from {os.path.basename(args.path)} (sigma {sigma})")
     print(f"store: {store.path}  (robustcore report {run_id} --store {store.path})")

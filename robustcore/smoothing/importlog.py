@@ -186,6 +186,7 @@ def import_cohen_log(
     name: str | None = None,
     store=None,
     alpha: float | None = None,
+    dataset: str | None = None,
 ) -> int:
     """Store a Cohen-format certification log as a certification run; returns its run id.
 
@@ -202,13 +203,16 @@ def import_cohen_log(
     alpha : float, optional
         The publisher's failure probability when known (Cohen's default is 0.001); None keeps it
         unknown, and reports then show no high-probability bound.
+    dataset : str, optional
+        The test set the log certified (e.g. "cifar10", "imagenet"; at most 40 characters), so
+        the certificates page shows it with that dataset; None: shown with every dataset.
 
     Returns
     -------
     int
         The run id. The run has kind :data:`robustcore.smoothing.RUN_KIND`, status "done" and
         config {source: "imported", format: "cohen", name, model (= name), file, sha256, sigma,
-        alpha, n_images}. Importing the same bytes with the same name, sigma and alpha again
+        alpha, n_images, and dataset when given}. Importing the same bytes with the same name, sigma and alpha again
         returns the same run without writing anything.
     """
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)):
@@ -221,6 +225,8 @@ def import_cohen_log(
         raise ValueError(f"alpha must lie strictly between 0 and 1 (or be None), got {alpha!r}.")
     if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 200):
         raise ValueError("name must be a string of 1 to 200 characters.")
+    if dataset is not None and (not isinstance(dataset, str) or not dataset.strip() or len(dataset) > 40):
+        raise ValueError("dataset must be a name of 1 to 40 characters (or None).")
     data, _ = _read_bytes(path)
     table = read_cohen_log(data if isinstance(path, (bytes, bytearray)) else path)
     file_name = "uploaded log" if isinstance(path, (bytes, bytearray)) else os.path.basename(str(path))
@@ -242,6 +248,8 @@ def import_cohen_log(
         "alpha": None if alpha is None else float(alpha),
         "n_images": int(len(table)),
     }
+    if dataset is not None:
+        config["dataset"] = dataset.strip()
     existing = store.find_run(RUN_KIND, config)
     if existing is not None and int(store.run(existing)["n_results"]) == len(table):
         return existing

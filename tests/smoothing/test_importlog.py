@@ -155,9 +155,10 @@ def test_bad_import_arguments(tmp_path, kw, match):
 def test_upload_bytes_import(tmp_path):
     p = write_log(tmp_path / "up.tsv", 20, 3)
     store = ResultsStore(tmp_path / "s.sqlite")
-    rid = import_cohen_log(p.read_bytes(), 0.5, name="SmoothAdv", store=store, alpha=0.001)
+    rid = import_cohen_log(p.read_bytes(), 0.5, name="SmoothAdv", store=store, alpha=0.001, dataset="cifar10")
     cfg = store.run(rid)["config"]
     assert cfg["name"] == "SmoothAdv" and cfg["alpha"] == 0.001 and cfg["file"] == "uploaded log"
+    assert cfg["dataset"] == "cifar10"
     assert len(store.results(rid)) == 20
 
 
