@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from robustcore.tropical.net import ShallowReluNet
-from ui.common import StreamlitProgress, guard, set_url_state, url_state
+from ui.common import StreamlitProgress, guard, set_url_state, show_figure, url_state
 
 __all__ = ["render_pruning", "render_lottery", "render_attack"]
 
@@ -43,53 +43,44 @@ def _synthetic_labels(net: ShallowReluNet, seed: int) -> tuple[np.ndarray, np.nd
 
 # ----------------------------------------------------------------------------- pruning
 @st.cache_data(show_spinner=False, max_entries=32)
-def _pruning_curves_cached(arrs: tuple, X: np.ndarray, y: np.ndarray, ratios: tuple, methods: tuple, refit: bool):
+def _pruning_curves_cached(arrs: tuple, X: np.ndarray, y: np.ndarray, ratios: tuple, methods: tuple, refit: bool,
+                           bias_refit: bool = False, X_refit: np.ndarray | None = None):
     from robustcore.tropical.pruning import pruning_curves
 
     bar = StreamlitProgress("Pruning at every ratio...")
-    out = pruning_curves(_net_from(arrs), X, y, ratios, methods=methods, refit=refit, progress=bar)
+    out = pruning_curves(_net_from(arrs), X, y, ratios, methods=methods, refit=refit, progress=bar,
+                         bias_refit=bias_refit, X_refit=X_refit)
     bar.done()
     return out
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _prune_pair(arrs: tuple, ratio: float, refit: bool):
-    from robustcore.tropical.pruning import magnitude_prune, tropical_prune
+def _prune_all(arrs: tuple, ratio: float, refit: bool, bias_refit: bool, X_refit: np.ndarray | None):
+    from robustcore.tropical.pruning import magnitude_prune, refit_output_bias, tropical_prune
 
     net = _net_from(arrs)
-    trop = tropical_prune(net, ratio, refit=refit)
-    mag = magnitude_prune(net, ratio, "blind")
-    return trop, mag
+    out = {"tropical": tropical_prune(net, ratio, refit=refit), "magnitude-neuron": magnitude_prune(net, ratio, "neuron"),
+           "magnitude": magnitude_prune(net, ratio, "blind")}
+    nets = {m: (refit_output_bias(net, r.net, X_refit) if bias_refit else r.net) for m, r in out.items()}
+    return out, nets
 
 
-@st.cache_resource(show_spinner=False)
-def _digits_model():
-    """The default digits MLP (trained and cached on disk on first use)."""
-    from robustcore.nets import default_model
-
-    bar = StreamlitProgress("Training the digits MLP (first use only)...")
-    model, _ = default_model("digits-mlp", progress=bar)
-    bar.done()
-    return model.eval()
-
-
-@st.cache_resource(show_spinner=False)
-def _digits_block():
-    """The digits MLP's last Affine-ReLU-Affine block and its test features (trained on first use)."""
-    import torch
-
-    from robustcore.data import load_digits
-
-    model = _digits_model()
-    Xte, yte = load_digits("test")
-    with torch.no_grad():
-        F = model.features(Xte).double().numpy()
-    net = ShallowReluNet.from_torch(model.head)
-    return (net.A, net.c1, net.B, net.c2), F, yte.numpy()
+def verdict(accs: dict[str, float], n: int) -> str:
+    """Which method keeps accuracy best at one ratio; a tie when the best two differ by at most 1/n."""
+    ranked = sorted(accs.items(), key=lambda kv: -kv[1])
+    if len(ranked) < 2 or n <= 0:
+        return ranked[0][0] if ranked else ""
+    tied = [m for m, a in ranked if ranked[0][1] - a <= 1.0 / n + 1e-12]
+    if len(tied) > 1:
+        return "tie: " + ", ".join(tied) + f" (within 1/n = {1.0 / n:.4f})"
+    return ranked[0][0]
 
 
-def render_pruning(net: ShallowReluNet, X: np.ndarray | None, y: np.ndarray | None, seed: int) -> None:
-    """Tropical pruning against class-blind magnitude pruning, on the page's net or the digits MLP block."""
+def render_pruning(net: ShallowReluNet | None, X: np.ndarray | None, y: np.ndarray | None, seed: int,
+                   settings=None) -> None:
+    """Tropical pruning against whole-unit and per-weight magnitude pruning, on the page's net or an MLP head."""
+    from robustcore.tropical.pruning import METHOD_REMOVES
+
     st.markdown(
         "**Tropical pruning** removes whole hidden units whose generators matter little to the decision "
         "polytope. It minimises over $(\\tilde A, \\tilde B)$, summed over ordered class pairs $(i, j)$:"
@@ -99,46 +90,68 @@ def render_pruning(net: ShallowReluNet, X: np.ndarray | None, y: np.ndarray | No
         r"\quad G_{ij}=\mathrm{Diag}[\mathrm{ReLU}(B_i)+\mathrm{ReLU}(-B_j)]\,A"
     )
     st.caption(
-        "For k = 2 the two ordered pairs give the paper's G1 and G2. ||X||_{2,1} sums row norms, so whole generators "
+        "For k = 2 the two ordered pairs give the paper's G₁ and G₂. ||X||_{2,1} sums row norms, so whole generators "
         "(hidden units) drop. The paper's solver is only recalled ('alternating / proximal'); we use block-coordinate "
-        "descent that provably never increases the objective: an exact group soft-threshold step in Ã and projected "
-        "gradient steps in B̃ (B̃ keeps B's signs). λ is set by bisection so that exactly round(ratio·p) units drop; by "
-        "default the survivors keep their original weights (debiased group lasso). The baseline zeroes the smallest "
-        "|weights| of A and B pooled (class-blind magnitude pruning). Ratio = fraction of the entries of A and B set to zero."
+        "descent that provably never increases the objective. λ is bisected so that exactly round(ratio·p) units drop. "
+        "Ratio = fraction of the entries of A and B set to zero."
     )
+    st.markdown("**What each method removes:**\n" + "\n".join(
+        f"- *{m}*: {METHOD_REMOVES[m]}" for m in ("tropical", "magnitude-neuron", "magnitude")))
+    sources = ["page net", "MLP head (last Affine-ReLU-Affine block)"]
     c1, c2, c3 = st.columns([1.2, 1, 1])
-    source = c1.radio("Network", ["page net (2-D)", "digits MLP: last Affine-ReLU-Affine block"], key="trop_prune_source",
-                      index=0 if url_state("prune_src", "page") == "page" else 1, horizontal=False)
-    set_url_state(prune_src="page" if source.startswith("page") else "digits")
-    refit = c2.checkbox("Survivors keep original weights", value=True, key="trop_prune_refit",
-                        help="Off: use the shrunk group-lasso solution itself (c1 rescaled with its row).")
-    extra = c3.checkbox("Also show whole-unit magnitude pruning", value=False, key="trop_prune_neuron",
-                        help="Removes the units with the smallest |A_r|·|B_:r|: the same unit count as tropical pruning.")
-    methods = ("tropical", "magnitude") + (("magnitude-neuron",) if extra else ())
+    src_url = url_state("prune_src", "page", str, ["page", "head"])
+    source = c1.radio("Network", sources, key="trop_prune_source", index=0 if src_url == "page" else 1)
+    set_url_state(prune_src="page" if source == sources[0] else "head")
+    refit = c2.checkbox("Tropical survivors keep their original weights", value=True, key="trop_prune_refit",
+                        help="Off: the shrunk group-lasso solution itself (c₁ rescaled with its row).")
+    bias_refit = c3.checkbox("Bias refit (every method)", value=url_state("prune_bias", False, bool),
+                             key="trop_prune_bias",
+                             help="Add each removed unit's mean activation times its B column to c₂ (for per-weight "
+                                  "pruning the same mean-logit correction), averaged over the training inputs.")
+    set_url_state(prune_bias=bool(bias_refit))
+    methods = ("tropical", "magnitude-neuron", "magnitude")
 
-    if source.startswith("page"):
+    plane = None
+    X_refit = None
+    if source == sources[0]:
+        if net is None:
+            st.info("Fix the network above first.")
+            return
         arrs = (net.A, net.c1, net.B, net.c2)
         if X is None or y is None or len(X) == 0 or X.shape[1] != net.d:
+            if net.d != 2:
+                st.info("This net has no data to measure accuracy on; choose the MLP head here.")
+                return
             Xe, ye = _synthetic_labels(net, seed)
-            st.info("No data set on the Geometry tab: accuracy is measured as agreement with the unpruned net on 600 "
+            st.info("No data set on this net: accuracy is measured as agreement with the unpruned net on 600 "
                     "uniform points in [-2, 2]^2.")
         else:
             Xe, ye = np.asarray(X, dtype=np.float64), np.asarray(y)
-        plane = None
+        X_refit = Xe
+        if net.d != 2:
+            from robustcore.tropical._apps_geometry import pca_plane
+
+            plane = pca_plane(Xe, net.d)
     else:
+        from ui.tropical_network import HEAD_MODELS, head_dataset
+
+        ds, why = head_dataset(settings)
+        if why:
+            st.caption(why)
         arrs = None
-        with guard("loading the digits MLP"):
-            arrs, Xe, ye = _digits_block()
+        with guard("loading the MLP"):
+            arrs, Xe, ye, X_refit = _head_block(ds)
         if arrs is None:
             return
         from robustcore.tropical._apps_geometry import pca_plane
 
         plane = pca_plane(Xe, arrs[0].shape[1])
-        st.caption("Digits: 64 features (the first hidden layer's output on the 450 test images) -> 32 units -> 10 "
-                   "classes. The Hausdorff distance is estimated in 64-D from support functions in 4096 seeded "
-                   "directions (a lower bound); areas are those of the exact projections on the features' PCA plane.")
+        st.caption(f"MLP on {HEAD_MODELS[ds][1]}: 64 features (the first hidden layer's output) -> 32 units -> 10 "
+                   "classes; accuracy on the test images, bias refit averaged over the training features. The "
+                   "Hausdorff distance is estimated in 64-D from support functions in 4096 seeded directions (a lower "
+                   "bound); areas are those of the exact projections on the features' PCA plane.")
     work_net = _net_from(arrs)
-    curves = _pruning_curves_cached(arrs, Xe, ye, _RATIOS, methods, refit)
+    curves = _pruning_curves_cached(arrs, Xe, ye, _RATIOS, methods, refit, bool(bias_refit), X_refit)
     from robustcore.viz.tropical_apps import (
         boundaries_figure,
         objective_figure,
@@ -146,39 +159,88 @@ def render_pruning(net: ShallowReluNet, X: np.ndarray | None, y: np.ndarray | No
         pruning_curves_figure,
     )
 
-    st.plotly_chart(pruning_curves_figure(curves, title="Pruning curves"), width="stretch", key="trop_prune_curves")
+    show_figure(pruning_curves_figure(curves, title="Pruning curves"), key="trop_prune_curves")
+    n = len(ye)
     rows = []
     for r in (0.5, 0.75, 0.9):
         i = _RATIOS.index(r)
         row = {"ratio": r}
+        accs = {m: float(curves[m]["accuracy"][i]) for m in methods}
         for m in methods:
-            row[f"acc {m}"] = float(curves[m]["accuracy"][i])
-        best = max(methods, key=lambda m: curves[m]["accuracy"][_RATIOS.index(r)])
-        row["keeps accuracy better"] = best
+            row[f"acc {m}"] = accs[m]
+        row["keeps accuracy best"] = verdict(accs, n)
         rows.append(row)
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.caption(f"Accuracies within 1/n = 1/{n} of each other (one point of {n}) are shown as a tie. One net, one "
+               "data set: see the table below for mean and spread over seeds on mnist-5k.")
+    _show_saved_table()
 
     default_ratio = url_state("prune_ratio", 0.5, float, choices=list(_RATIOS))
     ratio = st.select_slider("Inspect pruning ratio", options=list(_RATIOS), value=default_ratio, key="trop_prune_ratio")
     set_url_state(prune_ratio=ratio)
-    trop, mag = _prune_pair(arrs, float(ratio), refit)
+    res, nets = _prune_all(arrs, float(ratio), refit, bool(bias_refit), X_refit)
+    trop = res["tropical"]
+    shown = {"original": work_net, "tropical": nets["tropical"], "magnitude-neuron": nets["magnitude-neuron"],
+             "magnitude": nets["magnitude"]}
     a, b = st.columns(2)
-    a.plotly_chart(polytopes_figure({"original": work_net, "tropical": trop.net, "magnitude": mag.net}, plane=plane,
-                                    title="Decision polytopes conv(Z_1 ∪ … ∪ Z_k) (shift dropped)"),
-                   width="stretch", key="trop_prune_poly")
+    show_figure(polytopes_figure(shown, plane=plane, title="Decision polytopes conv(Z₁ ∪ … ∪ Z_k) (shift dropped)"),
+                key="trop_prune_poly", container=a)
     if work_net.d == 2:
-        b.plotly_chart(boundaries_figure({"original": work_net, "tropical": trop.net, "magnitude": mag.net},
-                                         _box_of(Xe), Xe, ye, title="Decision boundaries (exact)"),
-                       width="stretch", key="trop_prune_bnd")
+        show_figure(boundaries_figure(shown, _box_of(Xe), Xe, ye, title="Decision boundaries (exact)"),
+                    key="trop_prune_bnd", container=b)
     else:
-        b.plotly_chart(objective_figure(trop.history, title=f"Objective at λ = {trop.lam:.3g}"), width="stretch",
-                       key="trop_prune_obj")
+        show_figure(objective_figure(trop.history, title=f"Objective at λ = {trop.lam:.3g}"), key="trop_prune_obj",
+                    container=b)
     with st.expander("Solver trace: the objective after every half-step (it never increases)"):
-        st.plotly_chart(objective_figure(trop.history, title=f"F(Ã, B̃) at λ = {trop.lam:.3g}"), width="stretch",
-                        key="trop_prune_trace")
+        show_figure(objective_figure(trop.history, title=f"F(Ã, B̃) at λ = {trop.lam:.3g}"), key="trop_prune_trace")
     st.caption(f"Tropical: {int(trop.kept.sum())}/{work_net.p} units kept at λ = {trop.lam:.3g}"
                + (f" ({trop.forced} more zeroed by the exact-ratio rule)" if trop.forced else "")
-               + f"; magnitude: {int(mag.kept.sum())}/{work_net.p} units still have a nonzero generator.")
+               + f"; whole-unit magnitude: {int(res['magnitude-neuron'].kept.sum())}/{work_net.p}; per-weight "
+               f"magnitude: {int(res['magnitude'].kept.sum())}/{work_net.p} units still have a nonzero generator.")
+
+
+def _show_saved_table() -> None:
+    from robustcore.reproduce import load_result
+
+    saved = load_result("tropical")
+    with st.expander("Saved comparison on mnist-5k: mean ± std over 3 seeds", expanded=False):
+        if saved is None:
+            st.info("Not run yet: `robustcore reproduce tropical` (about 10 minutes on 2 CPU cores) writes the table.")
+            return
+        _, md = saved
+        st.markdown(md)
+
+
+@st.cache_resource(show_spinner=False)
+def _head_block(dataset: str):
+    """The MLP's last Affine-ReLU-Affine block, its test features and labels, and its training features."""
+    import torch
+
+    from ui.tropical_network import head_data
+
+    F, yte, w, name = head_data(dataset)
+    model = _head_model(name)
+    if dataset == "digits":
+        from robustcore.data import load_digits
+
+        Xtr, _ = load_digits("train")
+    else:
+        from robustcore.data import load_dataset
+
+        Xtr, _ = load_dataset(dataset, "train")
+    with torch.no_grad():
+        Ftr = model.features(Xtr.float()).double().numpy()
+    return w, F, yte, Ftr
+
+
+@st.cache_resource(show_spinner=False)
+def _head_model(name: str):
+    from robustcore.nets import default_model
+
+    bar = StreamlitProgress(f"Training the {name} model (first use only)...")
+    model, _ = default_model(name, progress=bar)
+    bar.done()
+    return model.eval()
 
 
 # ----------------------------------------------------------------------------- lottery
@@ -206,7 +268,7 @@ def render_lottery(dataset: str, X: np.ndarray | None, y: np.ndarray | None, see
     )
     st.latex(r"d_H\big(\hat P_{\mathrm{dense}},\hat P\big),\qquad \hat P=\frac{P-\bar v}{\max_{v}\|v-\bar v\|}"
              r"\quad(\bar v:\ \text{vertex centroid})")
-    st.caption("Translating or scaling the whole polytope does not move the decision boundary (reference I4, I12), so "
+    st.caption("Translating or scaling the whole polytope does not move the decision boundary, so "
                "the normalised distance (between 0 and 2) measures shape and orientation only. The paper's comparison is "
                "qualitative (recalled, no numbers); what you see here is measured. Full-batch Adam, seeded: the same "
                "settings give the same nets.")
@@ -218,7 +280,8 @@ def render_lottery(dataset: str, X: np.ndarray | None, y: np.ndarray | None, see
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
     c1, c2, c3 = st.columns(3)
-    hidden = c1.slider("Hidden units p", 4, 64, url_state("lottery_p", 16, int, choices=list(range(4, 65, 4))), step=4, key="trop_lottery_hidden")
+    hidden = c1.slider("Hidden units p", 4, 64, url_state("lottery_p", 16, int, min_value=4, max_value=64, step=4),
+                       step=4, key="trop_lottery_hidden")
     epochs = c2.slider("Epochs (each training)", 50, 1000, 300, step=50, key="trop_lottery_epochs")
     ratios = c3.multiselect("Pruning ratios", [0.3, 0.5, 0.7, 0.8, 0.9], default=[0.5, 0.8], key="trop_lottery_ratios")
     set_url_state(lottery_p=hidden)
@@ -230,14 +293,31 @@ def render_lottery(dataset: str, X: np.ndarray | None, y: np.ndarray | None, see
     show = st.select_slider("Show ratio", options=list(ratios), value=ratios[0], key="trop_lottery_show")
     from robustcore.viz.tropical_apps import lottery_figure
 
-    st.plotly_chart(lottery_figure(exp, ratios.index(show), _box_of(X), X, y), width="stretch", key="trop_lottery_fig")
+    show_figure(lottery_figure(exp, ratios.index(show), _box_of(X), X, y), key="trop_lottery_fig")
+
+    def dist(r, which: str):
+        collapsed = exp.collapsed_dense or getattr(r, f"collapsed_{which}")
+        return "not informative (collapsed polytope)" if collapsed else f"{getattr(r, f'dist_{which}'):.3f}"
+
     st.dataframe(pd.DataFrame([{
         "ratio": r.ratio, "train acc dense": exp.acc_dense, "train acc ticket": r.acc_ticket,
-        "train acc random": r.acc_random, "d_H(dense, ticket)": r.dist_ticket, "d_H(dense, random)": r.dist_random,
+        "train acc random": r.acc_random, "d_H(dense, ticket)": dist(r, "ticket"), "d_H(dense, random)": dist(r, "random"),
     } for r in exp.runs]), hide_index=True, width="stretch")
+    if exp.collapsed_dense or any(not r.informative for r in exp.runs):
+        st.warning("A decision polytope collapsed to a segment (or a point): all its generators are parallel, e.g. "
+                   "a surviving unit set whose weight rows share one direction. Normalised, every segment looks the "
+                   "same up to its direction, so the Hausdorff distance there says nothing about shape; compare the "
+                   "boundaries instead.")
 
 
 # ----------------------------------------------------------------------------- attack
+@st.cache_data(show_spinner=False, max_entries=32)
+def _default_point(arrs: tuple, Xs: np.ndarray, box: tuple[float, float]) -> int:
+    from robustcore.tropical.attack import default_attack_point
+
+    return default_attack_point(_net_from(arrs), Xs, eps1=1.0, eps2=1.0, box=box)
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def _attack_cached(arrs: tuple, x0: np.ndarray, eps1: float, eps2: float, lam: float, iters: int,
                    box: tuple[float, float]):
@@ -250,7 +330,8 @@ def _attack_cached(arrs: tuple, x0: np.ndarray, eps1: float, eps2: float, lam: f
     return res, pgd_inf, pgd_l2
 
 
-def render_attack(net: ShallowReluNet, X: np.ndarray | None, y: np.ndarray | None, seed: int) -> None:
+def render_attack(net: ShallowReluNet | None, X: np.ndarray | None, y: np.ndarray | None, seed: int,
+                  settings=None) -> None:
     """The tropical attack at one point: ADMM over (eta, A~), verified, against PGD."""
     st.markdown(
         "**Tropical attack.** Move the decision boundary across $x_0$ by perturbing the first-layer weights "
@@ -265,11 +346,15 @@ def render_attack(net: ShallowReluNet, X: np.ndarray | None, y: np.ndarray | Non
                "an exact Ã-step, projected gradient η-steps and a hinge weight that doubles while the margin is unmet. "
                "A success is reported only after evaluating the network at x0 + η and the Ã-net at x0, and checking "
                "every constraint. The input box is the data's bounding box padded by 0.5 (scalar bounds).")
-    target = st.radio("Attack", ["page net (2-D)", "digits image (MLP, through its first layer)"], horizontal=True,
-                      key="trop_attack_source", index=0 if url_state("attack_src", "page") == "page" else 1)
-    set_url_state(attack_src="page" if target.startswith("page") else "digits")
+    target = st.radio("Attack", ["page net (2-D)", "an image (MLP, through its first layer)"], horizontal=True,
+                      key="trop_attack_source",
+                      index=0 if url_state("attack_src", "page", str, ["page", "image"]) == "page" else 1)
+    set_url_state(attack_src="page" if target.startswith("page") else "image")
     if not target.startswith("page"):
-        _render_digits_attack()
+        _render_digits_attack(settings)
+        return
+    if net is None:
+        st.info("Fix the network above first.")
         return
     if net.d != 2:
         st.info("The attack picture needs a 2-D input net; this net has d = %d." % net.d)
@@ -280,21 +365,22 @@ def render_attack(net: ShallowReluNet, X: np.ndarray | None, y: np.ndarray | Non
         Xs = np.asarray(X, dtype=np.float64)
     box4 = _box_of(Xs)
     box = (min(box4[0], box4[2]), max(box4[1], box4[3]))
-    L = net.logits(Xs)
-    srt = np.sort(L, axis=1)
-    closeness = srt[:, -1] - srt[:, -2]
-    # ties (e.g. the cone where every unit of a bias-free net is off, f = c2) have no gradient to follow
-    live = np.flatnonzero(closeness > 1e-9 * (1.0 + np.abs(L).max()))
-    if len(live):
-        default_idx = int(live[np.argsort(closeness[live])[len(live) // 10]])
-    else:
-        default_idx = 0
     c1, c2, c3, c4 = st.columns(4)
-    idx = c1.number_input("Point index", 0, len(Xs) - 1, url_state("attack_idx", default_idx, int), key="trop_attack_idx",
-                          help="Default: a point near (not on) the boundary, the 10th percentile of the logit gap (ties excluded).")
-    set_url_state(attack_idx=int(idx))
     eps1 = c2.slider("ε1 (l∞ on η)", 0.05, 2.0, 1.0, 0.05, key="trop_attack_eps1")
     eps2 = c3.slider("ε2 (max |Ã − A|)", 0.05, 3.0, 1.0, 0.05, key="trop_attack_eps2")
+    fp = hash((_net_key(net), Xs.tobytes(), box))
+    default_idx = _default_point((net.A, net.c1, net.B, net.c2), Xs, box)
+    if st.session_state.get("_trop_attack_fp") != fp:
+        # a new network or data: the old point means nothing here; start from one where the attack works
+        st.session_state["_trop_attack_fp"] = fp
+        start_idx = default_idx if st.session_state.get("_trop_attack_seen") else url_state(
+            "attack_idx", default_idx, int, min_value=0, max_value=len(Xs) - 1)
+        st.session_state["_trop_attack_seen"] = True
+        st.session_state[f"trop_attack_idx_{fp}"] = int(start_idx)
+    idx = c1.number_input("Point index", 0, len(Xs) - 1, key=f"trop_attack_idx_{fp}",
+                          help="Default: a point near the boundary on which the tropical attack is verified to work "
+                               "(reset whenever the network changes).")
+    set_url_state(attack_idx=int(idx))
     lam = c4.select_slider("λ", options=[0.1, 0.3, 1.0, 3.0, 10.0], value=1.0, key="trop_attack_lam")
     x0 = Xs[int(idx)]
     with st.spinner("Running the ADMM attack and PGD..."):
@@ -307,16 +393,16 @@ def render_attack(net: ShallowReluNet, X: np.ndarray | None, y: np.ndarray | Non
     from robustcore.viz.tropical_apps import attack_input_figure, polytopes_figure
 
     a, b = st.columns(2)
-    a.plotly_chart(attack_input_figure(net, res.net_tilde if res.success else None, x0,
-                                       res.x_adv if res.success else None, box4, Xs if X is not None else None, y,
-                                       x_pgd=pgd_inf["x_adv"] if pgd_inf["success"] else None,
-                                       title="Input space: boundary before (solid) and with Ã (dashed)"),
-                   width="stretch", key="trop_attack_input")
+    show_figure(attack_input_figure(net, res.net_tilde if res.success else None, x0,
+                                    res.x_adv if res.success else None, box4, Xs if X is not None else None, y,
+                                    x_pgd=pgd_inf["x_adv"] if pgd_inf["success"] else None,
+                                    title="Input space: boundary before (solid) and with Ã (dashed)"),
+                key="trop_attack_input", container=a)
     polys = {"original": net}
     if res.success and res.net_tilde is not None:
         polys["attacked"] = res.net_tilde
-    b.plotly_chart(polytopes_figure(polys, title="Decision polytope conv(Z_1 ∪ … ∪ Z_k): before and after (Ã)"), width="stretch",
-                   key="trop_attack_dual")
+    show_figure(polytopes_figure(polys, title="Decision polytope conv(Z₁ ∪ … ∪ Z_k): before and after (Ã)"),
+                key="trop_attack_dual", container=b)
     st.dataframe(pd.DataFrame([
         {"method": "tropical (ADMM)", "success (verified)": res.success, "||η||_2": res.norm_l2 if res.success else None,
          "||η||_∞": res.norm_linf if res.success else None, "max |Ã − A|": res.weight_change if res.success else None},
@@ -329,14 +415,22 @@ def render_attack(net: ShallowReluNet, X: np.ndarray | None, y: np.ndarray | Non
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _digits_attack_cached(index: int, eps1: float, eps2: float, lam: float):
+def _digits_attack_cached(dataset: str, index: int, eps1: float, eps2: float, lam: float):
     import torch
 
-    from robustcore.data import load_digits
     from robustcore.tropical.attack import pgd_min_radius, split_first_layer, tropical_attack
+    from ui.tropical_network import HEAD_MODELS
 
-    model = _digits_model()
-    X, y = load_digits("test")
+    model = _head_model(HEAD_MODELS[dataset][0])
+    if dataset == "digits":
+        from robustcore.data import load_digits
+
+        X, y = load_digits("test")
+    else:
+        from robustcore.data import load_dataset
+
+        X, y = load_dataset(dataset, "test")
+    shape = tuple(X.shape[1:])
     x0 = X[index].reshape(-1).double().numpy()
     A, head = split_first_layer(model)
     res = tropical_attack(None, x0, head=head, A=A, eps1=eps1, eps2=eps2, lam=lam, box=(0.0, 1.0), iters=150)
@@ -344,38 +438,43 @@ def _digits_attack_cached(index: int, eps1: float, eps2: float, lam: float):
 
     def cls(x):
         with torch.no_grad():  # the float32 model as the pages use it: an independent check
-            return int(model(torch.as_tensor(x, dtype=torch.float32).view(1, 1, 8, 8)).argmax())
+            return int(model(torch.as_tensor(x, dtype=torch.float32).view(1, *shape)).argmax())
 
     labels = {"x0": cls(x0), "tropical": cls(res.x_adv) if res.success else None,
               "pgd": cls(pgd["x_adv"]) if pgd["success"] else None}
-    return res, pgd, labels, int(y[index])
+    return res, pgd, labels, int(y[index]), int(shape[-1])
 
 
-def _render_digits_attack() -> None:
-    st.caption("Digits MLP (64 pixels -> 64 -> 32 -> 10): A is its first layer, g the rest. Pixels in [0, 1]. The "
-               "whole net is not Affine-ReLU-Affine, so no dual polytope is drawn here; the coupling A(x0 + η) = Ãx0 "
-               "is the same. The class shown under each image is the float32 model's own prediction.")
+def _render_digits_attack(settings=None) -> None:
+    from ui.tropical_network import HEAD_MODELS, head_dataset
+
+    ds, why = head_dataset(settings)
+    if why:
+        st.caption(why)
+    side = 8 if ds == "digits" else 28
+    n_test = 450 if ds == "digits" else 1000
+    st.caption(f"MLP on {HEAD_MODELS[ds][1]} ({side * side} pixels -> 64 -> 32 -> 10): A is its first layer, g the "
+               "rest. Pixels in [0, 1]. The whole net is not Affine-ReLU-Affine, so no dual polytope is drawn here; the "
+               "coupling A(x0 + η) = Ãx0 is the same. The class shown above each image is the float32 model's own "
+               "prediction.")
     c1, c2, c3 = st.columns(3)
-    index = c1.number_input("Test image", 0, 449, url_state("attack_img", 0, int), key="trop_attack_img")
+    index = c1.number_input("Test image", 0, n_test - 1,
+                            url_state("attack_img", 0, int, min_value=0, max_value=n_test - 1, step=1),
+                            key=f"trop_attack_img_{ds}")
     set_url_state(attack_img=int(index))
     eps1 = c2.slider("ε1 (l∞ on η, pixels)", 0.02, 0.5, 0.3, 0.02, key="trop_attack_deps1")
     eps2 = c3.slider("ε2 (max |Ã − A|)", 0.01, 0.2, 0.05, 0.01, key="trop_attack_deps2")
-    model_ok = None
-    with guard("loading the digits MLP"):
-        model_ok = _digits_model()
-    if model_ok is None:
-        return
-    with st.spinner("Running the ADMM attack and PGD on the digit..."):
-        res, pgd, labels, truth = _digits_attack_cached(int(index), float(eps1), float(eps2), 1.0)
+    with st.spinner("Running the ADMM attack and PGD on the image..."):
+        res, pgd, labels, truth, side = _digits_attack_cached(ds, int(index), float(eps1), float(eps2), 1.0)
     if res.success:
         st.success(f"Verified: {res.message} (true label {truth})")
     else:
         st.warning(f"No verified success: {res.message} (true label {truth})")
     from robustcore.viz.tropical_apps import digits_attack_figure
 
-    st.plotly_chart(digits_attack_figure(res.x0, res.x_adv if res.success else None,
-                                         pgd["x_adv"] if pgd["success"] else None, labels),
-                    width="stretch", key="trop_attack_digits")
+    show_figure(digits_attack_figure(res.x0, res.x_adv if res.success else None,
+                                     pgd["x_adv"] if pgd["success"] else None, labels, side=side),
+                key="trop_attack_digits")
     st.dataframe(pd.DataFrame([
         {"method": "tropical (ADMM)", "success (verified)": res.success, "||η||_2": res.norm_l2 if res.success else None,
          "||η||_∞": res.norm_linf if res.success else None, "max |Ã − A|": res.weight_change if res.success else None},

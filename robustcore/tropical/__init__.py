@@ -29,8 +29,8 @@ from .polynomial import (
 from .projection import coordinate_frame, pca_frame, project_generators, projected_zonotope, slice_net
 from .regions import RegionMap, linear_regions_2d, region_bound
 from .subdivision import DualSubdivision, LiftedZonotope, dual_subdivision, lifted_zonotopes, subdivision_from_lifted
-from .attack import TropicalAttackResult, pgd_min_radius, split_first_layer, tropical_attack
-from .lottery import LotteryExperiment, LotteryRun, lottery_experiment, normalised_hausdorff
+from .attack import TropicalAttackResult, default_attack_point, pgd_min_radius, split_first_layer, tropical_attack
+from .lottery import LotteryExperiment, LotteryRun, lottery_experiment, normalised_hausdorff, polytope_collapsed
 from .pruning import (
     PruneResult,
     magnitude_prune,
@@ -104,8 +104,10 @@ __all__ = [
     "LotteryRun",
     "lottery_experiment",
     "normalised_hausdorff",
+    "polytope_collapsed",
     "TropicalAttackResult",
     "pgd_min_radius",
     "split_first_layer",
     "tropical_attack",
+    "default_attack_point",
 ]

@@ -44,7 +44,8 @@ import torch
 
 from .net import ShallowReluNet
 
-__all__ = ["TropicalAttackResult", "tropical_attack", "pgd_min_radius", "margin", "split_first_layer"]
+__all__ = ["TropicalAttackResult", "tropical_attack", "pgd_min_radius", "margin", "split_first_layer",
+           "default_attack_point"]
 
 
 def margin(logits: np.ndarray, label: int, target: int | None) -> np.ndarray:
@@ -494,3 +495,44 @@ def pgd_min_radius(
     diff = best - x0
     return {"success": True, "eps": hi, "x_adv": best, "norm_l2": float(np.linalg.norm(diff)),
             "norm_linf": float(np.abs(diff).max())}
+
+
+def default_attack_point(net: ShallowReluNet, X: np.ndarray, eps1: float = 1.0, eps2: float = 1.0,
+                         box: tuple[float, float] | None = None, tries: int = 8, iters: int = 200) -> int:
+    """Index of a point of X on which the tropical attack is *shown working* (a verified success).
+
+    Candidates are points near the decision boundary (local distance estimate margin / ||grad||_1, ties
+    excluded), taken from the 10th percentile upwards, preferring points far from the origin (the weight
+    budget eps2 |x0|_1 of the coupling A~ x0 = A (x0 + eta) grows with |x0|_1). Up to ``tries`` of them are
+    attacked; the first verified success is returned, else the first candidate.
+    """
+    from ._checks import as_array, as_float, as_int, check_net
+
+    check_net(net, "default_attack_point")
+    X = as_array("X", X, 2)
+    if X.shape[1] != net.d or len(X) == 0:
+        raise ValueError(f"X must be a non-empty (n, {net.d}) array; got shape {X.shape}.")
+    eps1, eps2 = as_float("eps1", eps1, 0.0, lo_open=True), as_float("eps2", eps2, 0.0, lo_open=True)
+    tries = as_int("tries", tries, 1, 50)
+    L = net.logits(X)
+    srt = np.sort(L, axis=1)
+    gap = srt[:, -1] - srt[:, -2]
+    live = np.flatnonzero(gap > 1e-9 * (np.abs(L).max() + 1e-300))
+    if box is not None:
+        live = live[np.all((X[live] >= box[0]) & (X[live] <= box[1]), axis=1)]
+    if len(live) == 0:
+        return 0
+    # local l-inf distance to the boundary: gap / ||grad of the gap||_1 at each point
+    act = (X[live] @ net.A.T + net.c1) > 0
+    top = np.argsort(L[live], axis=1)
+    W = net.B[top[:, -1]] - net.B[top[:, -2]]  # (n, p)
+    grad = (W * act) @ net.A
+    dist = gap[live] / np.maximum(np.abs(grad).sum(axis=1), 1e-300)
+    reach = dist < 0.8 * eps1
+    order = live[np.argsort(-np.abs(X[live]).sum(axis=1) * reach - 1e-6 * dist)]
+    cands = [int(c) for c in order[:tries]]
+    for c in cands:
+        res = tropical_attack(net, X[c], eps1=eps1, eps2=eps2, box=box, iters=iters)
+        if res.success:
+            return c
+    return cands[0]

@@ -30,7 +30,26 @@ from ._apps_geometry import decision_polygon, hausdorff_polygons, normalise_poly
 from .net import ShallowReluNet
 
 __all__ = ["LotteryRun", "LotteryExperiment", "train_masked", "magnitude_masks", "lottery_experiment",
-           "normalised_hausdorff", "init_params"]
+           "normalised_hausdorff", "init_params", "polytope_collapsed"]
+
+
+def polytope_collapsed(net: ShallowReluNet, rel: float = 1e-6) -> bool:
+    """True when the 2-D decision polytope has collapsed to a point or a segment (area <= rel x diameter^2).
+
+    Then its normalised shape is a segment for every orientation-preserving change of the weights, and the
+    normalised Hausdorff distance to it measures only the segment's direction: not informative.
+    """
+    from ._apps_geometry import polygon_area
+    from ._checks import check_net
+
+    check_net(net, "polytope_collapsed")
+    if net.d != 2:
+        raise ValueError("polytope_collapsed looks at 2-D-input nets (d = 2).")
+    V = decision_polygon(net)
+    if len(V) < 3:
+        return True
+    diam = float(np.max(np.linalg.norm(V[:, None] - V[None], axis=-1)))
+    return diam == 0.0 or polygon_area(V) <= rel * diam * diam
 
 ProgressFn = Callable[[float, str], None]
 
@@ -159,6 +178,13 @@ class LotteryRun:
     test_acc_random: float
     dist_ticket: float
     dist_random: float
+    collapsed_ticket: bool = False
+    collapsed_random: bool = False
+
+    @property
+    def informative(self) -> bool:
+        """False when a polytope of this run (or the dense one) collapsed to a segment or a point."""
+        return not (self.collapsed_ticket or self.collapsed_random)
 
 
 @dataclass
@@ -170,6 +196,7 @@ class LotteryExperiment:
     test_acc_dense: float
     runs: list[LotteryRun] = field(default_factory=list)
     config: dict = field(default_factory=dict)
+    collapsed_dense: bool = False
 
 
 def lottery_experiment(
@@ -197,7 +224,9 @@ def lottery_experiment(
     Returns
     -------
     LotteryExperiment: ``dense`` and per ratio the retrained ``ticket`` and ``random`` nets,
-    their accuracies and their normalised Hausdorff distances to the dense polytope.
+    their accuracies and their normalised Hausdorff distances to the dense polytope. A run whose polytope
+    (or the dense one) collapsed to a segment is flagged (``collapsed_*``, ``informative``): its distance
+    compares directions of segments only.
     """
     from ._checks import ArgumentTypeError, as_array, as_float, as_int
 
@@ -251,7 +280,8 @@ def lottery_experiment(
     dense = _to_net(dense_P)
     tick("dense net trained")
     exp = LotteryExperiment(dense, acc(dense, X, y), acc(dense, X_test, y_test),
-                            config={"ratios": ratios, "hidden": hidden, "epochs": epochs, "lr": lr, "seed": seed})
+                            config={"ratios": ratios, "hidden": hidden, "epochs": epochs, "lr": lr, "seed": seed},
+                            collapsed_dense=polytope_collapsed(dense))
     for idx, r in enumerate(ratios):
         masks = magnitude_masks(dense_P, r)
         ticket = _to_net(train_masked(theta0, X, y, masks, epochs, lr)[0])
@@ -262,6 +292,7 @@ def lottery_experiment(
             LotteryRun(
                 r, ticket, rand, acc(ticket, X, y), acc(rand, X, y), acc(ticket, X_test, y_test),
                 acc(rand, X_test, y_test), normalised_hausdorff(dense, ticket), normalised_hausdorff(dense, rand),
+                polytope_collapsed(ticket) or exp.collapsed_dense, polytope_collapsed(rand) or exp.collapsed_dense,
             )
         )
     return exp

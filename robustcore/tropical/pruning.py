@@ -516,6 +516,8 @@ def pruning_curves(
     iters: int = 150,
     refit: bool = True,
     progress: ProgressFn | None = None,
+    bias_refit: bool = False,
+    X_refit: np.ndarray | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Accuracy, Hausdorff distance and area ratio against the pruning ratio for several methods.
 
@@ -526,6 +528,8 @@ def pruning_curves(
     methods : any of "tropical", "tropical-shrunk" (refit=False), "magnitude" (class-blind),
         "magnitude-uniform", "magnitude-neuron".
     iters, refit : solver settings of "tropical".
+    bias_refit : apply :func:`refit_output_bias` to every method's pruned net (the same correction for all),
+        averaging over ``X_refit`` (default: X; pass the training inputs when X is a test set).
 
     Returns
     -------
@@ -548,6 +552,10 @@ def pruning_curves(
     for m in methods:
         if not isinstance(m, str) or m not in known:
             raise ValueError(f"Unknown pruning method {_short(m)}; choose from {', '.join(known)}.")
+    if bias_refit:
+        X_refit = X if X_refit is None else as_array("X_refit", X_refit, 2)
+        if X_refit is None or X_refit.shape[1] != net.d or len(X_refit) == 0:
+            raise ValueError(f"bias_refit needs inputs X_refit (n, {net.d}) to average the removed activations over.")
     plane = None if net.d == 2 else pca_plane(X, net.d)
     ref = _reference(net, X, plane, 4096)
     out: dict[str, dict[str, list]] = {m: {} for m in methods}
@@ -566,8 +574,9 @@ def pruning_curves(
         for method in methods:
             t0 = time.perf_counter()
             res = run(method, r)
+            pruned_net = refit_output_bias(net, res.net, X_refit) if bias_refit else res.net
             times[method] += time.perf_counter() - t0
-            met = pruning_metrics(net, res.net, X, y, ref=ref)
+            met = pruning_metrics(net, pruned_net, X, y, ref=ref)
             row = out[method]
             row.setdefault("target", []).append(r)
             row.setdefault("ratio", []).append(res.ratio)

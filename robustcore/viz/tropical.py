@@ -18,7 +18,23 @@ __all__ = [
     "lifted_figure",
     "projection_figure",
     "training_figure",
+    "training_replay_figure",
+    "MAX_REGION_MARKERS",
+    "MAX_DATA_POINTS",
 ]
+
+#: Above this many linear regions the input view draws no per-region polygons and markers (the neuron
+#: lines already show the cells): the figure stays small enough to send and draw quickly.
+MAX_REGION_MARKERS = 3000
+#: Data points drawn per figure (a seeded subsample beyond this; the eye cannot tell more apart).
+MAX_DATA_POINTS = 1500
+
+
+def _decimate(X: np.ndarray, y: np.ndarray | None, limit: int = MAX_DATA_POINTS) -> tuple:
+    if len(X) <= limit:
+        return X, y
+    idx = np.sort(np.random.default_rng(0).choice(len(X), limit, replace=False))
+    return X[idx], (None if y is None else np.asarray(y)[idx])
 
 CLASS_COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 TAG_COLORS = {1: "#d62728", 2: "#1f77b4", 3: "#9467bd"}
@@ -87,6 +103,11 @@ def input_space_figure(
     xmin, xmax, ymin, ymax = geo.box
     fig = go.Figure()
     R = geo.regions
+    if show_regions and len(R) > MAX_REGION_MARKERS:
+        show_regions = False
+        fig.add_annotation(text=f"{len(R):,} linear regions: drawn by their neuron lines only", showarrow=False,
+                           xref="paper", yref="paper", x=0.0, y=1.0, xanchor="left", yanchor="bottom",
+                           font=dict(size=11, color="#555"))
     if show_regions and len(R):
         cls = net.predict(R.centroids)
         for c in range(net.k):
@@ -99,7 +120,7 @@ def input_space_figure(
                                      hoverinfo="skip", legendgroup="regions"))
         dual = geo.sub.points[geo.region_dual]
         side = geo.region_side
-        who = np.where(side > 0, f"H{geo.i}+Q{geo.j} (Z_G1)", np.where(side < 0, f"H{geo.j}+Q{geo.i} (Z_G2)", "tie"))
+        who = np.where(side > 0, f"H{geo.i}+Q{geo.j} (Z₁)", np.where(side < 0, f"H{geo.j}+Q{geo.i} (Z₂)", "tie"))
         pats = np.array([_pattern_str(row) for row in R.patterns], dtype=object)
         custom = np.column_stack([np.arange(len(R)), dual, geo.region_dual])
         fig.add_trace(go.Scatter(
@@ -134,7 +155,7 @@ def input_space_figure(
         fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", mode="lines", fillcolor=_rgba(BOUNDARY_COLOR, 0.3),
                                  line=dict(color=BOUNDARY_COLOR), name="tie region f_i = f_j", hoverinfo="skip"))
     if X is not None and len(X):
-        X = np.asarray(X)
+        X, y = _decimate(np.asarray(X), y)
         yy = np.zeros(len(X), dtype=int) if y is None else np.asarray(y, dtype=int)
         for c in np.unique(yy):
             m = yy == c
@@ -149,10 +170,11 @@ def input_space_figure(
                                  name=f"selected region{'s' if len(hl) > 1 else ''} {', '.join(map(str, hl[:6]))}",
                                  hoverinfo="skip"))
     fig.update_layout(
-        title=title or f"Input space: regions, T(R) and B = {{f{geo.i} = f{geo.j}}}",
+        title=title or f"Input space: regions, T(R) and 𝒟 = {{f{geo.i} = f{geo.j}}}",
         xaxis=dict(range=[xmin, xmax], title="x₁", constrain="domain"),
         yaxis=dict(range=[ymin, ymax], title="x₂", scaleanchor="x", scaleratio=1),
-        height=520, margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.15),
+        height=560, margin=dict(l=10, r=10, t=50, b=10),
+        legend=dict(orientation="h", yanchor="top", y=-0.12, x=0.0),
         clickmode="event+select",
     )
     return fig
@@ -168,14 +190,14 @@ def dual_space_figure(geo: Any, highlight_vertex: int | None = None, show_subdiv
     """
     fig = go.Figure()
     sub = geo.sub
-    for Z, name, col in ((geo.Z1, "Z_G1", TAG_COLORS[1]), (geo.Z2, "Z_G2", TAG_COLORS[2])):
+    for Z, name, col in ((geo.Z1, "Z₁", TAG_COLORS[1]), (geo.Z2, "Z₂", TAG_COLORS[2])):
         xs, ys = _polylines([Z])
         fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", fillcolor=_rgba(col, 0.12), mode="lines+markers",
                                  line=dict(color=col, width=2), marker=dict(size=4), name=f"{name} ({len(Z)} vertices)",
                                  hoverinfo="skip"))
     xs, ys = _polylines([geo.hull])
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="black", width=1, dash="dot"),
-                             name="conv(Z_G1 ∪ Z_G2)", hoverinfo="skip"))
+                             name="conv(Z₁ ∪ Z₂)", hoverinfo="skip"))
     if show_subdivision and len(sub.edges):
         E = sub.points[sub.edges]
         xs, ys = _segments_xy(E)
@@ -185,11 +207,11 @@ def dual_space_figure(geo: Any, highlight_vertex: int | None = None, show_subdiv
     if br.size:
         xs, ys = _segments_xy(sub.points[sub.edges[br]])
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=BOUNDARY_COLOR, width=4),
-                                 name="bridging edges (dual to B)", hoverinfo="skip"))
+                                 name="bridging edges (dual to 𝒟)", hoverinfo="skip"))
     up = sub.upper
     if up.size:
         tags = sub.tags[up]
-        names = np.array(["", "Z_G1", "Z_G2", "both"], dtype=object)
+        names = np.array(["", "Z₁", "Z₂", "both"], dtype=object)
         tagname = names[np.clip(tags, 0, 3)]
         custom = np.column_stack([up, sub.heights[up]])
         cols = np.array([TAG_COLORS.get(int(t), "#444") for t in (1, 2, 3)], dtype=object)[np.clip(tags, 1, 3) - 1]
@@ -201,7 +223,7 @@ def dual_space_figure(geo: Any, highlight_vertex: int | None = None, show_subdiv
                                  name="upper vertices (linear regions of R)"))
     if highlight_region is not None and 0 <= highlight_region < len(geo.region_points):
         pr = geo.region_points[highlight_region]
-        for q, (nm, col) in enumerate((("Z_G1", TAG_COLORS[1]), ("Z_G2", TAG_COLORS[2]))):
+        for q, (nm, col) in enumerate((("Z₁", TAG_COLORS[1]), ("Z₂", TAG_COLORS[2]))):
             fig.add_trace(go.Scatter(x=[pr[q, 0]], y=[pr[q, 1]], mode="markers", hoverinfo="skip",
                                      name=f"region {highlight_region}: its exponent in {nm}",
                                      marker=dict(size=14, color="rgba(0,0,0,0)", line=dict(width=2.5, color=col))))
@@ -213,7 +235,8 @@ def dual_space_figure(geo: Any, highlight_vertex: int | None = None, show_subdiv
     fig.update_layout(
         title=title or "Dual space: δ(R) = π(upper faces of conv(P₁ ∪ P₂))",
         xaxis=dict(title="exponent e₁"), yaxis=dict(title="exponent e₂", scaleanchor="x", scaleratio=1),
-        height=520, margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.15),
+        height=560, margin=dict(l=10, r=10, t=50, b=10),
+        legend=dict(orientation="h", yanchor="top", y=-0.12, x=0.0),
         clickmode="event+select",
     )
     return fig
@@ -242,7 +265,7 @@ def lifted_figure(geo: Any, zonos: list | None = None, title: str | None = None)
         zs = np.column_stack([E[:, 0, 2], E[:, 1, 2], np.full(n, np.nan)]).reshape(-1)
         fig.add_trace(go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", line=dict(color="#333", width=2),
                                    name="upper edges", hoverinfo="skip"))
-    for t, name in ((1, "P₁ (lifted Z_G1)"), (2, "P₂ (lifted Z_G2)"), (3, "shared")):
+    for t, name in ((1, "P₁ (lifted Z₁)"), (2, "P₂ (lifted Z₂)"), (3, "shared")):
         m = sub.tags == t
         if m.any():
             fig.add_trace(go.Scatter3d(x=P[m, 0], y=P[m, 1], z=P[m, 2], mode="markers", name=name,
@@ -253,7 +276,7 @@ def lifted_figure(geo: Any, zonos: list | None = None, title: str | None = None)
     return fig
 
 
-def projection_figure(Z1: np.ndarray, Z2: np.ndarray, labels: tuple = ("Z_G1", "Z_G2"), title: str | None = None) -> go.Figure:
+def projection_figure(Z1: np.ndarray, Z2: np.ndarray, labels: tuple = ("Z₁", "Z₂"), title: str | None = None) -> go.Figure:
     """Projected zonotopes (vertices already projected): 2-D polygons, or 3-D point clouds + hull."""
     fig = go.Figure()
     dim = Z1.shape[1]
@@ -281,7 +304,49 @@ def training_figure(history: list, current_epoch: int | None = None) -> go.Figur
                              yaxis="y2"))
     if current_epoch is not None:
         fig.add_vline(x=current_epoch, line=dict(color="goldenrod", width=2))
-    fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="epoch",
-                      yaxis=dict(title="loss"), yaxis2=dict(title="accuracy", overlaying="y", side="right", range=[0, 1]),
-                      legend=dict(orientation="h"))
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="epoch",
+                      yaxis=dict(title="loss"), yaxis2=dict(title="accuracy", overlaying="y", side="right", range=[0, 1],
+                                                            tickvals=[0, 0.25, 0.5, 0.75, 1.0]),
+                      legend=dict(orientation="h", yanchor="top", y=-0.18, x=0.0))
+    return fig
+
+
+def training_replay_figure(boundaries: list, epochs: list, X: np.ndarray, y: np.ndarray | None,
+                           box: tuple) -> go.Figure:
+    """The decision boundary after each stored epoch as an animation with a play button (client side).
+
+    ``boundaries`` holds one (n_e, 2, 2) segment array per snapshot, ``epochs`` the epoch of each.
+    """
+    X, y = _decimate(np.asarray(X), y)
+    yy = np.zeros(len(X), dtype=int) if y is None else np.asarray(y, dtype=int)
+    fig = go.Figure()
+    for c in np.unique(yy):
+        m = yy == c
+        fig.add_trace(go.Scatter(x=X[m, 0], y=X[m, 1], mode="markers", name=f"class {c}", hoverinfo="skip",
+                                 marker=dict(size=5, color=CLASS_COLORS[c % 10], line=dict(width=0.5, color="white"))))
+    n_data = len(fig.data)
+    xs, ys = _segments_xy(boundaries[-1])
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=BOUNDARY_COLOR, width=3),
+                             name="decision boundary", hoverinfo="skip"))
+    frames = []
+    for e, S in zip(epochs, boundaries):
+        xs, ys = _segments_xy(S)
+        frames.append(go.Frame(data=[go.Scatter(x=xs, y=ys)], traces=[n_data], name=str(e)))
+    fig.frames = frames
+    steps = [dict(method="animate", label=str(e), args=[[str(e)], dict(mode="immediate", frame=dict(duration=0, redraw=False),
+                                                                    transition=dict(duration=0))]) for e in epochs]
+    fig.update_layout(
+        title="Replay: the decision boundary during training",
+        xaxis=dict(range=[box[0], box[1]], title="x₁", constrain="domain"),
+        yaxis=dict(range=[box[2], box[3]], title="x₂", scaleanchor="x", scaleratio=1),
+        height=380, margin=dict(l=10, r=10, t=40, b=10), showlegend=False,
+        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.12, xanchor="left", yanchor="top",
+                          buttons=[dict(label="▶ play", method="animate",
+                                        args=[None, dict(frame=dict(duration=250, redraw=False), fromcurrent=True,
+                                                         transition=dict(duration=0))]),
+                                   dict(label="❚❚ pause", method="animate",
+                                        args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))])])],
+        sliders=[dict(active=len(epochs) - 1, steps=steps, x=0.25, len=0.75, y=-0.08, yanchor="top",
+                      currentvalue=dict(prefix="epoch ", font=dict(size=12)), pad=dict(t=0))],
+    )
     return fig

@@ -42,7 +42,7 @@ METHOD_COLORS = {
 LABELS = {
     "tropical": "tropical (group lasso)",
     "tropical-shrunk": "tropical, shrunk weights",
-    "magnitude": "magnitude, class-blind",
+    "magnitude": "magnitude, per weight (class-blind)",
     "magnitude-uniform": "magnitude, per layer",
     "magnitude-neuron": "magnitude, whole units",
 }
@@ -84,8 +84,9 @@ def pruning_curves_figure(curves: dict[str, dict[str, np.ndarray]], title: str |
                 row=1, col=col,
             )
             fig.update_xaxes(title_text="pruning ratio (fraction of A, B entries zeroed)", row=1, col=col)
-    fig.update_layout(title=title, height=360, margin={"t": 60, "b": 40, "l": 40, "r": 10},
-                      legend={"orientation": "h", "y": -0.25})
+    fig.update_layout(title=title, height=420, margin={"t": 60, "b": 40, "l": 40, "r": 10},
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.3, "x": 0.0})
+    fig.update_xaxes(tickvals=[0, 0.25, 0.5, 0.75, 0.9])
     return fig
 
 
@@ -106,8 +107,9 @@ def polytopes_figure(
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=f"{name} ({len(V)} vertices)",
                                  line={"color": METHOD_COLORS.get(name.split(" ")[0], None), "width": 2},
                                  marker={"size": 4}))
-    fig.update_layout(title=title, height=380, margin={"t": 50, "b": 30, "l": 30, "r": 10},
-                      xaxis_title="dual x", yaxis_title="dual y")
+    fig.update_layout(title=title, height=460, margin={"t": 50, "b": 30, "l": 30, "r": 10},
+                      xaxis_title="dual x", yaxis_title="dual y",
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0.0})
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return fig
 
@@ -134,8 +136,9 @@ def boundaries_figure(
         xs, ys = _segments_xy(argmax_boundary_cells(net, box))
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name,
                                  line={"color": METHOD_COLORS.get(name.split(" ")[0], None), "width": 2.5}))
-    fig.update_layout(title=title, height=380, margin={"t": 50, "b": 30, "l": 30, "r": 10},
-                      xaxis={"range": [box[0], box[1]], "title": "x1"}, yaxis={"range": [box[2], box[3]], "title": "x2"})
+    fig.update_layout(title=title, height=460, margin={"t": 50, "b": 30, "l": 30, "r": 10},
+                      xaxis={"range": [box[0], box[1]], "title": "x1"}, yaxis={"range": [box[2], box[3]], "title": "x2"},
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0.0})
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return fig
 
@@ -236,15 +239,15 @@ def digits_attack_figure(x0: np.ndarray, x_adv: np.ndarray | None, x_pgd: np.nda
         key = "x0" if name == "x0" else ("tropical" if "tropical" in name else ("pgd" if "PGD" in name else None))
         lab = labels.get(key) if key else None
         titles.append(f"{name}" + (f": class {lab}" if lab is not None else ""))
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=titles, horizontal_spacing=0.04)
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=titles, horizontal_spacing=0.05)
     for col, (name, img) in enumerate(panels, start=1):
         im = np.asarray(img).reshape(side, side)
         signed = name.startswith("eta")
         lim = float(np.abs(im).max()) or 1.0
         fig.add_trace(go.Heatmap(z=im[::-1], colorscale="RdBu" if signed else "Greys",
                                  zmin=-lim if signed else 0.0, zmax=lim if signed else 1.0,
-                                 reversescale=not signed, showscale=signed), row=1, col=col)
+                                 reversescale=not signed, showscale=False), row=1, col=col)
         fig.update_xaxes(visible=False, row=1, col=col)
         fig.update_yaxes(visible=False, scaleanchor=f"x{col if col > 1 else ''}", row=1, col=col)
-    fig.update_layout(height=260, margin={"t": 40, "b": 10, "l": 10, "r": 10})
+    fig.update_layout(height=420, margin={"t": 50, "b": 10, "l": 10, "r": 10})
     return fig

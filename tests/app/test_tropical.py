@@ -19,7 +19,7 @@ def test_opens_on_a_preset_with_both_views() -> None:
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
     assert not _errors(at)
-    assert [t.label for t in at.tabs][:4] == ["Geometry", "Pruning", "Lottery tickets", "Attack"]
+    assert at.radio(key="trop_section").options == ["Geometry", "Pruning", "Lottery tickets", "Attack"]
     assert len(at.get("plotly_chart")) >= 3  # input space, dual space, lifted 3-D
     labels = [m.label for m in at.metric]
     assert "bound 1 + p + C(p,2)" in labels and "hull vertices" in labels
@@ -31,7 +31,53 @@ def test_opens_on_a_preset_with_both_views() -> None:
     assert not at.exception and not _errors(at)
     bound = [m.value for m in at.metric if m.label == "bound 1 + p + C(p,2)"][0]
     assert str(bound) == "7"
+    assert str([m.value for m in at.metric if m.label == "linear regions of f"][0]) == "7"
     assert any("agree" in c.value for c in at.caption)
+
+
+def test_seven_region_preset_frames_every_region_visibly() -> None:
+    """All 7 cells lie in the view box and none is a sliver: each covers at least 0.5 % of the box."""
+    from robustcore.tropical import linear_regions_2d
+    from ui.tropical_network import auto_box, preset_weights
+
+    from robustcore.tropical import ShallowReluNet
+
+    net = ShallowReluNet(*preset_weights("3 units: 7 regions", 0))
+    box = auto_box(None, net)
+    R = linear_regions_2d(net, box)
+    assert len(R) == 7
+    area = (box[1] - box[0]) * (box[3] - box[2])
+    assert R.areas.min() / area > 0.005
+
+
+def test_every_section_renders_and_only_the_chosen_one_computes() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    n_geo = len(at.get("plotly_chart"))
+    for section in ("Pruning", "Lottery tickets", "Attack"):
+        at.radio(key="trop_section").set_value(section).run()
+        assert not at.exception and not _errors(at), section
+        assert at.query_params["section"] == [section] or at.query_params["section"] == section
+    # the attack opens on a point where it is shown working (a verified success)
+    assert at.success, "the default preset's default point must give a verified attack"
+    at.radio(key="trop_section").set_value("Geometry").run()
+    assert len(at.get("plotly_chart")) == n_geo
+
+
+@pytest.mark.parametrize("params", [
+    {"section": "Attack", "attack_idx": "99999"},
+    {"section": "Attack", "attack_idx": "nan", "attack_src": "zzz"},
+    {"section": "Pruning", "prune_ratio": "inf", "prune_src": "/etc/passwd", "prune_bias": "maybe"},
+    {"section": "Lottery tickets", "lottery_p": "-1"},
+    {"src": "Train on a toy set", "hidden": "1e308", "epochs": "-5", "ncls": "99", "data": "x" * 10_000},
+    {"src": "Edit weights", "d": "nan"},
+    {"preset": "3 classes, 6 units", "pi": "-1", "pj": "7"},
+    {"section": "nope", "src": "nope"},
+])
+def test_garbage_urls_render_without_error(params) -> None:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception and not _errors(at), params
 
 
 def test_class_pairs_for_three_classes() -> None:
@@ -70,13 +116,28 @@ def test_training_with_epoch_replay() -> None:
     sliders[0].set_value(0).run()  # replay the initial weights
     assert not at.exception and not _errors(at)
     assert any("after epoch 0" in c.value for c in at.caption)
+    import json
+
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    replay = [f for f in specs if f.get("frames")]
+    assert replay and any(b["label"].startswith("▶") for b in replay[0]["layout"]["updatemenus"][0]["buttons"])
+
+
+def test_training_that_does_not_fit_is_flagged() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.radio(key="trop_src").set_value("Train on a toy set").run()
+    at.selectbox(key="trop_data").set_value("spirals").run()
+    at.select_slider(key="trop_hidden").set_value(3).run()
+    at.select_slider(key="trop_epochs").set_value(10).run()
+    assert not at.exception and not _errors(at)
+    assert any("did not fit" in w.value for w in at.warning)
 
 
 @pytest.mark.slow
 def test_digits_head_projection_and_slice() -> None:
     """d = 64 (the digits MLP head): projections on the PCA plane and the exact slice, no errors."""
     at = AppTest.from_file(PAGE, default_timeout=240).run()
-    at.radio(key="trop_src").set_value("Digits MLP head (d = 64)").run()
+    at.radio(key="trop_src").set_value("MLP head (d = 64)").run()
     assert not at.exception and not _errors(at)
     assert any("d = 64" in w.value for w in at.warning)
     assert len(at.get("plotly_chart")) >= 3  # projection, slice, dual of the slice

@@ -52,9 +52,10 @@ def test_pruning_section_renders_and_reacts():
     assert at.latex
     at.select_slider(key="trop_prune_ratio").set_value(0.75).run()
     assert not at.exception
-    at.checkbox(key="trop_prune_neuron").check().run()
-    assert not at.exception
-    assert "magnitude-neuron" in str(at.dataframe[0].value.columns.tolist())
+    assert "acc magnitude-neuron" in at.dataframe[0].value.columns.tolist()
+    at.checkbox(key="trop_prune_bias").check().run()
+    assert not at.exception and not at.error
+    assert any("whole hidden units" in m.value for m in at.markdown)
 
 
 def test_pruning_without_data_uses_agreement():
@@ -94,7 +95,7 @@ def test_three_class_sections_render():
 def test_pruning_digits_block():
     """The digits MLP's last Affine-ReLU-Affine block (trains the cached default model on first use)."""
     at = _run("pruning")
-    at.radio(key="trop_prune_source").set_value("digits MLP: last Affine-ReLU-Affine block").run(timeout=180)
+    at.radio(key="trop_prune_source").set_value("MLP head (last Affine-ReLU-Affine block)").run(timeout=180)
     assert not at.exception and not at.error
     assert len(at.get("plotly_chart")) >= 2
     acc = at.dataframe[0].value
@@ -104,7 +105,7 @@ def test_pruning_digits_block():
 @pytest.mark.slow
 def test_attack_digits_image():
     at = _run("attack")
-    at.radio(key="trop_attack_source").set_value("digits image (MLP, through its first layer)").run(timeout=180)
+    at.radio(key="trop_attack_source").set_value("an image (MLP, through its first layer)").run(timeout=180)
     assert not at.exception and not at.error
     assert at.success or at.warning
     assert len(at.get("plotly_chart")) == 1
