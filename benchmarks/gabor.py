@@ -1,14 +1,18 @@
-"""Speed of the Gabor page's live computation: closed-form bound + exact constant of a bank.
+"""Speed of the Gabor page's live computation, the Gabor LeNet's training step, and page reruns.
 
 Prints the median time (ms) of ``filter_lipschitz_bounds`` + ``lipschitz_upper_bound`` +
 ``per_filter_spectral_norms`` + ``bank_spectral_norm`` for a 64-filter 7x7 bank (8 families x 8
-orientations) on a 32x32 input (target < 50 ms), and the bank generation time.
+orientations) on a 32x32 input (target < 50 ms), and the bank generation time; one training step
+(forward + backward, batch 128) of the standard and the Gabor LeNet on 28x28 MNIST; and, with
+``--page``, the AppTest time of warm reruns of the Gabor page after everyday interactions (target
+< 1 s; the browser adds drawing time, measured by ``benchmarks/pages.py``).
 
-    .venv/bin/python benchmarks/gabor.py
+    .venv/bin/python benchmarks/gabor.py [--page]
 """
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 
 import torch
@@ -56,6 +60,43 @@ def main() -> None:
     print(f"  first call, grid constants not yet cached:    {t_cold:.2f} ms")
     print(f"  closed-form bound (per filter + layer):       {t_bound:.2f} ms")
     print(f"  exact FFT norms (per filter + bank):          {t_exact:.2f} ms")
+    lenet_step()
+    if "--page" in sys.argv:
+        page_reruns()
+
+
+def lenet_step() -> None:
+    """Forward + backward of one batch of 128 MNIST-sized images, standard vs Gabor LeNet (1 thread)."""
+    from robustcore.gabor.lenet import gabor_lenet, standard_lenet
+
+    x, y = torch.rand(128, 1, 28, 28), torch.randint(0, 10, (128,))
+    for name, model in (("standard LeNet", standard_lenet()), ("Gabor LeNet (P=2, R=8)", gabor_lenet())):
+        def step(model=model):
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+        print(f"training step, batch 128, {name:24s} {_time(step, 20):.1f} ms")
+
+
+def page_reruns() -> None:
+    """AppTest time of warm reruns after everyday interactions on the Gabor page (median of 5)."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    page = str(Path(__file__).resolve().parents[1] / "pages" / "gabor.py")
+    at = AppTest.from_file(page, default_timeout=120).run()
+    moves = [("sigma slider", lambda a, v: a.slider(key="g_sigma").set_value(v), [2.0, 2.5, 3.0, 3.5, 4.0]),
+             ("orientations R", lambda a, v: a.slider(key="g_R").set_value(v), [4, 6, 8, 10, 12]),
+             ("regulariser steps", lambda a, v: a.slider(key="g_path_steps").set_value(v), [20, 30, 40, 50, 60]),
+             ("image", lambda a, v: a.radio(key="g_img").set_value(v), ["flower.jpg", "china.jpg"] * 2 + ["flower.jpg"])]
+    for name, act, values in moves:
+        for v in values:  # warm every value first: the page caches per input
+            act(at, v).run()
+        times = []
+        for v in values:
+            t0 = time.perf_counter()
+            act(at, v).run()
+            times.append(time.perf_counter() - t0)
+        print(f"page rerun after '{name}': median {statistics.median(times) * 1e3:.0f} ms (AppTest, warm)")
 
 
 if __name__ == "__main__":
