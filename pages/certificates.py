@@ -59,31 +59,35 @@ bind("cert_lr", "lr", 0.01, float, choices=config.LR_CHOICES)
 bind("cert_r_lip", "r_lip", 0.1, float, choices=config.R_LIP_CHOICES)
 bind("cert_clustr", "clustr", False, bool)
 bind("cert_k_img", "k_img", 30, int, choices=config.K_IMAGES_CHOICES)
+view = st.session_state["cert_view"]  # the radio that sets it is drawn below the image picker
 
-view = st.radio("Show", list(config.VIEWS), format_func=config.VIEWS.get, horizontal=True, key="cert_view",
-                help="Only the chosen view computes, so every change re-renders quickly.")
-
-c1, c2, c3, c4 = st.columns(4)
+c1, c2 = st.columns(2)
+sigma = float(c1.slider("Certification sigma", config.SIGMA_MIN, config.SIGMA_MAX, step=config.SIGMA_STEP,
+                        key="cert_sigma", help="sigma of the fixed-sigma certificate (and of the Lipschitz-sigma "
+                                               "function at the median kNN distance)."))
+n = int(c2.select_slider("Samples n", config.N_CHOICES, key="cert_n",
+                         help="Monte Carlo samples of every certificate on the page (Cohen uses 100,000; small n is "
+                              "quick but caps the radius at sigma * Phi^-1(alpha^(1/n)))."))
 methods = list(choice.methods) or ["cohen"]
 if st.session_state["cert_method"] not in methods:
     st.session_state["cert_method"] = methods[0]
+method = st.session_state["cert_method"]
 if uploaded:
-    c1.caption("Base classifier: the checkpoint uploaded in the sidebar.")
-    method = st.session_state["cert_method"]
-elif not choice.methods:
-    method = st.session_state["cert_method"]
-else:
-    method = c1.selectbox("Base classifier", methods, format_func=config.METHODS.get, key="cert_method",
-                          help="How the base classifier f was trained (Gaussian augmentation, SmoothAdv, MACER).")
-train_sigma = c2.selectbox("Training sigma", config.TRAIN_SIGMAS, key="cert_train_sigma",
-                           help="Noise level the built-in model was trained at.", disabled=uploaded)
-sigma = float(c3.slider("Certification sigma", config.SIGMA_MIN, config.SIGMA_MAX, step=config.SIGMA_STEP,
-                        key="cert_sigma", help="sigma of the fixed-sigma certificate (and sigma_0 of DDRS)."))
-n = int(c4.select_slider("Samples n", config.N_CHOICES, key="cert_n",
-                         help="Monte Carlo samples of every certificate on the page (Cohen uses 100,000; small n is "
-                              "quick but caps the radius at sigma * Phi^-1(alpha^(1/n)))."))
-if choice.note and choice.methods and not uploaded:
-    st.caption(choice.note)
+    st.caption("Base classifier: the checkpoint uploaded in the sidebar.")
+elif choice.methods:
+    summary = (f"Base classifier: {config.METHODS[method]}"
+               + ("" if method == "plain" else f", trained at sigma = {st.session_state['cert_train_sigma']:g}")
+               + f" ({choice.arch})")
+    with st.expander(summary):
+        m1, m2 = st.columns(2)
+        method = m1.selectbox("Base classifier", methods, format_func=config.METHODS.get, key="cert_method",
+                              help="How the base classifier f was trained (Gaussian augmentation, SmoothAdv, MACER); "
+                                   "the sidebar's Model picks the architecture. Trained once, then cached.")
+        m2.selectbox("Training sigma", config.TRAIN_SIGMAS, key="cert_train_sigma",
+                     help="Noise level the built-in model was trained at; also sigma_0 of the DDRS ascent.")
+        if choice.note:
+            st.caption(choice.note)
+train_sigma = float(st.session_state["cert_train_sigma"])
 seed = int(settings.seed)
 if uploaded:
     arch = "upload:" + hashlib.sha256(settings.model_bytes or b"").hexdigest()[:16]
@@ -146,6 +150,8 @@ if view != "dataset" and ctx.model is not None:
                 ctx.key = f"{dataset}:upload:" + hashlib.sha256(data).hexdigest()[:16]
 
 # ------------------------------------------------------------------ the chosen view
+view = st.radio("Show", list(config.VIEWS), format_func=config.VIEWS.get, horizontal=True, key="cert_view",
+                help="Only the chosen view computes, so every change re-renders quickly.")
 if view == "dataset":
     view_dataset.render(dataset, method, float(train_sigma), sigma, n, builtin=not uploaded and bool(choice.methods))
 elif ctx.x is not None and ctx.model is not None:
