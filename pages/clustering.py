@@ -1,6 +1,6 @@
 """Clustering certificates (ClusTR, Alfarra et al., BMVC 2021): a nearest-centre classifier over a
-learned 2-D embedding of the digits, its certified feature radius, the sound input-space radius, and
-a PGD attack that tests it."""
+learned 2-D embedding of mnist-5k (or the 8x8 digits), its certified feature radius, the sound input-space
+radius, a PGD attack that tests it, and the saved comparison with cross-entropy under two attacks."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,10 +9,11 @@ import streamlit as st
 import torch
 
 from robustcore.clustr import exact_center_radius, l2_pgd_path, lipschitz_lower_bound, nearest_center_certificate
-from robustcore.clustr.training import MODEL_KINDS, compare_models, page_model
-from robustcore.data import load_digits
+from robustcore.clustr.training import _data, model_config, page_model
 from robustcore.viz import clustr as V
-from ui.common import StreamlitProgress, guard, page_header, set_url_state, sidebar_settings, url_state
+from ui.clustering_compare import reproduction_section, store_section
+from ui.clustering_select import selected_index
+from ui.common import StreamlitProgress, guard, page_header, set_url_state, show_figure, sidebar_settings, url_state
 
 settings = sidebar_settings()
 
@@ -25,13 +26,24 @@ page_header(
     "the **certified feature radius**. Dividing it by an upper bound **L** on φ's Lipschitz constant gives a "
     "**sound input radius**: no ℓ2 perturbation of the image smaller than it changes the answer. Below, the "
     "embedding is 2-D (trained for this page), so the cells and the certificate circle are exact, not a "
-    "projection. Pick an image, then attack it.",
+    "projection. Click a point (or type its index), then attack it.",
     r"R_f(r) = \min_{j:\,\mathrm{class}(j)\neq c}\ \frac{\|r-\mu_j\|^2-\|r-\mu_i\|^2}{2\,\|\mu_j-\mu_i\|},"
     r"\qquad R_{\mathrm{in}}(x) = \frac{R_f(\phi(x))}{L},\quad L = \prod_l \|W_l\|_2",
 )
-if settings.dataset != "digits":
-    st.info("This page uses the bundled digits data set; the sidebar's data set applies to other pages "
-            "(`robustcore clustr-train --data mnist --root ...` trains on MNIST / CIFAR-10 from a folder).")
+SERVED = ("mnist-5k", "digits")
+DATA_LABELS = {"mnist-5k": "mnist-5k (real 28×28 MNIST, 1,000 test images)", "digits": "digits (8×8, 450 test images)"}
+side = settings.dataset if settings.dataset in SERVED else None
+if "cl_data" not in st.session_state:
+    st.session_state["cl_data"] = url_state("data", side or "mnist-5k", str, choices=list(SERVED))
+elif side is not None and st.session_state.get("_cl_side") not in (None, side):
+    st.session_state["cl_data"] = side  # the sidebar's data set changed: follow it
+st.session_state["_cl_side"] = side
+data_name = st.radio("Data set", SERVED, key="cl_data", horizontal=True, format_func=DATA_LABELS.get,
+                     help="The page's 2-D model is trained on this data set on first use and cached.")
+if side is None:
+    st.caption(f"The sidebar's {settings.dataset} is a folder data set: this page's 2-D model needs a bundled one "
+               f"(`robustcore clustr-train --data {settings.dataset} --root FOLDER` trains and attacks on it).")
+set_url_state(data=data_name)
 
 with st.expander("The quantities on this page, and which one is tight", expanded=False):
     st.markdown(
@@ -57,16 +69,25 @@ with st.expander("The quantities on this page, and which one is tight", expanded
                "verified by the tests (brute-force search, an independent QP solver, attacks).")
 
 
+
+
+def config_line(dataset: str) -> str:
+    """The page model's configuration, one line (recipe "ours", 2-D embedding)."""
+    from robustcore.clustr.training import PAGE_CONFIG, config_summary
+
+    return config_summary(model_config("clustr", feature_dim=2, epochs=PAGE_CONFIG["epochs"], dataset=dataset))
+
+
 @st.cache_resource(show_spinner=False)
-def _model():
+def _model(dataset: str):
     # no progress bar in here: a cached function must not draw into blocks created outside it
-    return page_model()
+    return page_model(dataset=dataset)
 
 
 @st.cache_data(show_spinner=False)
-def _test_set() -> dict:
-    model = _model()
-    X, y = load_digits("test")
+def _test_set(dataset: str) -> dict:
+    model = _model(dataset)
+    X, y = _data(model_config("clustr", dataset=dataset), "test")
     feats = model.embed_all(X).double().numpy()
     C, lab = model.centers.double().numpy(), model.center_labels.numpy()
     cert = nearest_center_certificate(feats, C, lab)
@@ -79,10 +100,10 @@ def _test_set() -> dict:
             "L_lower": lower, "layers": lip.layers, "norms": lip.norms, "methods": lip.methods}
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
-def _attack(idx: int, eps: float, steps: int, loss: str, random_start: bool, seed: int) -> dict:
-    model = _model()
-    d = _test_set()
+@st.cache_data(show_spinner=False, max_entries=256)
+def _attack(dataset: str, idx: int, eps: float, steps: int, loss: str, random_start: bool, seed: int) -> dict:
+    model = _model(dataset)
+    d = _test_set(dataset)
     x = torch.as_tensor(d["X"][idx : idx + 1])
     c = torch.as_tensor(d["pred"][idx : idx + 1])
     gen = torch.Generator().manual_seed(seed)
@@ -96,12 +117,12 @@ def _attack(idx: int, eps: float, steps: int, loss: str, random_start: bool, see
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _smallest_flip(idx: int, r_in: float, steps: int) -> float | None:
+def _smallest_flip(dataset: str, idx: int, r_in: float, steps: int) -> float | None:
     """Smallest l2 budget (bisection over eps, PGD margin attack) that flips the decision: an
     upper bound on the true input radius, to compare with the certified lower bound."""
     hi = max(r_in, 1e-4)
     for _ in range(12):
-        if _attack(idx, hi, steps, "margin", False, 0)["flipped"]:
+        if _attack(dataset, idx, hi, steps, "margin", False, 0)["flipped"]:
             break
         hi *= 2
     else:
@@ -109,58 +130,74 @@ def _smallest_flip(idx: int, r_in: float, steps: int) -> float | None:
     lo = 0.0
     for _ in range(14):
         mid = (lo + hi) / 2
-        if _attack(idx, mid, steps, "margin", False, 0)["flipped"]:
+        if _attack(dataset, idx, mid, steps, "margin", False, 0)["flipped"]:
             hi = mid
         else:
             lo = mid
     return hi
 
 
-data = None
-with guard("loading the page's 2-D ClusTR model"):
-    if not st.session_state.get("cl_model_ready"):
-        # trains (with a progress bar) on the very first use, then loads from the disk cache
-        bar = StreamlitProgress("Training the 2-D ClusTR model on digits (first use only: about 10 s on an idle CPU core)")
-        page_model(bar)
-        bar.done()
-        st.session_state["cl_model_ready"] = True
-    data = _test_set()
+MULTS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0]
 
-if data is not None:
+
+def _init_widget(key: str, name: str, default, **domain) -> None:
+    """Seed a widget's state from the URL once (the widget then owns it; no value= beside the key)."""
+    if key not in st.session_state:
+        st.session_state[key] = url_state(name, default, **domain)
+
+
+@st.fragment
+def embedding_section(dataset: str, data: dict) -> None:
+    """Section 1: the embedding, one image's certificate and the attack (reruns alone on its inputs)."""
     n = len(data["y"])
-    st.header("1. The embedding, its cells, and one image's certificate")
+    _init_widget("cl_img", "img", 0, min_value=0, max_value=n - 1, step=1)
+    _init_widget("cl_mult", "mult", 1.0, choices=MULTS)
+    _init_widget("cl_steps", "steps", 30, min_value=5, max_value=100, step=5)
+    _init_widget("cl_loss", "loss", "margin", choices=["margin", "ce"])
+    _init_widget("cl_rs", "rs", False)
+    _init_widget("cl_cells", "cells", True)
+    pending = st.session_state.pop("_cl_pending_img", None)
+    if pending is not None:
+        st.session_state["cl_img"] = pending
+    if not 0 <= int(st.session_state["cl_img"]) < n:  # another data set's index
+        st.session_state["cl_img"] = 0
     c_ctl, c_fig = st.columns([1, 2.4])
     with c_ctl:
-        idx = st.number_input("Test image", 0, n - 1, url_state("img", 0, int) if 0 <= url_state("img", 0, int) < n else 0,
-                              1, key="cl_img", help="Index into the 450 digits test images; hover a point to see its index.")
-        mult = st.select_slider("Attack budget ε / certified input radius",
-                                [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0],
-                                url_state("mult", 1.0, float, choices=[0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0]),
-                                key="cl_mult",
+        idx = st.number_input("Test image", 0, n - 1, step=1, key="cl_img",
+                              help=f"Index into the {n} test images; click a point of the embedding to select it.")
+        mult = st.select_slider("Attack budget ε / certified input radius", MULTS, key="cl_mult",
                                 help="1.0 attacks exactly at the certified radius: the path must stay inside the circle.")
-        steps = st.slider("PGD steps", 5, 100, url_state("steps", 30, int), 5, key="cl_steps")
-        loss = st.radio("Attack loss", ["margin", "ce"], index=0 if url_state("loss", "margin", str) == "margin" else 1,
-                        key="cl_loss", horizontal=True, help="margin: max_{j≠c} z_j − z_c; ce: cross-entropy.")
-        rstart = st.checkbox("Random start", url_state("rs", False, bool), key="cl_rs")
-        cells = st.checkbox("Shade the class regions", url_state("cells", True, bool), key="cl_cells")
-    set_url_state(img=int(idx), mult=mult, steps=steps, loss=loss, rs=int(rstart), cells=int(cells))
+        steps = st.slider("PGD steps", 5, 100, step=5, key="cl_steps")
+        loss = st.radio("Attack loss", ["margin", "ce"], key="cl_loss", horizontal=True,
+                        help="margin: max_{j≠c} z_j − z_c; ce: cross-entropy.")
+        rstart = st.checkbox("Random start", key="cl_rs")
+        cells = st.checkbox("Shade the class regions", key="cl_cells")
+    set_url_state(img=int(idx), mult=mult, steps=int(steps), loss=loss, rs=int(rstart), cells=int(cells))
 
     i = int(idx)
     R_closed, R_exact = float(data["closed"][i]), float(data["exact"][i])
     L = float(data["L"])
     R_in = R_exact / L
     with guard("attacking the image"):
-        att = _attack(i, mult * R_in, int(steps), loss, bool(rstart), 0)
-        with c_fig:
-            st.plotly_chart(
-                V.embedding_figure(data["features"], data["y"], data["centers"], data["center_labels"], data["pred"],
-                                   selected=i, radius=R_closed, exact_radius=R_exact, path=att["features"],
-                                   path_flipped=att["flipped"], rival_point=data["points"][i], show_cells=cells,
-                                   nearest_centers=tuple(int(v) for v in data["near"][i])),
-                use_container_width=True, key="cl_embedding")
-        with c_ctl:
-            st.plotly_chart(V.digit_figure(data["X"][i, 0], f"image {i} (true {data['y'][i]}) | after the attack",
-                                           adversarial=att["final"][0]), use_container_width=True, key="cl_digit")
+        att = _attack(dataset, i, mult * R_in, int(steps), loss, bool(rstart), 0)
+        fig = V.embedding_figure(data["features"], data["y"], data["centers"], data["center_labels"], data["pred"],
+                                 selected=i, radius=R_closed, exact_radius=R_exact, path=att["features"],
+                                 path_flipped=att["flipped"], rival_point=data["points"][i], show_cells=cells,
+                                 nearest_centers=tuple(int(v) for v in data["near"][i]))
+        event = show_figure(fig, key="cl_embedding", container=c_fig, filename=f"clustr-embedding-{dataset}",
+                            on_select="rerun", selection_mode="points",
+                            data=pd.DataFrame({"image": np.arange(n), "feature 1": data["features"][:, 0],
+                                               "feature 2": data["features"][:, 1], "true": data["y"],
+                                               "predicted": data["pred"], "exact radius": data["exact"],
+                                               "closed-form radius": data["closed"]}))
+        picked = selected_index(event)
+        if picked is not None and picked != st.session_state.get("_cl_last_pick") and 0 <= picked < n:
+            st.session_state["_cl_last_pick"] = picked
+            if picked != i:
+                st.session_state["_cl_pending_img"] = picked
+                st.rerun(scope="fragment")
+        show_figure(V.digit_figure(data["X"][i, 0], f"image {i} (true {data['y'][i]}) | after the attack",
+                                   adversarial=att["final"][0]), key="cl_digit", container=c_ctl, csv=False)
         m = st.columns(6)
         m[0].metric("true / predicted", f"{data['y'][i]} / {data['pred'][i]}")
         m[1].metric("closed-form R_f", f"{R_closed:.4g}")
@@ -189,70 +226,59 @@ if data is not None:
                         else f" but exceeds R* = {R_exact:.4g}.")
             st.success(txt)
         if st.button("Find the smallest budget PGD needs to flip this image", key="cl_flip"):
-            flip = _smallest_flip(i, R_in, int(steps))
+            flip = _smallest_flip(dataset, i, R_in, int(steps))
             if flip is None:
                 st.info("PGD found no flip up to 4096 × the certified radius.")
             else:
                 st.info(f"PGD (margin loss, {steps} steps) flips the decision at ε ≈ {flip:.4g} = "
                         f"{flip / R_in:.3g} × the certified radius: the true radius lies in [{R_in:.4g}, {flip:.4g}].")
 
+
+data = None
+with guard("loading the page's 2-D ClusTR model"):
+    ready = st.session_state.setdefault("cl_model_ready", set())
+    if data_name not in ready:
+        # trains (with a progress bar) on the very first use, then loads from the disk cache
+        bar = StreamlitProgress(f"Training the 2-D ClusTR model on {data_name} (first use only: seconds to a minute)")
+        page_model(bar, dataset=data_name)
+        bar.done()
+        ready.add(data_name)
+    data = _test_set(data_name)
+
+if data is not None:
+    st.header("1. The embedding, its cells, and one image's certificate")
+    embedding_section(data_name, data)
+
     st.header("2. How loose is the input certificate?")
+    L = float(data["L"])
     c1, c2 = st.columns([1.2, 1])
-    with c1:
-        short = [f"{n_.split(' ')[-1].strip('()')} {k}" for k, n_ in enumerate(data["layers"])]
-        st.plotly_chart(V.lipschitz_figure(short, data["norms"], data["L_lower"]), use_container_width=True,
-                        key="cl_lip")
+    short = [f"{n_.split(' ')[-1].strip('()')} {k}" for k, n_ in enumerate(data["layers"])]
+    show_figure(V.lipschitz_figure(short, data["norms"], data["L_lower"]), key="cl_lip", container=c1,
+                filename=f"clustr-lipschitz-{data_name}")
     with c2:
         st.dataframe(pd.DataFrame({"layer": data["layers"], "‖·‖₂": data["norms"], "how": data["methods"]}),
-                     hide_index=True, use_container_width=True)
+                     hide_index=True, width="stretch")
         st.markdown(
             f"Upper bound L = **{L:.4g}**; certified lower bound (max Jacobian norm over the test images) "
             f"**{data['L_lower']:.4g}**: the product bound is at most **{L / data['L_lower']:.3g}×** the true "
             "constant. A tighter L would enlarge every input radius by the same factor.")
     correct = data["pred"] == data["y"]
-    st.plotly_chart(V.radius_histogram({"exact R*/L": np.where(correct, data["exact"] / L, 0.0),
-                                        "closed-form R_f/L": np.where(correct, data["closed"] / L, 0.0)}),
-                    use_container_width=True, key="cl_hist")
-    st.caption(f"Clean accuracy of the 2-D page model: {correct.mean():.3f}; misclassified images count with radius 0. "
-               f"Median exact / closed-form radius ratio: {np.median(data['exact'] / np.maximum(data['closed'], 1e-12)):.3f}.")
+    show_figure(V.radius_histogram({"exact R*/L": np.where(correct, data["exact"] / L, 0.0),
+                                    "closed-form R_f/L": np.where(correct, data["closed"] / L, 0.0)}),
+                key="cl_hist", filename=f"clustr-radii-{data_name}")
+    st.caption(f"Clean accuracy of the 2-D page model on {data_name}: {correct.mean():.3f}; misclassified images "
+               f"count with radius 0. Median exact / closed-form radius ratio: "
+               f"{np.median(data['exact'] / np.maximum(data['closed'], 1e-12)):.3f}. "
+               f"Page model: {config_line(data_name)}.")
 
-st.header("3. ClusTR against cross-entropy and adversarial training")
+st.header("3. ClusTR against cross-entropy, under the official attack and ours")
 st.markdown(
-    "Four models with the same 16-D MLP embedding: **clustr** (magnet loss, no adversary), **clustr-fgsm** "
-    "(magnet loss on FGSM-with-random-start examples, ε = 0.1), **ce** (linear head, cross-entropy) and "
-    "**pgd-at** (linear head, PGD adversarial training, ε = 0.1). PGD accuracy (20 steps, 3 restarts with "
-    "cross-entropy and margin losses) is an attack result, an upper bound on robust accuracy; the radii are "
-    "sound ℓ2 certificates (mean over the test set, 0 when misclassified; for the linear-head models the "
-    "exact distance to the nearest facet of the class's polyhedron in feature space, divided by the same L).")
-
-
-def _comparison_table() -> pd.DataFrame | None:
-    from robustcore.store import ResultsStore
-
-    df = ResultsStore().metrics(kind="clustr-compare")
-    if df.empty:
-        return None
-    df = df.assign(model=[e.get("model") for e in df["extra"]])
-    latest = df.groupby("model")["run_id"].max()
-    df = df[df["run_id"] == df["model"].map(latest)]
-    table = df.pivot_table(index="model", columns="name", values="value", aggfunc="last")
-    order = [k for k in MODEL_KINDS if k in table.index]
-    by_eps = lambda prefix: sorted((c for c in table.columns if c.startswith(prefix)),  # noqa: E731
-                                   key=lambda c: float(c.split("@")[1]))
-    first = [c for c in ["clean_acc"] if c in table.columns] + by_eps("pgd_linf@") + by_eps("pgd_l2@")
-    cols = first + [c for c in table.columns if c not in first]
-    return table.loc[order, cols].reset_index()
-
-
-with guard("reading the comparison from the results store"):
-    table = _comparison_table()
-    if table is None:
-        st.info("No comparison in the results store yet. Run `robustcore clustr-train` (a few minutes on a CPU), "
-                "or train and attack here.")
-    else:
-        st.dataframe(table, hide_index=True, use_container_width=True)
-    if st.button("Train and attack the four models now (several minutes the first time)", key="cl_compare"):
-        bar = StreamlitProgress("training...")
-        compare_models(progress=bar)
-        bar.done()
-        st.rerun()
+    "The paper trains the embedding with the magnet loss (**ClusTR**), adds free adversarial training (**+ free AT**, "
+    "minibatch replays) or fine-tunes from cross-entropy weights with a consistency term (**+ QTRADES**, the official "
+    "README's main recipe), and evaluates with PGD on **cross-entropy over the soft top-L exp-scores** (the official "
+    "attack). Those scores underflow to zero away from every centre, so that loss can have no gradient: we also "
+    "attack the **margin on the nearest-centre logits** (ours, the rule the certificate covers) and the margin on the "
+    "soft log-scores (the official rule without the saturation). A large gap between them is gradient masking.")
+with guard("showing the saved reproduction"):
+    reproduction_section()
+store_section(data_name)

@@ -87,8 +87,8 @@ def embedding_figure(
     box = _box(np.concatenate(pts))
     fig = go.Figure()
     if show_cells:
-        xs = np.linspace(box[0], box[1], 220)
-        ys = np.linspace(box[2], box[3], 220)
+        xs = np.linspace(box[0], box[1], 160)
+        ys = np.linspace(box[2], box[3], 160)
         P = np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
         d = ((P[:, None, :] - C[None]) ** 2).sum(-1)
         cls = center_labels[np.argmin(d, axis=1)].reshape(len(ys), len(xs))
@@ -153,8 +153,9 @@ def embedding_figure(
                                      marker=dict(size=4), name="PGD path (feature space)"))
         fig.add_trace(go.Scatter(x=[r0[0]], y=[r0[1]], mode="markers", name=f"image {selected}",
                                  marker=dict(color="black", size=12, symbol="circle-open", line=dict(width=3))))
-    fig.update_layout(title=title, xaxis_title="feature 1", yaxis_title="feature 2", height=620,
-                      legend=dict(orientation="v", x=1.01, y=1), margin=dict(l=40, r=10, t=50, b=40))
+    fig.update_layout(title=title, xaxis_title="feature 1", yaxis_title="feature 2", height=640,
+                      legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"),
+                      margin=dict(l=50, r=10, t=50, b=40), clickmode="event+select")
     fig.update_xaxes(range=[box[0], box[1]], constrain="domain")
     fig.update_yaxes(range=[box[2], box[3]], scaleanchor="x", scaleratio=1)  # circles look round
     return fig
@@ -167,7 +168,7 @@ def digit_figure(image: np.ndarray, title: str = "", adversarial: np.ndarray | N
     z = np.concatenate([np.pad(p, ((0, 0), (0, 1)), constant_values=np.nan) for p in panels], axis=1)[:, :-1]
     fig = go.Figure(go.Heatmap(z=z[::-1], colorscale="gray_r", zmin=0, zmax=1, showscale=False,
                                hovertemplate="pixel %{z:.3f}<extra></extra>"))
-    fig.update_layout(title=title, height=260, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(title=dict(text=title, font=dict(size=13)), height=260, margin=dict(l=10, r=10, t=40, b=10))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
     return fig
@@ -179,7 +180,9 @@ def radius_histogram(radii: dict[str, np.ndarray], title: str = "Certified input
     fig = go.Figure()
     for name, r in radii.items():
         fig.add_trace(go.Histogram(x=np.asarray(r), name=name, opacity=0.6, nbinsx=40))
-    fig.update_layout(barmode="overlay", title=title, xaxis_title=xaxis, yaxis_title="images", height=340)
+    fig.update_layout(barmode="overlay", title=title, xaxis_title=xaxis, yaxis_title="images", height=380,
+                      legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
+                      margin=dict(l=60, r=20, t=50, b=90))
     return fig
 
 
@@ -192,7 +195,15 @@ def lipschitz_figure(names: Sequence[str], norms: Sequence[float], lower: float 
         fig.add_hline(y=lower, line=dict(color=CERT_COLOR, dash="dot"), annotation_text=f"max Jacobian norm (lower bound) {lower:.3g}",
                       annotation_position="bottom right")
     vals = [v for v in [*norms, prod, lower] if v is not None and v > 0]
-    lo, hi = np.log10(min(vals)) - 0.3, np.log10(max(vals)) + 0.3
-    fig.update_layout(title="Lipschitz constant of the embedding", yaxis_type="log", height=320,
-                      yaxis_title="l2 operator norm", yaxis_range=[lo, hi])
+    # whole decades, so the axis always carries decade ticks at round values
+    lo, hi = float(np.floor(np.log10(min(vals)))), float(np.ceil(np.log10(max(vals))))
+    hi = hi + 1 if hi <= lo else hi
+    fig.update_layout(title="Lipschitz constant of the embedding", yaxis_type="log", height=360,
+                      yaxis_title="l2 operator norm", yaxis_range=[lo, hi], showlegend=False,
+                      margin=dict(l=60, r=20, t=50, b=60))
+    fig.update_xaxes(type="category", title="layer")  # layer names are categories, never numbers
+    from robustcore.viz.style import decade_ticks
+
+    ticks = decade_ticks(10**lo, 10**hi)
+    fig.update_yaxes(tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
     return fig

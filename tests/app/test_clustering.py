@@ -1,11 +1,15 @@
-"""AppTest of the clustering-certificates page: renders, its figures exist, widgets drive it, and the
-attack at the certified radius never flips the decision on the page."""
+"""AppTest of the clustering-certificates page: renders on digits and mnist-5k, its figures exist, widgets drive
+it, the attack at the certified radius never flips the decision on the page, a clicked point becomes the selected
+image, and the saved reproduction is shown."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from ui.clustering_select import selected_index
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "clustering.py")
 
@@ -14,12 +18,23 @@ def _metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
+def test_selected_index_reads_every_customdata_form():
+    for cd, want in ((7, 7), ([12], 12), ({"0": 3}, 3), (None, None), ("x", None)):
+        event = SimpleNamespace(selection=SimpleNamespace(points=[{"customdata": cd}]))
+        assert selected_index(event) == want
+    assert selected_index({"selection": {"points": [{"customdata": [5]}]}}) == 5
+    assert selected_index(None) is None
+    assert selected_index(SimpleNamespace(selection=SimpleNamespace(points=[]))) is None
+
+
 @pytest.mark.slow
 def test_clustering_page_renders_attacks_and_keeps_url_state():
-    at = AppTest.from_file(PAGE, default_timeout=120)
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.query_params["data"] = "digits"
     at.query_params["img"] = "7"
     at.run()
     assert not at.exception and not at.error
+    assert at.radio(key="cl_data").value == "digits"
     assert at.number_input(key="cl_img").value == 7
     assert len(at.get("plotly_chart")) >= 4  # embedding, digit, Lipschitz bars, radius histogram
     assert len(at.latex) >= 1
@@ -32,6 +47,7 @@ def test_clustering_page_renders_attacks_and_keeps_url_state():
         at.number_input(key="cl_img").set_value(img).run()
         assert not at.exception and not at.error
         assert any("did not change the decision" in s.value for s in at.success)
+        assert at.query_params["img"] in ([str(img)], str(img))
     # a budget far beyond the certificate: the page still renders (flip or not, no error)
     at.select_slider(key="cl_mult").set_value(50.0).run()
     assert not at.exception and not at.error
@@ -39,3 +55,23 @@ def test_clustering_page_renders_attacks_and_keeps_url_state():
     at.button(key="cl_flip").click().run()
     assert not at.exception and not at.error
     assert any("ε ≈" in i.value or "no flip" in i.value for i in at.info)
+
+
+@pytest.mark.slow
+def test_clustering_page_embeds_mnist_5k_and_shows_the_comparison():
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.query_params["data"] = "mnist-5k"
+    at.query_params["img"] = "999"
+    at.run()
+    assert not at.exception and not at.error
+    assert at.radio(key="cl_data").value == "mnist-5k"
+    assert at.number_input(key="cl_img").value == 999  # 1,000 test images
+    assert any("did not change the decision" in s.value for s in at.success)
+    text = " ".join(h.value for h in at.header) + " ".join(h.value for h in at.subheader)
+    assert "official attack and ours" in text
+    # the saved reproduction table, or the sentence saying how to make it
+    assert at.dataframe or any("robustcore reproduce clustr" in i.value for i in at.info)
+    # switching to digits clamps nothing out of range and keeps the page clean
+    at.radio(key="cl_data").set_value("digits").run()
+    assert not at.exception and not at.error
+    assert at.number_input(key="cl_img").value <= 449
