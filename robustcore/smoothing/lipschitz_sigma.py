@@ -24,13 +24,18 @@ Provenance (reference §3.2): the formulas follow a third-party implementation
 (buozyte/biased-idrs) and were re-derived and checked by Monte Carlo here; they were not checked
 against the paper's theorem text. Numerical choices, each on the sound side:
 
-- the supremum over ``sigma1`` in the band is taken over a grid that contains both endpoints and
-  ``sigma0`` (``xi`` is quasi-convex in ``sigma1`` in our checks, so the endpoints carry the max;
-  the grid guards against mild violations);
-- ``d`` is scanned on a grid and the first failure is refined by bisection; pass/fail is assumed
-  monotone in ``d`` between grid points (checked numerically in the tests);
-- a NaN from scipy counts as a failure; when ``|ln(sigma1/sigma0)| < 1e-5`` (non-centrality beyond
-  what scipy evaluates) Cohen's value plus a margin of 1e-3 is used.
+- the supremum over ``sigma1`` in the band is taken over a *fixed* grid of log-ratios
+  ``ln(sigma1/sigma0) = ±1e-5 * 4^k``, the band widened outward to the next grid point (so both
+  widened endpoints are evaluated; ``xi`` is quasi-convex in ``sigma1`` in our checks, so the
+  endpoints carry the max, and the interior points guard against mild violations). Because the
+  grid never moves, a wider band (larger r or d) uses a superset of points: the radius is
+  non-increasing in r exactly, and pass/fail cannot depend on whether a grid point happens to round
+  to sigma0 (issue 12);
+- ``d`` is scanned on a grid (independent of r) and the first failure is refined by bisection;
+  pass/fail is monotone in ``d`` up to scipy's rounding (tested on a fine grid);
+- a NaN from scipy counts as a failure; the sliver ``|ln(sigma1/sigma0)| < 1e-5`` (non-centrality
+  beyond what scipy evaluates) is bounded by Cohen's value plus ``100 * min(w, 1e-5)`` for a band of
+  log-half-width w (at most 1e-3), which tends to Cohen as ``r -> 0``.
 """
 from __future__ import annotations
 
@@ -74,11 +79,18 @@ def worst_case_pb(d: float, sigma0: float, sigma1, p_b: float, dim: int) -> np.n
     ndarray
         Worst-case ``P_B`` at ``x1`` for each ``sigma1`` (NaN replaced by 1, the safe value).
     """
-    if not (sigma0 > 0) or d < 0 or not (0.0 < p_b < 1.0) or dim < 1:
+    d, sigma0, p_b = _real("d", d), _real("sigma0", sigma0), _real("p_b", p_b)
+    dim = _integer("dim", dim, 1, 10**9)
+    if not (sigma0 > 0) or d < 0 or not (0.0 < p_b < 1.0):
         raise ValueError(f"Need sigma0 > 0, d >= 0, 0 < p_b < 1 and dim >= 1, got {sigma0}, {d}, {p_b}, {dim}.")
-    s1 = np.atleast_1d(np.asarray(sigma1, dtype=np.float64))
-    if np.any(s1 <= 0):
-        raise ValueError("sigma1 must be positive.")
+    try:
+        s1 = np.atleast_1d(np.asarray(sigma1, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise TypeError(f"sigma1 must be a positive number or an array of them, got {type(sigma1).__name__}.") from None
+    if s1.ndim != 1 or s1.size > 10**6:
+        raise ValueError("sigma1 must be a number or a 1-D array of at most 1,000,000 values.")
+    if not np.all(np.isfinite(s1)) or np.any(s1 <= 0):
+        raise ValueError("sigma1 must be positive and finite.")
     out = np.empty_like(s1)
     log_ratio = np.log(s1 / sigma0)
     eq = np.abs(log_ratio) < _EQUAL_TOL
@@ -104,20 +116,57 @@ def worst_case_pb(d: float, sigma0: float, sigma1, p_b: float, dim: int) -> np.n
     return np.clip(out, 0.0, 1.0)
 
 
-def _band(d: float, sigma0: float, r: float, kind: str) -> tuple[float, float]:
+_T_MAX = 60.0  # largest |ln(sigma1/sigma0)| on the grid (e^-60 sigma0 ~ 0: beyond any useful band)
+
+
+def _log_grid(per_doubling: int) -> np.ndarray:
+    """The fixed grid T of log-ratios ``t = ln(sigma1/sigma0) > 0``: ``_EQUAL_TOL * 4^(k/per_doubling)``.
+
+    Fixed (independent of d, r, sigma0), so the sigma1 sets of nested bands are nested.
+    """
+    k = np.arange(0, int(math.ceil(per_doubling * math.log(_T_MAX / _EQUAL_TOL, 4))) + 1)
+    return _EQUAL_TOL * 4.0 ** (k / per_doubling)
+
+
+def _band_logs(d: float, sigma0: float, r: float, kind: str) -> tuple[float, float]:
+    """Half-widths ``(w_lo, w_hi)`` in log-ratio of the admissible band of sigma1 at distance d."""
     if kind == "log":
-        return sigma0 * math.exp(-r * d), sigma0 * math.exp(r * d)
-    lo = sigma0 - r * d
-    return (lo if lo > 0 else 1e-12 * sigma0), sigma0 + r * d
+        return r * d, r * d
+    rel = r * d / sigma0
+    w_lo = -math.log(max(1.0 - rel, math.exp(-_T_MAX))) if rel < 1 else _T_MAX
+    return w_lo, math.log1p(rel)
 
 
-def _sup_xi(d: float, sigma0: float, p_b: float, dim: int, r: float, kind: str, n_sigma: int) -> float:
-    lo, hi = _band(d, sigma0, r, kind)
-    if hi <= lo * (1 + 1e-15):
-        grid = np.array([sigma0])
-    else:
-        grid = np.unique(np.concatenate([np.geomspace(lo, hi, n_sigma), [sigma0]]))
-    return float(np.max(worst_case_pb(d, sigma0, grid, p_b, dim)))
+def _sup_xi(d: float, sigma0: float, p_b: float, dim: int, r: float, kind: str, per_doubling: int = 1) -> float:
+    """Upper bound on ``sup_{sigma1 in band(d)} xi(d, sigma1)``, monotone in the band by construction.
+
+    The band ``[sigma0 e^{-w_lo}, sigma0 e^{w_hi}]`` is widened outward to the fixed log-ratio grid
+    (a wider band is conservative), xi is evaluated at every grid point inside it (both endpoints
+    included), and the sliver ``|ln(sigma1/sigma0)| < _EQUAL_TOL`` that scipy cannot evaluate is
+    bounded by Cohen's value plus ``100 * min(w, _EQUAL_TOL)`` (``|dxi/d ln sigma1| <= 100``). Two
+    bands with ``w' >= w`` therefore use a superset of points and a larger sliver term: the bound
+    never decreases when r or the band grows, whichever way a grid point rounds.
+    """
+    cohen = float(norm.cdf(norm.ppf(p_b) + d / sigma0))
+    w_lo, w_hi = _band_logs(d, sigma0, r, kind)
+    sliver = min(1.0, cohen + 100.0 * min(max(w_lo, w_hi), _EQUAL_TOL))
+    T = _log_grid(per_doubling)
+    if max(w_lo, w_hi) > T[-1]:
+        return 1.0  # a band wider than the grid (sigma1 / sigma0 beyond e^60): fail, conservatively
+    hi_idx = int(np.searchsorted(T, w_hi, side="left")) if w_hi > _EQUAL_TOL else -1
+    lo_idx = int(np.searchsorted(T, w_lo, side="left")) if w_lo > _EQUAL_TOL else -1
+    hi_t, lo_t = T[: min(hi_idx, len(T) - 1) + 1], T[: min(lo_idx, len(T) - 1) + 1]
+    best = sliver
+    # outermost points first (they carry the max when xi is quasi-convex): stop as soon as the
+    # bound reaches 1/2, since callers only compare it with 1/2 (the value is then a valid
+    # lower estimate of a failing sup, and every failing band still fails)
+    for k in range(max(len(hi_t), len(lo_t)) - 1, -1, -1):
+        ts = [t for t, arr in ((1.0, hi_t), (-1.0, lo_t)) if k < len(arr)]
+        sig1 = sigma0 * np.exp(np.array([sgn * (hi_t if sgn > 0 else lo_t)[k] for sgn in ts]))
+        best = max(best, float(np.max(worst_case_pb(d, sigma0, sig1, p_b, dim))))
+        if best >= 0.5:
+            break
+    return best
 
 
 def lipschitz_sigma_radius(
@@ -126,9 +175,9 @@ def lipschitz_sigma_radius(
     dim: int,
     r: float,
     kind: str = "log",
-    n_grid: int = 48,
-    n_sigma: int = 9,
-    bisect_steps: int = 30,
+    n_grid: int = 24,
+    n_sigma: int = 1,
+    bisect_steps: int = 20,
 ) -> float:
     """Certified l2 radius of ``G(x') = g_{sigma(x')}(x')`` when ``ln sigma`` is r-Lipschitz.
 
@@ -137,6 +186,11 @@ def lipschitz_sigma_radius(
     ``p_B = 1 - p_a_lower`` and ``band(d) = [sigma0 e^{-r d}, sigma0 e^{r d}]`` (``kind="log"``,
     Súkeník et al.) or ``[sigma0 - r d, sigma0 + r d]`` (``kind="additive"``, an r-Lipschitz sigma).
     Never above Cohen's ``sigma0 Phi^-1(p_a_lower)``, equal to it at ``r = 0``.
+
+    Monotone by construction (issue 12): the distance grid does not depend on r, and the bound on
+    the sup over the band is evaluated on a fixed log-ratio grid (see :func:`_sup_xi`), so a larger
+    r (or a larger band) never passes where a smaller one failed; the result is non-increasing in r
+    exactly, whatever a grid midpoint rounds to. It is also non-decreasing in ``p_a_lower``.
 
     Parameters
     ----------
@@ -149,8 +203,12 @@ def lipschitz_sigma_radius(
     r : float
         Lipschitz constant of ln sigma (``kind="log"``) or of sigma (``kind="additive"``), >= 0.
     kind : {"log", "additive"}
-    n_grid, n_sigma, bisect_steps : int
-        Distance grid size, sigma1 grid size per distance, bisection steps.
+    n_grid : int
+        Distance grid size (1..10,000).
+    n_sigma : int
+        Log-ratio grid points per factor 4 of ``|ln(sigma1/sigma0)|`` (1..64).
+    bisect_steps : int
+        Bisection steps after the first failing grid distance (0..200).
 
     Returns
     -------
@@ -159,6 +217,13 @@ def lipschitz_sigma_radius(
     """
     if kind not in ("log", "additive"):
         raise ValueError(f"kind must be 'log' or 'additive', got {kind!r}.")
+    sigma0 = _real("sigma0", sigma0)
+    p_a_lower = _real("p_a_lower", p_a_lower)
+    r = _real("r", r)
+    dim = _integer("dim", dim, 1, 10**9)
+    n_grid = _integer("n_grid", n_grid, 1, 10_000)
+    n_sigma = _integer("n_sigma", n_sigma, 1, 64)
+    bisect_steps = _integer("bisect_steps", bisect_steps, 0, 200)
     if not (math.isfinite(r) and r >= 0):
         raise ValueError(f"The Lipschitz constant r must be a non-negative number, got {r!r}.")
     if not (sigma0 > 0 and math.isfinite(sigma0)):
@@ -190,6 +255,23 @@ def lipschitz_sigma_radius(
                 hi = mid
         return lo
     return last_ok
+
+
+def _real(name: str, v) -> float:
+    if isinstance(v, (bool, complex, np.complexfloating)) or not isinstance(v, (int, float, np.number)):
+        raise TypeError(f"{name} must be a real number, got {v!r}.")
+    f = float(v)
+    if not math.isfinite(f):
+        raise ValueError(f"{name} must be finite, got {v!r}.")
+    return f
+
+
+def _integer(name: str, v, lo: int, hi: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {v!r}.")
+    if not (lo <= v <= hi):
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi:,}], got {v!r}.")
+    return int(v)
 
 
 class KnnSigma:
@@ -246,6 +328,11 @@ class LipschitzSigmaCertificate:
 
     ``radius`` is sound for G (failure probability ``alpha``) given that ln sigma is r-Lipschitz;
     ``cohen_radius`` is the fixed-sigma radius of ``g_{sigma(x)}`` from the same samples.
+
+    ``status`` is ``"certified"`` (``label`` >= 0 and ``radius`` > 0) or ``"abstain"`` (then
+    ``label`` is -1 and ``radius`` 0, even when the fixed-sigma test alone certified ``cohen_label``);
+    ``verdict`` says in one plain sentence what was shown or why nothing was. ``purpose`` and
+    ``stream_seed`` record the noise stream (``stream_seed(seed, "lipschitz")``).
     """
 
     label: int
@@ -258,41 +345,78 @@ class LipschitzSigmaCertificate:
     alpha: float
     n: int
     seed: int | None
+    status: str = "abstain"
+    verdict: str = ""
+    cohen_label: int = -1
+    purpose: str = "lipschitz"
+    stream_seed: int | None = None
+    kind: str = "log"
 
 
 def certify_lipschitz_sigma(model, x, sigma_fn, r: float, num_classes: int, n0: int = 100, n: int = 1000,
                             alpha: float = 0.001, seed: int | None = 0, batch_size: int = 1000,
-                            device: str = "cpu", kind: str = "log") -> LipschitzSigmaCertificate:
+                            device: str = "cpu", kind: str = "log",
+                            input_range: tuple[float, float] | None = (0.0, 1.0)) -> LipschitzSigmaCertificate:
     """Certify ``G`` at one image: sigma0 = sigma_fn(x), Cohen CERTIFY at sigma0, then the IDRS radius.
+
+    The samples come from the stream ``stream_seed(seed, "lipschitz")`` (recorded), never from a
+    stream a selection step used.
 
     Parameters
     ----------
     model : nn.Module
         Base classifier (logits).
     x : Tensor
-        One image without batch dimension, values in [0, 1].
+        One image without batch dimension, values in ``input_range``.
     sigma_fn : callable
         Maps a batch (1, ...) to sigma (1,); must have r-Lipschitz log (e.g. :class:`KnnSigma`).
     r : float
         Its Lipschitz constant.
-    num_classes, n0, n, alpha, seed, batch_size, device :
-        As in ``Smooth.certify``.
+    num_classes, n0, n, alpha, seed, batch_size, device, input_range :
+        As in ``Smooth`` / ``Smooth.certify`` (``seed=None`` draws one from torch's generator).
+    kind : {"log", "additive"}
 
     Returns
     -------
     LipschitzSigmaCertificate
+        With ``status`` ("certified" / "abstain") and a plain-language ``verdict``.
     """
-    from .certify import ABSTAIN, Smooth  # local: the engine module is optional at import time
+    from .certify import ABSTAIN, Smooth, check_image  # local: the engine module is optional at import time
 
-    xa = np.asarray(x.detach().cpu() if hasattr(x, "detach") else x, dtype=np.float64)
-    sigma0 = float(np.asarray(sigma_fn(xa[None]))[0])
-    smooth = Smooth(model, num_classes, sigma0, device=device)
-    cert = smooth.certify(x, n0=n0, n=n, alpha=alpha, batch_size=batch_size, seed=seed)
+    if kind not in ("log", "additive"):
+        raise ValueError(f"kind must be 'log' or 'additive', got {kind!r}.")
+    r = _real("r", r)
+    if r < 0:
+        raise ValueError(f"The Lipschitz constant r must be a non-negative number, got {r!r}.")
+    if not callable(sigma_fn):
+        raise TypeError("sigma_fn must be callable (a batch (1, ...) -> sigma (1,)).")
+    xt = check_image(x, "x")
+    xa = xt.cpu().numpy().astype(np.float64)
+    sig = np.asarray(sigma_fn(xa[None]), dtype=np.float64).reshape(-1)
+    if sig.size < 1 or not np.isfinite(sig[0]) or sig[0] <= 0:
+        raise ValueError(f"sigma_fn returned {sig[:1]!r} for x; it must return a positive finite sigma.")
+    sigma0 = float(sig[0])
+    smooth = Smooth(model, num_classes, sigma0, device=device, input_range=input_range)
+    cert = smooth.certify(xt, n0=n0, n=n, alpha=alpha, batch_size=batch_size, seed=seed, purpose="lipschitz")
     dim = int(xa.size)
+    what = f"ln sigma is {r:g}-Lipschitz" if kind == "log" else f"sigma is {r:g}-Lipschitz"
     if cert.label == ABSTAIN:
-        radius = 0.0
+        radius, label, status = 0.0, ABSTAIN, "abstain"
+        verdict = (f"Abstains: the Cohen test at sigma(x) = {sigma0:.3g} certified no class "
+                   f"(p_lower = {cert.p_lower:.3g} < 1/2).")
     else:
         radius = lipschitz_sigma_radius(sigma0, cert.p_lower, dim, r, kind=kind)
-    return LipschitzSigmaCertificate(label=int(cert.label), radius=float(radius), cohen_radius=float(cert.radius),
+        if radius > 0:
+            label, status = int(cert.label), "certified"
+            verdict = (f"Certified: the input-dependent classifier answers {label} on the l2 ball of radius "
+                       f"{radius:.3g} around x, with probability >= {1 - alpha:g}, given that {what}.")
+        else:
+            label, status = ABSTAIN, "abstain"
+            verdict = (f"Abstains: at the fixed sigma(x) = {sigma0:.3g} class {int(cert.label)} is certified "
+                       f"(radius {cert.radius:.3g}), but no distance survives the worst case over the sigmas that "
+                       f"{what} allows in {dim} dimensions.")
+    return LipschitzSigmaCertificate(label=int(label), radius=float(radius), cohen_radius=float(cert.radius),
                                      sigma=sigma0, p_lower=float(cert.p_lower), r=float(r), dim=dim,
-                                     alpha=float(alpha), n=int(n), seed=seed)
+                                     alpha=float(alpha), n=int(n), seed=cert.base_seed, status=status,
+                                     verdict=verdict, cohen_label=int(cert.label), purpose="lipschitz",
+                                     stream_seed=cert.seed, kind=kind)
