@@ -163,7 +163,7 @@ def _detect(state: dict, side: int | None) -> tuple[str, dict]:
             "depth": 6 * n + 2, "num_classes": _dim(state, "fc.weight", 0, 2),
             "in_channels": _dim(state, "conv1.weight", 1, 4),
         }
-    sample = ", ".join(sorted(keys)[:3])
+    sample = ", ".join(repr(k[:40]) for k in sorted(keys)[:3])
     raise CheckpointError(
         f"The state dict's keys ({sample}, ...) match none of the architectures robustcore knows "
         "(its MLP, CNN, toy net and LeNet, the CIFAR ResNets of Cohen et al., torchvision's ResNets)."
@@ -227,7 +227,12 @@ def _check_dataset(info: dict, dataset: str | None) -> None:
     ds = dataset_info(dataset)
     shape, k = info.get("input_shape"), info.get("num_classes")
     what = f"The model ({info.get('arch')})"
-    if shape is not None:
+    flat = info.get("flat_inputs")
+    if flat is not None:  # an MLP only knows C * H * W
+        if flat != math.prod(ds.shape):
+            raise CheckpointError(f"{what} takes {flat} input values, but a {dataset} image has {math.prod(ds.shape)}.")
+        info["input_shape"] = ds.shape
+    elif shape is not None:
         if len(shape) == 1:
             if shape[0] != math.prod(ds.shape):
                 raise CheckpointError(f"{what} takes {shape[0]} input values, but a {dataset} image has "
@@ -329,7 +334,7 @@ def _load_robustcore(source) -> tuple[nn.Module, dict]:
         "format": "robustcore", "arch": arch, "num_classes": kw.get("num_classes"), "input_shape": shape,
         "normalization": norm, "normalization_assumed": False, "parameters": n,
         "config": inner, "metrics": cfg.get("metrics", {}) if isinstance(cfg.get("metrics", {}), dict) else {},
-        "any_size": arch == "resnet50",
+        "any_size": arch == "resnet50", "flat_inputs": kw.get("in_features") if arch in ("mlp", "digits-mlp") else None,
     }
 
 
@@ -342,7 +347,7 @@ def _load_state_payload(payload: dict, name: str, side: int | None) -> tuple[nn.
         if inner is None:
             raise CheckpointError(
                 f"{name} is neither a state dict nor a checkpoint with one under 'state_dict' "
-                f"(its top-level keys: {', '.join(map(str, list(payload)[:5]))})."
+                f"(its top-level keys: {', '.join(repr(str(k)[:40]) for k in list(payload)[:5])})."
             )
         state = inner
         if arch_hint is not None:
@@ -355,7 +360,8 @@ def _load_state_payload(payload: dict, name: str, side: int | None) -> tuple[nn.
         arch = arch_hint
         spec = COHEN_ARCHS[arch]
         k = _dim(stripped, "fc.weight", 0, 2) if "fc.weight" in stripped else spec["num_classes"]
-        model, n, norm, shape = _count_and_build(arch, {"num_classes": k})
+        kw = {"num_classes": k}
+        model, n, norm, shape = _count_and_build(arch, kw)
         net, assumed = model[1], False
     else:
         arch, kw = _detect(stripped, side)
@@ -375,6 +381,7 @@ def _load_state_payload(payload: dict, name: str, side: int | None) -> tuple[nn.
         "format": fmt, "arch": arch.replace("torchvision-", ""), "num_classes": k, "input_shape": shape,
         "normalization": norm, "normalization_assumed": assumed, "parameters": n,
         "any_size": arch.startswith("torchvision-") or arch == "resnet50",
+        "flat_inputs": kw.get("in_features") if arch == "mlp" else None,
         "config": {"arch": arch},
     }
 
