@@ -25,7 +25,7 @@ ATTACK_NAMES = {"official": "official: CE on soft exp-scores (soft rule)",
 # the full run (<= 15 min on 2 idle CPU cores) and the quick one (tests, < 30 s)
 FULL: dict[str, Any] = {"schedule_scale": 1 / 6, "limit": 0, "n_test": 200, "eps": (8 / 255, 0.1),
                         "steps": 20, "restarts": 10}
-QUICK: dict[str, Any] = {"schedule_scale": 0.03, "limit": 600, "n_test": 60, "eps": (0.1,), "steps": 3,
+QUICK: dict[str, Any] = {"schedule_scale": 0.02, "limit": 400, "n_test": 40, "eps": (0.1,), "steps": 3,
                          "restarts": 1}
 
 
@@ -96,7 +96,7 @@ def reproduce(*, seeds: Sequence[int] = (0, 1, 2), device: str = "cpu", quick: b
     ----------
     seeds : training / attack seeds (>= 1; >= 3 for a reported result).
     device : torch device for training and attacks ("cpu", "cuda", ...).
-    quick : a tiny run (600 training images, 1-3 epochs, 60 test images) for tests, < 30 s on one core.
+    quick : a tiny run (400 training images, 1-2 epochs, 40 test images) for tests, < 30 s on one core.
     progress : optional ``progress(fraction, message)``.
 
     Returns
