@@ -148,16 +148,27 @@ if problem is not None:
     runs = sec.runs_section(pkey, data, p, ts, rel_eps, sampling, nodes, epochs, seed, estimator, EPOCHS,
                             _raise_budget)
     if runs:
-        init_state("bs_axis", "axis", "iterations", str, AXES)
-        axis = st.radio("x axis of the τ_k plot", AXES, horizontal=True, key="bs_axis")
-        set_url_state(axis=axis)
-        with guard("drawing the adaptive runs"):
-            sec.adaptive_section(runs, ts, p.n, "bs_axis", axis)
-        init_state("bs_theta", "theta", 0.5, float, min_value=0.1, max_value=1.0, step=0.1)
-        theta = st.slider("norm-test θ", 0.1, 1.0, step=0.1, key="bs_theta")
-        set_url_state(theta=theta)
-        sec.estimators_section(pkey, data, runs, ts, p.n, theta,
-                               (rel_eps, sampling, nodes, epochs, seed, estimator), seed)
+        # fragments: the x-axis switch and the norm-test theta rerun only their own section
+        @st.fragment
+        def _adaptive_fragment():
+            sec.adaptive_header()
+            init_state("bs_axis", "axis", "iterations", str, AXES)
+            axis = st.radio("x axis of the τ_k plot", AXES, horizontal=True, key="bs_axis")
+            set_url_state(axis=axis)
+            with guard("drawing the adaptive runs"):
+                sec.adaptive_section(runs, ts, p.n, axis)
+
+        @st.fragment
+        def _estimators_fragment():
+            sec.estimators_header()
+            init_state("bs_theta", "theta", 0.5, float, min_value=0.1, max_value=1.0, step=0.1)
+            theta = st.slider("norm-test θ", 0.1, 1.0, step=0.1, key="bs_theta")
+            set_url_state(theta=theta)
+            sec.estimators_section(pkey, data, runs, ts, p.n, theta,
+                                   (rel_eps, sampling, nodes, epochs, seed, estimator), seed)
+
+        _adaptive_fragment()
+        _estimators_fragment()
     sec.formulas_section(sampling, nodes)
 sec.headline_section()
 sec.provenance_section()

@@ -125,11 +125,11 @@ def test_url_values_outside_the_widgets_domain_fall_back():
 
 
 def test_distributed_offers_divisors_of_n():
-    at = _page(prob="scikit-learn: digits", samp="distributed", lam=0.1)  # n = 1797 = 3 x 599
+    at = _page(prob="scikit-learn: digits", samp="distributed", lam=0.1, ep=1)  # n = 1797 = 3 x 599
     _ok(at)
     assert at.select_slider(key="bs_nodes").options == ["3"]
     assert len(at.get("plotly_chart")) == 5
-    at = _page(prob="scikit-learn: breast_cancer", samp="distributed", lam=0.1)  # n = 569, prime
+    at = _page(prob="scikit-learn: breast_cancer", samp="distributed", lam=0.1, ep=1)  # n = 569, prime
     _ok(at)
     assert "distributed" not in at.selectbox(key="bs_samp").options
     assert any("no divisor" in c.value for c in at.caption)
