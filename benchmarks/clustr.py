@@ -1,4 +1,4 @@
-"""Speed of the ClusTR certificates on the whole digits test set (450 images).
+"""Speed of the ClusTR certificates on a whole test set (digits: 450 images; mnist-5k: 1,000).
 
 Prints, best of 5 (wall clock):
 - the closed-form certificate (embedding + nearest-centre radius + Lipschitz bound) for all 450
@@ -6,8 +6,8 @@ Prints, best of 5 (wall clock):
 - the exact multi-centre radius (active-set QP) for all 450;
 - the radius computation alone (features given).
 
-Run: ``.venv/bin/python benchmarks/clustr.py [--threads N]``. The default ClusTR model is trained
-on first use (about 20 s) and cached; that time is not part of the figures.
+Run: ``.venv/bin/python benchmarks/clustr.py [--threads N] [--data digits|mnist-5k]``. The default ClusTR
+model is trained on first use (seconds to a minute) and cached; that time is not part of the figures.
 """
 from __future__ import annotations
 
@@ -25,15 +25,16 @@ def best_of(fn, repeats: int = 5) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--data", choices=("digits", "mnist-5k"), default="digits")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
     from robustcore.clustr import exact_center_radius, nearest_center_radius
     from robustcore.clustr.training import default_clustr_model
-    from robustcore.data import load_digits
+    from robustcore.data import load_dataset
 
-    model = default_clustr_model()
-    X, y = load_digits("test")
+    model = default_clustr_model(dataset=args.data)
+    X, y = load_dataset(args.data, "test")
     model.certify(X)  # warm-up
     t_closed = best_of(lambda: model.certify(X))
     t_exact = best_of(lambda: model.certify(X, exact=True))
@@ -43,7 +44,7 @@ def main() -> None:
     t_qp = best_of(lambda: exact_center_radius(feats, C, lab))
     cert = model.certify(X, exact=True)
     correct = cert["label"] == y.numpy()
-    print(f"threads: {args.threads}; digits test set: {X.shape[0]} images; model: {model.num_classes} classes x "
+    print(f"threads: {args.threads}; {args.data} test set: {X.shape[0]} images; model: {model.num_classes} classes x "
           f"K={model.k_per_class} centres, D={model.feature_dim}")
     print(f"certify (embed + closed form + Lipschitz bound), all {X.shape[0]}: {t_closed * 1e3:.1f} ms (target < 1000 ms)")
     print(f"certify with exact QP radius, all {X.shape[0]}:                 {t_exact * 1e3:.1f} ms")
