@@ -209,61 +209,76 @@ def dd_smoothing_model(method: str, sigma0: float = 0.25, progress: ProgressFn |
 def run_dd_certification(model: nn.Module, model_tag: dict, sigma0: float, n0: int = 100, n: int = 1000,
                          alpha: float = 0.001, skip: int = 1, max_images: int | None = None, steps: int = 100,
                          lr: float = 0.01, n_samples: int = 32, seed: int = 0, store=None,
-                         progress: ProgressFn | None = None, batch_size: int = 1000) -> int:
-    """Certify digits test images with a data-dependent sigma; store rows as run kind ``DD_KIND``.
+                         progress: ProgressFn | None = None, batch_size: int = 1000, dataset: str = "digits",
+                         sigma_min: float = 0.02, sigma_max: float = 2.0) -> int:
+    """Certify test images with a data-dependent sigma; store rows as run kind ``DD_KIND``.
 
-    sigma_x comes from :func:`optimize_sigma` (all selected images in one batch, seed ``seed``); each
-    image is then certified by ``Smooth(model, 10, sigma_x).certify`` with seed
-    ``image_seed(seed + 1, i)``, independent of the ascent. Resumes a stored run of the same config.
+    Each test image ``i`` is handled on its own, so a resumed run gives exactly the rows of an
+    uninterrupted one (issue 13): sigma_x comes from :func:`optimize_sigma` with the image's own
+    noise stream ``stream_seed(image_seed(seed, i), "optimise")`` and its own forward passes
+    (``per_input=True``), then ``Smooth(model, K, sigma_x).certify`` draws from the independent stream
+    ``stream_seed(image_seed(seed, i), "certify-dd")``. Both seeds are recorded in the row's ``extra``.
+    Resumes a stored run of the same config.
 
     Parameters
     ----------
     model : nn.Module
     model_tag : dict
         Identifies the model in the run config (e.g. method, training sigma, DD training or not).
-    sigma0, steps, lr, n_samples : ascent settings.
+    sigma0, steps, lr, n_samples, sigma_min, sigma_max : ascent settings.
     n0, n, alpha, batch_size : CERTIFY settings.
     skip, max_images : which test images (``runner.select_indices``).
     seed : int
     store : ResultsStore or None
     progress : callable(fraction, message) or None
+    dataset : str
+        A ``robustcore.data.load_dataset`` name ("digits", "mnist-5k", ...); its test split.
 
     Returns
     -------
     int, the run id.
     """
-    from robustcore.data import load_digits
+    from robustcore.data import load_dataset
     from robustcore.store import ResultsStore
 
     from .certify import ABSTAIN, Smooth
     from .runner import image_seed, select_indices
+    from .streams import stream_seed
 
+    if not isinstance(model_tag, dict):
+        raise TypeError(f"model_tag must be a dict, got {type(model_tag).__name__}.")
     store = store or ResultsStore()
-    X, y = load_digits("test")
+    X, y = load_dataset(dataset, "test")
+    num_classes = int(y.max()) + 1
     idx = select_indices(X.shape[0], skip, max_images)
-    config = {"dataset": "digits", **model_tag, "sigma0": float(sigma0), "steps": int(steps), "lr": float(lr),
+    # "streams": 2 marks per-image streams; runs of the earlier batched scheme are not resumed with it
+    config = {"dataset": dataset, **model_tag, "sigma0": float(sigma0), "steps": int(steps), "lr": float(lr),
               "n_samples": int(n_samples), "n0": int(n0), "n": int(n), "alpha": float(alpha), "skip": int(skip),
-              "seed": int(seed), "batch_size": int(batch_size)}
+              "seed": int(seed), "batch_size": int(batch_size), "streams": 2}
+    if (sigma_min, sigma_max) != (0.02, 2.0):
+        config["sigma_bounds"] = [float(sigma_min), float(sigma_max)]
     run = store.start_run(DD_KIND, config)
-    todo = [i for i in idx if i not in store.done_indices(run)]
-    if todo:
-        path = optimize_sigma(model, X[todo], sigma0=sigma0, steps=steps, lr=lr, n_samples=n_samples, seed=seed,
-                              sigma_min=0.02, sigma_max=2.0,
-                              progress=None if progress is None else (lambda f, m: progress(0.3 * f, m)))
-        for j, i in enumerate(todo):
-            t0 = time.perf_counter()
-            s = float(path.sigma[j])
-            cert = Smooth(model, 10, s).certify(X[i], n0=n0, n=n, alpha=alpha, batch_size=batch_size,
-                                                seed=image_seed(seed + 1, i))
-            store.add_results(run, [{
-                "index": i, "label": int(y[i]), "prediction": int(cert.label), "radius": float(cert.radius),
-                "sigma": s, "correct": bool(cert.label != ABSTAIN and cert.label == int(y[i])),
-                "time_s": time.perf_counter() - t0,
-                "extra": {"p_lower": cert.p_lower, "counts": [int(c) for c in cert.counts], "seed": cert.seed,
-                          "sigma0": float(sigma0), "note": "certificate of g at the fixed sigma_x only"},
-            }])
-            if progress is not None:
-                progress(0.3 + 0.7 * (j + 1) / len(todo), f"data-dependent sigma: image {j + 1}/{len(todo)}")
+    done = store.done_indices(run)
+    todo = [i for i in idx if i not in done]
+    for j, i in enumerate(todo):
+        t0 = time.perf_counter()
+        base = image_seed(seed, i)
+        path = optimize_sigma(model, X[i:i + 1], sigma0=sigma0, steps=steps, lr=lr, n_samples=n_samples,
+                              seeds=[base], per_input=True, sigma_min=sigma_min, sigma_max=sigma_max)
+        s = float(path.sigma[0])
+        cert = Smooth(model, num_classes, s).certify(X[i], n0=n0, n=n, alpha=alpha, batch_size=batch_size,
+                                                     seed=base, purpose="certify-dd")
+        store.add_results(run, [{
+            "index": i, "label": int(y[i]), "prediction": int(cert.label), "radius": float(cert.radius),
+            "sigma": s, "correct": bool(cert.label != ABSTAIN and cert.label == int(y[i])),
+            "time_s": time.perf_counter() - t0,
+            "extra": {"p_lower": cert.p_lower, "counts": [int(c) for c in cert.counts], "seed": cert.seed,
+                      "purpose": cert.purpose, "image_seed": base,
+                      "optimise_seed": stream_seed(base, "optimise"), "sigma0": float(sigma0),
+                      "note": "certificate of g at the fixed sigma_x only"},
+        }])
+        if progress is not None:
+            progress((j + 1) / len(todo), f"data-dependent sigma: image {j + 1}/{len(todo)}")
     store.finish_run(run, "done")
     return run
 

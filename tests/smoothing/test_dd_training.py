@@ -107,3 +107,20 @@ def test_dd_certification_run_memory_and_curves(tmp_path):
     assert {DD_KIND, MEMORY_KIND} <= kinds
     row = summary[summary["run"] == mem_run].iloc[0]
     assert row["status"] == "sound via memory" and row["images"] == 10
+
+
+def test_resumed_dd_run_picks_the_same_sigma_as_an_uninterrupted_one(tmp_path):
+    """Issue 13: sigma_x of each image must not depend on which images share its batch."""
+    model = TinyNet()
+    kw = dict(sigma0=0.3, n0=10, n=60, skip=50, steps=4, lr=0.05, n_samples=8, seed=3)
+    whole_store = ResultsStore(tmp_path / "a.sqlite")
+    whole = whole_store.results(run_dd_certification(model, {"model": "tiny"}, store=whole_store, **kw))
+    parts_store = ResultsStore(tmp_path / "b.sqlite")
+    run_dd_certification(model, {"model": "tiny"}, store=parts_store, max_images=3, **kw)  # "interrupted"
+    resumed = parts_store.results(run_dd_certification(model, {"model": "tiny"}, store=parts_store, **kw))
+    assert len(whole) == len(resumed) == 9
+    assert resumed["sigma"].tolist() == whole["sigma"].tolist()  # bit-identical sigma_x per image
+    assert resumed["radius"].tolist() == whole["radius"].tolist()
+    assert whole["sigma"].nunique() > 1  # the ascent really moved sigma, per image
+    e = whole["extra"].iloc[0]
+    assert e["purpose"] == "certify-dd" and e["seed"] != e["optimise_seed"]

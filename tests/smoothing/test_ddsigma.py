@@ -185,3 +185,20 @@ def test_working_copy_matches_the_model_and_leaves_it_alone():
         (g_out,) = torch.autograd.grad(out[:, 3].sum(), x)
         assert torch.allclose(g_out, g_ref, atol=1e-5)  # same input gradients
         model.train()
+
+
+def test_each_input_has_its_own_stream_whatever_the_batch():
+    """Issue 13: an input's sigma depends on its own id, not on the other inputs of the batch."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
+    X = torch.rand(5, 1, 4, 4)
+    ids = [11, 22, 33, 44, 55]
+    kw = dict(sigma0=0.3, steps=4, lr=0.05, n_samples=8)
+    full = optimize_sigma(model, X, seeds=ids, per_input=True, **kw)
+    sub = optimize_sigma(model, X[[3, 1]], seeds=[44, 22], per_input=True, **kw)
+    assert sub.sigma.tolist() == [full.sigma[3], full.sigma[1]]
+    batched = optimize_sigma(model, X, seeds=ids, **kw)  # one forward pass for all: equal up to rounding
+    np.testing.assert_allclose(batched.sigma, full.sigma, rtol=1e-5)
+    assert full.config["purpose"] == "optimise" and len(set(full.config["stream_seeds"])) == 5
+    with pytest.raises(ValueError, match="seeds"):
+        optimize_sigma(model, X, seeds=[1, 2], **kw)
