@@ -529,7 +529,9 @@ def default_attack_point(net: ShallowReluNet, X: np.ndarray, eps1: float = 1.0, 
     grad = (W * act) @ net.A
     dist = gap[live] / np.maximum(np.abs(grad).sum(axis=1), 1e-300)
     reach = dist < 0.8 * eps1
-    order = live[np.argsort(-np.abs(X[live]).sum(axis=1) * reach - 1e-6 * dist)]
+    far = np.abs(X[live]).sum(axis=1)
+    # reachable points first, far from the origin first among them; then the rest by their distance estimate
+    order = np.concatenate([live[reach][np.argsort(-far[reach])], live[~reach][np.argsort(dist[~reach])]])
     cands = [int(c) for c in order[:tries]]
     for c in cands:
         res = tropical_attack(net, X[c], eps1=eps1, eps2=eps2, box=box, iters=iters)

@@ -112,3 +112,14 @@ def test_bad_data_raises():
     X[0, 0] = np.nan
     with pytest.raises(ValueError):
         lottery_experiment(X, np.arange(10) % 2)
+
+
+def test_collapsed_polytope_is_detected():
+    """All generators parallel: the decision polytope is a segment and the distance is flagged uninformative."""
+    from robustcore.tropical import ShallowReluNet, polytope_collapsed
+
+    seg = ShallowReluNet([[1.0, 2.0], [-0.5, -1.0], [2.0, 4.0]], [0.1, 0.2, -0.3], [[1.0, -1.0, 0.5], [-0.2, 0.3, 1.0]],
+                         [0.0, 0.0])
+    assert polytope_collapsed(seg)
+    full = ShallowReluNet([[1.0, 0.2], [-0.3, 1.0]], [0.0, 0.0], [[1.0, -1.0], [-0.5, 1.2]], [0.0, 0.0])
+    assert not polytope_collapsed(full)

@@ -254,3 +254,40 @@ def test_exact_ratio_with_dead_units_and_ties():
         res = tropical_prune(net, ratio)
         assert int((~res.kept).sum()) == max(target, 1)
         assert not res.kept[4] or target == 0  # the dead unit (A_4 = 0) is the first to go
+
+
+def test_bias_refit_adds_removed_units_mean_activation_times_B_column():
+    """Whole-unit removal: c2' - c2 = sum over removed units r of mean_x ReLU(A_r x + c1_r) * B[:, r] (closed form)."""
+    from robustcore.tropical import refit_output_bias
+
+    net = random_net(3, p=8, k=3)
+    X = np.random.default_rng(1).standard_normal((200, 2))
+    res = magnitude_prune(net, 0.5, "neuron")
+    removed = np.flatnonzero(~res.kept)
+    fixed = refit_output_bias(net, res.net, X)
+    H = np.maximum(X @ net.A.T + net.c1, 0.0)
+    expected = net.c2 + H[:, removed].mean(axis=0) @ net.B[:, removed].T
+    np.testing.assert_allclose(fixed.c2, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(fixed.A, res.net.A)  # only c2 moves
+    # the mean logit over X is restored exactly, for per-weight pruning too
+    for pr in (res, magnitude_prune(net, 0.6, "blind"), tropical_prune(net, 0.5, iters=40)):
+        f = refit_output_bias(net, pr.net, X)
+        np.testing.assert_allclose(f.logits(X).mean(axis=0), net.logits(X).mean(axis=0), atol=1e-10)
+
+
+def test_pruning_curves_with_bias_refit_and_whole_unit_baseline():
+    net = random_net(4, p=8)
+    X = np.random.default_rng(2).standard_normal((80, 2))
+    y = net.predict(X)
+    c = pruning_curves(net, X, y, [0.0, 0.5], methods=("tropical", "magnitude-neuron", "magnitude"), iters=30,
+                       bias_refit=True)
+    assert c["magnitude-neuron"]["units_kept"][1] == c["tropical"]["units_kept"][1] == 4  # the same unit count
+    assert c["tropical"]["accuracy"][0] == 1.0  # ratio 0 with the refit is the original net
+
+
+def test_a_tie_is_a_tie():
+    from ui.tropical_apps import verdict
+
+    assert verdict({"tropical": 0.6317, "magnitude": 0.6317}, 1000).startswith("tie")
+    assert verdict({"tropical": 0.632, "magnitude": 0.631}, 1000).startswith("tie")  # one test point apart
+    assert verdict({"tropical": 0.64, "magnitude": 0.63}, 1000) == "tropical"
