@@ -89,6 +89,11 @@ class FixedBatchModel(nn.Module):
         self.batch_size = int(batch_size)
         self.channels_last = bool(channels_last)
 
+    def __deepcopy__(self, memo):
+        # this wrapper already holds a private copy of the model, and a compiled function cannot be
+        # deep-copied: a caller that copies its base classifier (e.g. to leave it untouched) shares it
+        return self
+
     def _fmt(self, x: torch.Tensor) -> torch.Tensor:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last and x.ndim == 4 else x
 

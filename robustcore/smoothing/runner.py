@@ -343,7 +343,7 @@ def check_model_fits(model, X: torch.Tensor, num_classes: int, device: str = "cp
     was_training = getattr(model, "training", None)
     try:
         if isinstance(model, nn.Module):
-            model.eval()
+            model.to(device).eval()  # Smooth moves it to the device as well
         with torch.inference_mode():
             out = model(batch)
     except Exception as exc:  # noqa: BLE001 - the model's own message is appended for the user
