@@ -1,14 +1,18 @@
 """Batch-size line: speed of a full comparison run, and data passes to reach eps per method.
 
 Prints
-1. the wall and CPU time of ``compare_methods`` (tau = 1, tau*, n, adaptive) on ridge with
-   n = 10,000, d = 100 (target: < 10 s), for a full 5-pass budget and when stopping at eps;
+1. the wall and CPU time of ``compare_methods`` (tau = 1, tau*, n, the fair baseline and both
+   adaptive rules) on ridge with n = 10,000, d = 100 (target: < 10 s), for a full 5-pass budget
+   and when stopping at eps;
 2. for four problems, the median over seeds of the data passes (gradients / n, probes and exact
    h evaluations included) until ``||x - x*||^2 <= eps`` first holds: fixed tau = 1, tau*, n,
    the best fixed tau on a grid, and the adaptive method (plain plug-in and our "bound" schedule,
    each with the batch and the exact estimate of h).
 
-Usage: ``python benchmarks/batchsize.py [--seeds 3] [--quick]``.
+3. (``--page``) the batch-size page's script time in AppTest: cold, then warm reruns after everyday
+   interactions (target < 1 s each; the browser adds drawing time, see ``benchmarks/pages.py``).
+
+Usage: ``python benchmarks/batchsize.py [--seeds 3] [--quick] [--page]``.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ import numpy as np  # noqa: E402
 from scipy.optimize import brentq  # noqa: E402
 
 from robustcore.batchsize import (  # noqa: E402
+    RULE_NAMES,
     adaptive_sgd,
     compare_methods,
     optimal_batch_size,
@@ -45,7 +50,7 @@ def timing():
     rel = 1e-2
     print(f"== full comparison run: ridge n={p.n}, d={p.d}, rel eps={rel:g}, "
           f"tau*={optimal_batch_size(p.n, p.L, p.L_max, p.mu, p.h_star, rel, r0_sq=float(p.x_star @ p.x_star))}")
-    for label, kw in (("5-pass budget, all four runs to the end", dict(epochs=5)),
+    for label, kw in (("5-pass budget, all six runs to the end", dict(epochs=5)),
                       ("stop each run at eps", dict(epochs=5, stop_at_target=True))):
         w, c = time.perf_counter(), time.process_time()
         out = compare_methods(p, rel, seed=0, **kw)
@@ -88,19 +93,49 @@ def passes_table(name, p, rel, seeds, grid_size):
                                   stop_at_target=True, snapshots=1)
                 c.append(tr.passes_to_target())
                 tail.append(tr.tau[0])
-            rows.append((f"adaptive, {est} h, {sch} (tau_0 = {int(np.median(tail))})", med(c)))
+            rows.append((f"{RULE_NAMES[sch]}, {est} h (tau_0 = {int(np.median(tail))})", med(c)))
     w = max(len(r[0]) for r in rows)
     print(f"  {'method':<{w}}  passes to eps (median of {seeds} seeds)   x best fixed")
     for lab, v in rows:
         print(f"  {lab:<{w}}  {v:10.4f}                     {v / costs[best_t]:8.2f}")
 
 
+def page_timing():
+    from streamlit.testing.v1 import AppTest
+
+    page = str(Path(__file__).resolve().parents[1] / "pages" / "batch_size.py")
+    at = AppTest.from_file(page, default_timeout=300)
+    print("\n== batch-size page in AppTest (script time; seconds)")
+    t = time.perf_counter()
+    at.run()
+    print(f"  cold first render (imports, problem, runs, sweeps): {time.perf_counter() - t:.2f}")
+    steps = [
+        ("rerun, nothing changed", lambda: None),
+        ("eps 1e-2 -> 1e-3 (new runs)", lambda: at.select_slider(key="bs_eps").set_value(1e-3)),
+        ("eps back to 1e-2 (cached)", lambda: at.select_slider(key="bs_eps").set_value(1e-2)),
+        ("tau_k x axis (fragment)", lambda: at.radio(key="bs_axis").set_value("data passes")),
+        ("norm-test theta (fragment)", lambda: at.slider(key="bs_theta").set_value(0.3)),
+        ("sampling: with replacement (new runs)",
+         lambda: at.selectbox(key="bs_samp").set_value("replacement")),
+        ("sampling back to tau-nice (cached)", lambda: at.selectbox(key="bs_samp").set_value("nice")),
+    ]
+    for label, act in steps:
+        act()
+        t = time.perf_counter()
+        at.run()
+        print(f"  {label}: {time.perf_counter() - t:.2f}" + ("  ERROR" if at.error or at.exception else ""))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="skip the tables")
+    ap.add_argument("--page", action="store_true", help="only the page timings")
     a = ap.parse_args()
     print(f"(CPU count {os.cpu_count()}; timings on a shared machine are noisy)")
+    if a.page:
+        page_timing()
+        return
     timing()
     if a.quick:
         return

