@@ -119,6 +119,30 @@ class FiniteSumProblem:
         """Number of features (columns of A)."""
         return int(self.A.shape[1])
 
+    # ---- argument checks of the public methods (cheap: a shape and a finiteness test) --------
+    def _x(self, x) -> np.ndarray:
+        a = np.asarray(x)
+        if a.dtype.kind not in "iuf":
+            raise TypeError("x must be an array of real numbers.")
+        if a.shape != (self.d,):
+            raise ValueError(f"x must be a vector of length d = {self.d}, got shape {a.shape}.")
+        a = a.astype(np.float64, copy=False)
+        if not np.all(np.isfinite(a)):
+            raise ValueError("x must be finite (no NaN or inf).")
+        return a
+
+    def _idx(self, idx):
+        if isinstance(idx, slice):
+            return idx
+        a = np.asarray(idx)
+        if a.dtype.kind not in "iu" or a.ndim != 1:
+            raise TypeError("idx must be a slice or a 1-D array of integer indices.")
+        if a.size > 10 * self.n:
+            raise ValueError(f"idx holds {a.size} indices, more than 10 n = {10 * self.n}.")
+        if a.size and (a.min() < 0 or a.max() >= self.n):
+            raise ValueError(f"idx must lie in [0, n = {self.n}).")
+        return a
+
     # ---- per-example derivative of the loss phi_i at z = a_i^T x ---------------------------
     def dloss(self, z: np.ndarray, idx: np.ndarray | slice = slice(None)) -> np.ndarray:
         """``phi_i'(z_i)`` for the examples ``idx``; z has the same length as ``b[idx]``."""
@@ -129,6 +153,7 @@ class FiniteSumProblem:
 
     def f(self, x: np.ndarray) -> float:
         """Objective value ``f(x)`` (scalar)."""
+        x = self._x(x)
         z = self.A @ x
         if self.kind == "ridge":
             loss = 0.5 * np.mean((z - self.b) ** 2)
@@ -138,11 +163,13 @@ class FiniteSumProblem:
 
     def grad(self, x: np.ndarray) -> np.ndarray:
         """Full gradient ``grad f(x)``, shape (d,)."""
+        x = self._x(x)
         s = self.dloss(self.A @ x)
         return self.A.T @ s / self.n + self.lam * x
 
     def per_example_grads(self, x: np.ndarray, idx: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Per-example gradients ``grad f_i(x)`` for ``idx``, shape (len(idx), d)."""
+        x, idx = self._x(x), self._idx(idx)
         Ai = self.A[idx]
         s = self.dloss(Ai @ x, idx)
         return Ai * s[:, None] + self.lam * x[None, :]
@@ -152,6 +179,7 @@ class FiniteSumProblem:
 
         Uses ``||s a + lam x||^2 = s^2 ||a||^2 + 2 lam s a^T x + lam^2 ||x||^2``.
         """
+        x, idx = self._x(x), self._idx(idx)
         z = self.A[idx] @ x
         s = self.dloss(z, idx)
         lx = self.lam * x
@@ -163,7 +191,14 @@ class FiniteSumProblem:
 
     def f_and_h(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``f(x)`` and ``h(x)`` for every row of X (m, d) with one matrix product; each (m,)."""
-        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        X = np.atleast_2d(np.asarray(X))
+        if X.dtype.kind not in "iuf":
+            raise TypeError("X must be an array of real numbers.")
+        X = X.astype(np.float64, copy=False)
+        if X.ndim != 2 or X.shape[1] != self.d or not np.all(np.isfinite(X)):
+            raise ValueError(f"X must be a finite (m, d = {self.d}) array.")
+        if X.shape[0] * self.n > MAX_ENTRIES:
+            raise ValueError(f"X has {X.shape[0]} rows; m n must stay below {MAX_ENTRIES:,}.")
         Z = X @ self.A.T  # (m, n)
         if self.kind == "ridge":
             S = Z - self.b
@@ -178,6 +213,7 @@ class FiniteSumProblem:
 
     def hessian(self, x: np.ndarray) -> np.ndarray:
         """Hessian of f at x, shape (d, d)."""
+        x = self._x(x)
         if self.kind == "ridge":
             w = np.ones(self.n)
         else:

@@ -300,7 +300,11 @@ def _finish(problem, label, taus, batch, gammas, hh, epsk, dist2, grads, snap_it
     if snap_iter[-1] != k:
         snap_iter.append(k); snap_x.append(x.copy())
     SX = np.array(snap_x)
-    fx, hx = problem.f_and_h(SX)
+    # in chunks, so that the (rows, n) products stay small whatever the snapshot count
+    rows = max(1, 2_000_000 // problem.n)
+    parts = [problem.f_and_h(SX[i:i + rows]) for i in range(0, SX.shape[0], rows)]
+    fx = np.concatenate([q[0] for q in parts])
+    hx = np.concatenate([q[1] for q in parts])
     fg = np.maximum(fx - problem.f_star, 0.0)
     br = [_bracket(problem, h, g, eps, sampling, nodes) for h, g in zip(hx, fg)]
     return Trajectory(

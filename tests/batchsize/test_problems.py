@@ -112,3 +112,23 @@ def test_bad_input():
         FiniteSumProblem(A, np.array([0, 1, 2, 1.0]), 0.1, "logistic")
     with pytest.raises(ValueError, match="cond"):
         ridge_problem(cond=0.5)
+
+
+def test_methods_check_their_point():
+    p = ridge_problem(n=20, d=3, seed=0)
+    for bad, exc in ((np.ones(4), ValueError), (np.array([1.0, np.nan, 0.0]), ValueError),
+                     (np.array(["a", "b", "c"]), TypeError), (np.ones((3, 1)), ValueError)):
+        for meth in (p.f, p.grad, p.h, p.hessian, p.per_example_grads, p.grad_sq_norms):
+            with pytest.raises(exc, match="x"):
+                meth(bad)
+    with pytest.raises(ValueError, match="idx"):
+        p.per_example_grads(np.zeros(3), np.array([0, 20]))
+    with pytest.raises(TypeError, match="idx"):
+        p.grad_sq_norms(np.zeros(3), np.array([0.5]))
+    with pytest.raises(ValueError, match="X"):
+        p.f_and_h(np.zeros((2, 4)))
+    # the checks do not change the values: h(x) is the mean of the per-example squared norms
+    x = np.array([0.3, -1.0, 2.0])
+    G = p.per_example_grads(x)
+    assert p.h(x) == pytest.approx(np.mean(np.sum(G**2, axis=1)))
+    assert np.allclose(p.grad_sq_norms(x, np.array([1, 4])), np.sum(G[[1, 4]] ** 2, axis=1))
