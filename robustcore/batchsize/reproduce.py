@@ -103,8 +103,8 @@ def reproduce(*, seeds: Sequence[int] = (0, 1, 2), device: str = "cpu", quick: b
     seeds = [check_int("seeds", s, 0, 2**63 - 1) for s in seeds]
     if not 3 <= len(seeds) <= 20 or len(set(seeds)) != len(seeds):
         raise ValueError("seeds must hold 3 to 20 distinct seeds (mean and spread need >= 3).")
-    if not isinstance(device, str) or not device:
-        raise ValueError("device must be a device name such as 'cpu'.")
+    if not isinstance(device, str) or not (device == "cpu" or device.startswith(("cuda", "mps"))):
+        raise ValueError(f"device must be 'cpu', 'cuda[:i]' or 'mps', got {device!r}.")
     if not isinstance(quick, bool):
         raise TypeError("quick must be a bool.")
     t0 = time.perf_counter()
@@ -165,5 +165,6 @@ def reproduce(*, seeds: Sequence[int] = (0, 1, 2), device: str = "cpu", quick: b
         progress(1.0, "done")
     return ReproduceResult(line="batchsize", records=records, table=table, protocol=PROTOCOL,
                            command=command, seconds=time.perf_counter() - t0,
-                           meta={"device": "cpu (numpy)", "seeds": len(seeds),
+                           meta={"device": "cpu (numpy)" if device == "cpu"
+                                 else f"cpu (numpy; {device} requested, not used)", "seeds": len(seeds),
                                  "budgets (passes)": "/".join(str(c["epochs"]) for c in probs)})

@@ -17,6 +17,8 @@ def test_bad_arguments_are_refused_before_work():
         reproduce(seeds="012")
     with pytest.raises(ValueError, match="seeds"):
         reproduce(seeds=(0, 1, -2))
+    with pytest.raises(ValueError, match="device"):
+        reproduce(device="nonsense")
 
 
 @pytest.mark.slow
