@@ -501,6 +501,10 @@ def adaptive_sgd(problem: FiniteSumProblem, rel_eps: float = 1e-2, sampling: str
     Other parameters as in :func:`sgd` (the same budget rule: never more than ``epochs * n``
     gradients, probes and exact evaluations included).
 
+    For the distributed sampling the formulas take the mean within-shard variance at x*; the
+    "batch" and "exact" estimators estimate the second moment h(x), which at x* is at least that
+    variance, so the plug-in errs towards larger batches and smaller steps (never an unsafe step).
+
     Returns
     -------
     Trajectory with tau_k, gamma_k, h_hat_k, eps_k per iteration. Every gamma_k satisfies
