@@ -198,7 +198,7 @@ def embedding_section(dataset: str, data: dict) -> None:
                 st.rerun(scope="fragment")
         show_figure(V.digit_figure(data["X"][i, 0], f"image {i} (true {data['y'][i]}) | after the attack",
                                    adversarial=att["final"][0]), key="cl_digit", container=c_ctl, csv=False)
-        m = st.columns(6)
+        m = st.columns(3) + st.columns(3)
         m[0].metric("true / predicted", f"{data['y'][i]} / {data['pred'][i]}")
         m[1].metric("closed-form R_f", f"{R_closed:.4g}")
         m[2].metric("exact radius R*", f"{R_exact:.4g}")

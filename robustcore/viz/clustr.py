@@ -153,11 +153,12 @@ def embedding_figure(
                                      marker=dict(size=4), name="PGD path (feature space)"))
         fig.add_trace(go.Scatter(x=[r0[0]], y=[r0[1]], mode="markers", name=f"image {selected}",
                                  marker=dict(color="black", size=12, symbol="circle-open", line=dict(width=3))))
-    fig.update_layout(title=title, xaxis_title="feature 1", yaxis_title="feature 2", height=640,
-                      legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"),
+    fig.update_layout(title=title, xaxis_title="feature 1", yaxis_title="feature 2", height=820,
+                      legend=dict(orientation="h", yanchor="top", y=-0.08, xanchor="left", x=0),
                       margin=dict(l=50, r=10, t=50, b=40), clickmode="event+select")
+    # a square plot area with equal scales (circles look round), legend below so it never covers the axes
     fig.update_xaxes(range=[box[0], box[1]], constrain="domain")
-    fig.update_yaxes(range=[box[2], box[3]], scaleanchor="x", scaleratio=1)  # circles look round
+    fig.update_yaxes(range=[box[2], box[3]], scaleanchor="x", scaleratio=1, constrain="domain")
     return fig
 
 
@@ -188,19 +189,23 @@ def radius_histogram(radii: dict[str, np.ndarray], title: str = "Certified input
 
 def lipschitz_figure(names: Sequence[str], norms: Sequence[float], lower: float | None = None) -> go.Figure:
     """Per-layer spectral norms (log scale) and, as lines, their product and a Jacobian lower bound."""
-    fig = go.Figure(go.Bar(x=list(names), y=list(norms), name="layer spectral norm"))
+    names = list(names)
+    fig = go.Figure(go.Bar(x=names, y=list(norms), name="layer spectral norm"))
     prod = float(np.prod(norms))
-    fig.add_hline(y=prod, line=dict(color="#d62728", dash="dash"), annotation_text=f"product (upper bound) {prod:.3g}")
+    # the two reference levels as legend entries (annotations on lines collide when the levels are close)
+    fig.add_trace(go.Scatter(x=names, y=[prod] * len(names), mode="lines", line=dict(color="#d62728", dash="dash"),
+                             name=f"product of the norms (upper bound) {prod:.3g}"))
     if lower is not None:
-        fig.add_hline(y=lower, line=dict(color=CERT_COLOR, dash="dot"), annotation_text=f"max Jacobian norm (lower bound) {lower:.3g}",
-                      annotation_position="bottom right")
+        fig.add_trace(go.Scatter(x=names, y=[lower] * len(names), mode="lines", line=dict(color=CERT_COLOR, dash="dot"),
+                                 name=f"max Jacobian norm (lower bound) {lower:.3g}"))
     vals = [v for v in [*norms, prod, lower] if v is not None and v > 0]
     # whole decades, so the axis always carries decade ticks at round values
     lo, hi = float(np.floor(np.log10(min(vals)))), float(np.ceil(np.log10(max(vals))))
     hi = hi + 1 if hi <= lo else hi
-    fig.update_layout(title="Lipschitz constant of the embedding", yaxis_type="log", height=360,
-                      yaxis_title="l2 operator norm", yaxis_range=[lo, hi], showlegend=False,
-                      margin=dict(l=60, r=20, t=50, b=60))
+    fig.update_layout(title="Lipschitz constant of the embedding", yaxis_type="log", height=420,
+                      yaxis_title="l2 operator norm", yaxis_range=[lo, hi],
+                      legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0),
+                      margin=dict(l=60, r=20, t=50, b=110))
     fig.update_xaxes(type="category", title="layer")  # layer names are categories, never numbers
     from robustcore.viz.style import decade_ticks
 
