@@ -112,3 +112,17 @@ def test_config_of_the_wrong_type(tmp_path):
     blob = _bytes({"format": FORMAT, "format_version": "1", "config": {}, "state_dict": {}})
     with pytest.raises(CheckpointError, match="format_version"):
         load_model_file(blob)
+
+
+def test_legacy_file_claiming_a_huge_storage_is_refused():
+    # The pre-1.6 format states each storage's size in the pickle; a 300-byte file claiming 2^31 floats
+    # (8 GB) must be refused, not read.
+    import struct
+
+    buf = io.BytesIO()
+    torch.save({"w": torch.zeros(3)}, buf, _use_new_zipfile_serialization=False)
+    raw = buf.getvalue()
+    j = raw.find(b"K\x03", raw.find(b"cpu"))
+    bad = raw[:j] + b"J" + struct.pack("<i", 2**31 - 1) + raw[j + 2:]
+    with pytest.raises(CheckpointError, match="not a readable"):
+        load_model_file(bad)

@@ -9,9 +9,10 @@ from robustcore.nets import CheckpointError, CifarResNet, NormalizeLayer, build_
 from robustcore.nets.cohen import CIFAR10_MEAN, CIFAR10_STD, IMAGENET_MEAN, IMAGENET_STD, build_cohen
 
 
-def _bytes(obj) -> bytes:
+def _bytes(obj, legacy: bool = False) -> bytes:
     buf = io.BytesIO()
-    torch.save(obj, buf)
+    # legacy: the pre-1.6 (non-zip) format, in which Cohen et al.'s 2019 checkpoints were written.
+    torch.save(obj, buf, _use_new_zipfile_serialization=not legacy)
     return buf.getvalue()
 
 
@@ -39,15 +40,15 @@ def _cohen_reference(net: nn.Module, mean, std) -> nn.Module:
     return lambda x: net((x - m) / s)
 
 
-@pytest.mark.parametrize("data_parallel", [False, True])
-def test_cohen_cifar_resnet20_file(data_parallel):
+@pytest.mark.parametrize("data_parallel,legacy", [(False, False), (True, True)])
+def test_cohen_cifar_resnet20_file(data_parallel, legacy):
     net = _randomise(CifarResNet(20, 10))
     seq = nn.Sequential(NormalizeLayer(CIFAR10_MEAN, CIFAR10_STD), _Wrapped(net) if data_parallel else net)
     state = seq.state_dict()
     assert all(k.startswith("1.module." if data_parallel else "1.") for k in state)
     # Cohen's train.py also saves the epoch and the optimizer's state beside the weights.
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
-    blob = _bytes({"epoch": 90, "arch": "cifar_resnet20", "state_dict": state, "optimizer": opt.state_dict()})
+    blob = _bytes({"epoch": 90, "arch": "cifar_resnet20", "state_dict": state, "optimizer": opt.state_dict()}, legacy)
     model, info = load_model_file(blob, dataset="cifar10")
     assert info["format"] == "cohen" and info["arch"] == "cifar_resnet20"
     assert info["num_classes"] == 10 and info["input_shape"] == (3, 32, 32)
