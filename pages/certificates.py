@@ -40,8 +40,9 @@ def bind(key: str, name: str, default, cast=None, choices=None, **domain):
 # ------------------------------------------------------------------ shared state (kept in the URL)
 dataset = settings.dataset if settings.dataset in config.SHAPES else "digits"
 linked = url_state("dataset", dataset, str, choices=list(config.SHAPES))
-if linked != dataset and "cert_linked_note" not in st.session_state:
-    st.session_state["cert_linked_note"] = True
+first_run = "cert_first_run_done" not in st.session_state
+st.session_state["cert_first_run_done"] = True
+if linked != dataset and first_run:  # only a shared link can disagree with the sidebar on arrival
     st.info(f"This link was made for the {config.DATASET_LABELS[linked]} dataset; choose it under Dataset in the "
             "sidebar to see that image.")
 choice = config.base_choice(dataset, settings.model)
@@ -72,7 +73,7 @@ methods = list(choice.methods) or ["cohen"]
 if st.session_state["cert_method"] not in methods:
     st.session_state["cert_method"] = methods[0]
 method = st.session_state["cert_method"]
-if uploaded:
+if uploaded and settings.model_bytes is not None:
     st.caption("Base classifier: the checkpoint uploaded in the sidebar.")
 elif choice.methods:
     summary = (f"Base classifier: {config.METHODS[method]}"
@@ -106,9 +107,14 @@ if view != "dataset" and source == "test":
         X, y = compute.test_set(dataset, ctx.root)
     except ValueError as exc:
         st.info(f"{config.DATASET_LABELS[dataset]} needs its folder: {exc}")
-if view != "dataset" and not uploaded and not choice.methods:
+missing_upload = uploaded and settings.model_bytes is None
+if view != "dataset" and not choice.methods and (not uploaded or missing_upload):
     st.info(choice.note)
-if view != "dataset" and (source == "upload" or X is not None) and (uploaded or choice.methods):
+elif view != "dataset" and missing_upload:
+    st.info("The base classifier is your checkpoint: choose its file under Model in the sidebar (Cohen et al.'s "
+            "checkpoints, state dicts and TorchScript files load), or pick a built-in model there.")
+if view != "dataset" and (source == "upload" or X is not None) and (uploaded or choice.methods) \
+        and not missing_upload:
     with guard("loading the base classifier"):
         if uploaded:
             loaded, _ = selected_model(settings)

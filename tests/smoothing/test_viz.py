@@ -87,34 +87,49 @@ def test_vote_histogram_without_true_label_and_bad_counts():
             vote_histogram(bad)
 
 
-def _title_rows(fig: go.Figure):
-    return sorted({round(a.y, 6) for a in fig.layout.annotations}, reverse=True)
-
-
 @pytest.mark.parametrize("shape", [(12, 1, 8, 8), (12, 1, 28, 28), (7, 3, 32, 32), (5, 8, 8)])
-def test_image_grid_titles_have_room(shape):
+def test_image_grid_is_one_mosaic_with_room_for_every_title(shape):
     rng = np.random.default_rng(0)
     imgs = rng.random(shape)
     titles = [f"#{i}<br>y=3 f=3<br>R=0.42" for i in range(shape[0])]
-    fig = image_grid(imgs, titles, ncols=6, size=90)
-    lines = 3
-    plot_px = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
-    # the top row's titles fit in the top margin (each line needs ~13 px at font size 11)
-    assert fig.layout.margin.t >= 13 * lines
-    # between rows: the gap from the upper row's bottom to the lower row's top holds the lower titles
-    ydomains = sorted({tuple(fig.layout[k].domain) for k in fig.layout if k.startswith("yaxis")}, reverse=True)
-    for upper, lower in zip(ydomains, ydomains[1:]):
-        assert (upper[0] - lower[1]) * plot_px >= 13 * lines
-    # each title sits on top of its own tile
-    assert len(fig.layout.annotations) == shape[0]
-    assert len(_title_rows(fig)) == len(ydomains)
-    kinds = {tr.type for tr in fig.data}
-    assert kinds == ({"image"} if len(shape) == 4 and shape[1] == 3 else {"heatmap"})
+    size = 90
+    fig = image_grid(imgs, titles, ncols=6, size=size)
+    k, (H, W) = shape[0], shape[-2:]
+    assert len(fig.data) == 1  # one trace, not one subplot per tile
+    assert fig.data[0].type == ("image" if len(shape) == 4 and shape[1] == 3 else "heatmap")
+    z = np.asarray(fig.data[0].z, dtype=float)
+    unit = size / H  # the figure has a fixed pixel size, so data units map to pixels exactly
+    plot_w = fig.layout.width - fig.layout.margin.l - fig.layout.margin.r
+    plot_h = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    assert plot_w == pytest.approx(z.shape[1] * unit, abs=1) and plot_h == pytest.approx(z.shape[0] * unit, abs=1)
+    # every tile is in the mosaic where its title says, and each title has a band of >= 13 px per line above it
+    anns = list(fig.layout.annotations)
+    assert len(anns) == k
+    band_px = fig.layout.meta["band"] * unit
+    assert band_px >= 13 * 3
+    tiles = []
+    for i, a in enumerate(anns):
+        y0, x0 = int(a.y + 0.5), int(a.x - (W - 1) / 2)
+        tile = z[y0:y0 + H, x0:x0 + W] if z.ndim == 2 else z[y0:y0 + H, x0:x0 + W].transpose(2, 0, 1) / 255
+        ref = imgs[i] if len(shape) == 4 and shape[1] == 3 else np.asarray(imgs[i]).reshape(H, W)
+        assert np.allclose(tile, ref, atol=1 / 255 if z.ndim == 3 else 1e-12)
+        # the band above the tile is empty (no other tile's pixels under the title)
+        above = z[max(0, y0 - fig.layout.meta["band"]):y0, x0:x0 + W]
+        assert (np.isnan(above).all() if z.ndim == 2 else (above == 255).all())
+        tiles.append((y0, x0))
+    # neighbouring titles are at least a tile apart horizontally (a title line of <= 14 characters fits)
+    rows = {}
+    for y0, x0 in tiles:
+        rows.setdefault(y0, []).append(x0)
+    for xs in rows.values():
+        assert all(b - a >= W for a, b in zip(sorted(xs), sorted(xs)[1:]))
 
 
 def test_image_grid_refuses_bad_shapes():
     with pytest.raises(ValueError):
         image_grid(np.zeros((2, 2, 8, 8)))
+    with pytest.raises(ValueError):
+        image_grid(np.zeros((0, 8, 8)))
     with pytest.raises(ValueError):
         image_grid(np.zeros((2, 8, 8)), titles=["one"])
 

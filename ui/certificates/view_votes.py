@@ -28,7 +28,7 @@ def render_gallery(ctx: PageContext) -> None:
                       " (no stored certification run for this model and sigma yet: the Dataset view or "
                       "`robustcore certify` makes one)"))
         show_figure(image_grid(np.asarray(ctx.X[page0:stop]), titles, ncols=6, size=90), key="cert_gallery",
-                    csv=False)
+                    csv=False, width="content")
 
 
 def render(ctx: PageContext) -> None:
@@ -42,7 +42,8 @@ def render(ctx: PageContext) -> None:
                                          "certify-fixed", ctx.num_classes)
         a, b = st.columns([3, 2])
         show_figure(image_grid(np.concatenate([ctx.x[None], noisy]), ["input"] + [f"f = {p}" for p in npred],
-                               ncols=6, size=90), key="cert_noisy", container=a, csv=False)
+                               ncols=6, size=72), key="cert_noisy", container=a, csv=False,
+                    width="content")
         a.caption(f"Noisy copies from the stream gallery (seed {s['gallery']}); they never enter a certificate.")
         show_figure(vote_histogram(cert.counts, cert.candidate, ctx.label,
                                    f"Votes of n = {ctx.n:,} fresh samples, sigma = {ctx.sigma:.2f}"),
