@@ -60,8 +60,9 @@ def register(subparsers) -> None:
                    help="built-in digits base classifier (default cohen); not with --checkpoint")
     p.add_argument("--checkpoint", default=None, metavar="PATH",
                    help="certify your own model: a robustcore checkpoint, Cohen et al.'s {'arch', 'state_dict'} "
-                        "file, a plain state dict or TorchScript (loaded weights-only); it must map the dataset's "
-                        "images (values in [0, 1]) to 10 logits")
+                        "file or a plain state dict (all loaded weights-only), or TorchScript (runs the file's "
+                        "code: trusted files only); it must map the dataset's images (values in [0, 1]) to 10 "
+                        "logits")
     p.add_argument("--sigma", default="0.25", help="noise level, [0, 1]-pixel units, > 0 (default 0.25)")
     p.add_argument("--train-sigma", default=None, help="noise level the built-in model is trained at (default: --sigma)")
     p.add_argument("--n0", default="100", help="selection samples (default 100)")
@@ -290,6 +291,11 @@ def cmd_certify(args: argparse.Namespace) -> int:
         finally:
             if "model" in bars:
                 bars.pop("model").close()
+        norm = (info or {}).get("normalization")
+        if (info or {}).get("normalization_assumed") and isinstance(norm, dict):
+            notice(f"{os.path.basename(str(args.checkpoint))} does not say how it normalises its input; assumed "
+                   f"{norm.get('name', 'the usual')} normalisation inside the model (noise is "
+                   "added to [0, 1] pixels before it).")
         summary = run_certification(
             job,
             store=store,

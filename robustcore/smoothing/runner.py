@@ -307,7 +307,7 @@ def load_job_model(job: CertifyJob, progress: Callable[[float, str], None] | Non
     if job.checkpoint is not None:
         from robustcore.nets import load_model_file
 
-        model, info = load_model_file(str(job.checkpoint))
+        model, info = load_model_file(str(job.checkpoint), job.dataset)
         info = dict(info or {})
         info["checkpoint_sha256"] = file_sha256(job.checkpoint)
         info["checkpoint_name"] = os.path.basename(str(job.checkpoint))
@@ -382,6 +382,10 @@ def store_config(job: CertifyJob, model_info: dict | None) -> dict:
         info = model_info or {}
         cfg["checkpoint"] = info.get("checkpoint_name") or os.path.basename(str(job.checkpoint))
         cfg["model_hash"] = "sha256:" + (info.get("checkpoint_sha256") or file_sha256(job.checkpoint))
+        if info.get("format"):
+            cfg["checkpoint_format"] = str(info["format"])
+        if info.get("arch"):
+            cfg["arch"] = str(info["arch"])
     elif model_info is not None and "config" in model_info:
         cfg["model_hash"] = config_hash(model_info["config"])
     return cfg

@@ -282,3 +282,27 @@ def test_cli_register_builds_a_parser_with_import_log():
     args = p.parse_args(["certify", "--no-compile"])
     assert args.compile == "eager"
     assert importlib.util.find_spec("robustcore.smoothing.importlog") is not None
+
+
+def test_plain_state_dict_on_mnist_5k_and_the_wrong_dataset(tmp_path, capsys):
+    """A plain state dict of a 28x28 CNN certifies mnist-5k; on 8x8 digits it is one sentence, nothing stored."""
+    torch.manual_seed(1)
+    model = DigitsCNN(input_size=28).eval()
+    path = tmp_path / "mnist_cnn_state.pt"
+    torch.save(model.state_dict(), path)
+    store_path = tmp_path / "s.sqlite"
+    base = ["certify", *FAST, "--checkpoint", str(path), "--max-images", "2", "--skip", "300", "--store", str(store_path)]
+    assert main(base[:1] + ["--dataset", "digits"] + base[1:]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "28x28" in err and len(err.strip().splitlines()) == 1
+    assert main(base[:1] + ["--dataset", "mnist-5k"] + base[1:]) == 0
+    assert "2/2 requested images done" in capsys.readouterr().out
+    store = ResultsStore(store_path)
+    run = store.runs(RUN_KIND).iloc[0]
+    assert run["config"]["dataset"] == "mnist-5k" and run["config"]["checkpoint_format"] == "state_dict"
+    from robustcore.data import load_dataset
+
+    X, _ = load_dataset("mnist-5k", "test")
+    row = store.results(int(run["id"])).iloc[1]
+    cert = Smooth(model, 10, 0.25).certify(X[300], 10, 200, 0.001, 100, seed=image_seed(3, 300))
+    assert row["index"] == 300 and row["extra"]["counts"] == cert.counts.tolist()
