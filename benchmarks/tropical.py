@@ -8,7 +8,9 @@ Prints
 3. a full recompute of the page's geometry for p hidden units (default 64; target < 200 ms):
    ``pair_geometry`` = zonotopes, hull, lifted zonotopes, dual subdivision, T(R), both
    constructions of the boundary and their gap, linear regions, region <-> dual-vertex link;
-   with a per-stage breakdown, and the time to build the plotly figures.
+   with a per-stage breakdown, and the time to build the plotly figures;
+4. the linear regions at p = 256 (planar-graph arrangement, O(p^2 log p)) against the polygon-splitting
+   construction (O(p^3)), and pair_geometry at p = 256 (target < 0.5 s).
 
 Usage: ``python benchmarks/tropical.py [--p 64] [--repeats 7] [--threads 1]``.
 Timings on a shared machine are noisy: each figure is the median (and best) of ``--repeats`` runs.
@@ -98,10 +100,21 @@ def main() -> None:
         m_, b_ = timeit(fn, args.repeats)
         print(f"   {name:22s} median {m_:6.1f} ms, best {b_:6.1f} ms")
     print("   scaling of pair_geometry with p:")
-    for pp in (8, 16, 32, 64, 128):
+    for pp in (8, 16, 32, 64, 128, 256):
         nt = ShallowReluNet(rng.normal(size=(pp, 2)), rng.normal(size=pp), rng.normal(size=(2, pp)), rng.normal(size=2))
         m_, b_ = timeit(lambda: pair_geometry(nt, box), max(3, args.repeats // 2))
         print(f"     p = {pp:3d}: median {m_:6.1f} ms, best {b_:6.1f} ms, {len(linear_regions_2d(nt, box))} regions in the box")
+    from robustcore.tropical.regions import _linear_regions_split
+
+    print("\n4. p = 256 hidden units (the page's largest net)")
+    nt = ShallowReluNet(rng.normal(size=(256, 2)), rng.normal(size=256), rng.normal(size=(2, 256)), rng.normal(size=2))
+    m_new, _ = timeit(lambda: linear_regions_2d(nt, box), 3)
+    m_old, _ = timeit(lambda: _linear_regions_split(nt, box), 3)
+    print(f"   linear regions: planar graph {m_new:.0f} ms, polygon splitting {m_old:.0f} ms "
+          f"({len(linear_regions_2d(nt, box))} regions)")
+    m_sub, _ = timeit(lambda: dual_subdivision(nt), 3)
+    m_pg, _ = timeit(lambda: pair_geometry(nt, box), 3)
+    print(f"   dual subdivision {m_sub:.0f} ms; pair_geometry {m_pg:.0f} ms (target < 500 ms)")
     try:
         from robustcore.viz.tropical import dual_space_figure, input_space_figure, lifted_figure
 

@@ -98,13 +98,46 @@ def decision_boundary_cells(net: Any, box: Any, i: int = 0, j: int = 1, regions:
     vals = np.einsum("ij,ij->i", R.vertices, G[R.owner]) + C[R.owner]
     vmin = np.minimum.reduceat(vals, R.starts)
     vmax = np.maximum.reduceat(vals, R.starts)
-    cand = np.flatnonzero((vmin <= 0) & (vmax >= 0) & (np.abs(G).max(axis=1) > 0))
-    segs = []
-    for c in cand:
-        s = _clip_line_to_polygon(G[c], C[c], R.polygon(c))
-        if s is not None:
-            segs.append(s)
-    return np.array(segs).reshape(-1, 2, 2)
+    cand = (vmin <= 0) & (vmax >= 0) & (np.abs(G).max(axis=1) > 0)
+    return _clip_lines_to_cells(R, G, C, vals, cand)
+
+
+def _clip_lines_to_cells(R: RegionMap, G: np.ndarray, C: np.ndarray, vals: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """{x in cell c : G_c x + C_c = 0} for every candidate cell at once (vectorised over the flat vertices).
+
+    The same rule as ``_clip_line_to_polygon``: values within round-off of 0 count as on the line; the
+    segment runs between the extreme crossing points along the line; zero-length pieces are dropped.
+    """
+    own = R.owner
+    vk = cand[own]
+    if not vk.any():
+        return np.zeros((0, 2, 2))
+    idx = np.flatnonzero(vk)
+    nxt = R._next[idx]
+    o = own[idx]
+    ng = np.linalg.norm(G[o], axis=1)
+    span = 1.0 + np.abs(R.vertices).max()
+    tol = 1e-12 * span * ng
+    va = np.where(np.abs(vals[idx]) <= tol, 0.0, vals[idx])
+    vb = np.where(np.abs(vals[nxt]) <= tol, 0.0, vals[nxt])
+    on_vertex = va == 0.0
+    cross = ((va > 0) & (vb < 0)) | ((va < 0) & (vb > 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(cross, va / np.where(cross, va - vb, 1.0), 0.0)
+    P = R.vertices[idx] + t[:, None] * (R.vertices[nxt] - R.vertices[idx])
+    keep = on_vertex | cross
+    P, o = P[keep], o[keep]
+    if len(P) == 0:
+        return np.zeros((0, 2, 2))
+    u = np.column_stack([-G[o, 1], G[o, 0]])
+    tt = (P * u).sum(axis=1)
+    order = np.lexsort((tt, o))
+    P, o = P[order], o[order]
+    starts = np.flatnonzero(np.r_[True, o[1:] != o[:-1]])
+    ends = np.r_[starts[1:], len(o)] - 1
+    seg = np.stack([P[starts], P[ends]], axis=1)
+    L = np.linalg.norm(seg[:, 1] - seg[:, 0], axis=1)
+    return seg[L > 1e-12 * span]
 
 
 def tie_regions(net: Any, box: Any, i: int = 0, j: int = 1, regions: RegionMap | None = None) -> list:
@@ -126,7 +159,8 @@ def tie_regions(net: Any, box: Any, i: int = 0, j: int = 1, regions: RegionMap |
     if size == 0.0:
         return [R.polygon(r) for r in range(len(R))]
     scale = 1e-12 * size
-    return [R.polygon(r) for r in range(len(R)) if np.abs(G[r]).max() * ext <= scale and abs(C[r]) <= scale]
+    tie = (np.abs(G).max(axis=1) * ext <= scale) & (np.abs(C) <= scale)
+    return [R.polygon(r) for r in np.flatnonzero(tie)]
 
 
 def decision_boundary_dual(net: Any, box: Any, i: int = 0, j: int = 1) -> np.ndarray:

@@ -171,6 +171,33 @@ class RegionMap:
 
 
 def linear_regions_2d(net: Any, box: Any) -> RegionMap:
+    """Cells of the neuron-line arrangement of a 2-D-input net inside ``box`` (exact), in O(p^2 log p).
+
+    Parameters
+    ----------
+    net : ShallowReluNet with d = 2 (p <= 1024 hidden units).
+    box : (xmin, xmax, ymin, ymax).
+
+    Returns
+    -------
+    RegionMap with convex polygons and activation patterns sigma_j = [A_j x + c1_j > 0] (the net is affine
+    on each; at most 1 + p + C(p, 2) of them), built as a planar graph (``arrangement.arrangement_regions``).
+    ``_linear_regions_split`` is the independent polygon-splitting construction the tests compare with.
+    """
+    from ._checks import check_net
+    from .arrangement import arrangement_regions
+
+    check_net(net, "linear_regions_2d")
+    if net.d != 2:
+        raise ValueError(f"Linear regions are drawn for 2-D inputs (d = 2); this net has d = {net.d}.")
+    if net.p > MAX_REGION_UNITS:
+        raise ValueError(f"The exact region map is limited to {MAX_REGION_UNITS} hidden units; this net has {net.p}.")
+    box = check_box(box)
+    V, counts, pats = arrangement_regions(net.A, net.c1, box)
+    return RegionMap(V, counts, pats, box)
+
+
+def _linear_regions_split(net: Any, box: Any) -> RegionMap:
     """Cells of the neuron-line arrangement of a 2-D-input net inside ``box`` (exact).
 
     Parameters

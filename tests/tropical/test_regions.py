@@ -112,3 +112,29 @@ def test_region_to_dual_vertex_link() -> None:
         assert np.all(geo.sub.tags[geo.region_dual] & tag_needed)
         assert np.isin(geo.region_dual, geo.sub.upper).all()
         assert geo.counts["linear regions of f in the box"] <= geo.counts["bound 1 + p + C(p,2)"]
+
+
+def test_planar_graph_arrangement_equals_polygon_splitting():
+    """The O(p^2 log p) planar-graph construction and the polygon-splitting one give the same cells (same
+    activation patterns, same areas), including degenerate arrangements: every line through one point
+    (bias-free), duplicate and parallel lines, a zero row, lines along the box sides and through a corner."""
+    from robustcore.tropical.regions import _linear_regions_split
+
+    rng = np.random.default_rng(11)
+    nets = [random_net(rng, p) for p in (1, 2, 3, 9, 40)]
+    nets.append(random_net(rng, 7, bias=False))
+    A = np.array([[1, 0], [1, 0], [2, 0], [0, 1], [0, 0], [1, 1], [1, -1]], float)
+    nets.append(ShallowReluNet(A, [0.0, 0.0, 0.0, 0.5, 1.0, -9.0, 0.0], np.ones((2, 7)), np.zeros(2)))
+    nets.append(ShallowReluNet([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]], [4.0, 0.0, -4.0], np.ones((2, 3)), np.zeros(2)))
+    box = (-4.0, 4.0, -4.0, 4.0)
+    for net in nets:
+        fast, ref = linear_regions_2d(net, box), _linear_regions_split(net, box)
+        assert len(fast) == len(ref)
+        a_fast = {r.tobytes(): a for r, a in zip(fast.patterns, fast.areas)}
+        a_ref = {r.tobytes(): a for r, a in zip(ref.patterns, ref.areas)}
+        assert a_fast.keys() == a_ref.keys()
+        for key, a in a_ref.items():
+            assert abs(a_fast[key] - a) <= 1e-9 * 64
+        assert abs(fast.areas.sum() - 64.0) <= 1e-9
+        # every cell is convex, counter-clockwise, and the net's pattern at its centroid is its own
+        np.testing.assert_array_equal(net.activation_patterns(fast.centroids), fast.patterns)

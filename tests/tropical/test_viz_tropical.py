@@ -43,7 +43,7 @@ def test_figures_carry_the_geometry() -> None:
     assert np.array_equal(np.asarray(cen.customdata)[:, 0], np.arange(len(geo.regions)))
     f_du = dual_space_figure(geo, highlight_vertex=int(geo.sub.upper[0]), highlight_region=0)
     names = _names(f_du)
-    assert any(n.startswith("Z_G1") for n in names) and any(n.startswith("bridging") for n in names)
+    assert any(n.startswith("Z₁") for n in names) and any(n.startswith("bridging") for n in names)
     up = next(tr for tr in f_du.data if (tr.name or "").startswith("upper vertices"))
     assert len(up.x) == geo.sub.n_regions
     f3 = lifted_figure(geo)
