@@ -87,7 +87,8 @@ def read_cohen_log(source: str | os.PathLike | bytes) -> pd.DataFrame:
     -------
     DataFrame with columns ``idx`` (int64), ``label`` (int64), ``predict`` (int64, -1 =
     abstain), ``radius`` (float64, >= 0, finite), ``correct`` (bool) and ``time_s`` (float64,
-    NaN where the file has no readable time), one row per line, in file order.
+    NaN where the file has no readable time), one row per line, in file order; plus ``sigma``
+    (float64, > 0) when the file has a per-input ``sigma`` column (data-dependent smoothing).
 
     Raises
     ------
@@ -136,6 +137,7 @@ def read_cohen_log(source: str | os.PathLike | bytes) -> pd.DataFrame:
     radius = np.empty(m, dtype=np.float64)
     correct = np.empty(m, dtype=bool)
     time_s = np.full(m, np.nan)
+    sigma_col = np.full(m, np.nan)
     big = 2**62
 
     def as_int(text: str, what: str, line_no: int) -> int:
@@ -168,6 +170,15 @@ def read_cohen_log(source: str | os.PathLike | bytes) -> pd.DataFrame:
             raise ValueError(f"Line {line_no} of {name}: correct is {int(c)} but predict {p} and label {lab} "
                              f"{'differ' if c else 'agree'}.")
         idx[j], label[j], pred[j], radius[j], correct[j] = i, lab, p, r, c
+        if "sigma" in col:  # data-dependent smoothing logs carry each input's own sigma
+            try:
+                sg = float(fields[col["sigma"]])
+            except ValueError:
+                sg = float("nan")
+            if not (math.isfinite(sg) and sg > 0):
+                raise ValueError(f"Line {line_no} of {name}: sigma must be a positive finite number, "
+                                 f"got {fields[col['sigma']][:40]!r}.")
+            sigma_col[j] = sg
         if "time" in col:
             t = _parse_time(fields[col["time"]])
             if t is not None:
@@ -175,9 +186,12 @@ def read_cohen_log(source: str | os.PathLike | bytes) -> pd.DataFrame:
     uniq, counts = np.unique(idx, return_counts=True)
     if len(uniq) != m:
         raise ValueError(f"{name} lists idx {int(uniq[counts > 1][0])} more than once.")
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {"idx": idx, "label": label, "predict": pred, "radius": radius, "correct": correct, "time_s": time_s}
     )
+    if "sigma" in col:
+        out["sigma"] = sigma_col
+    return out
 
 
 def import_cohen_log(
@@ -195,7 +209,9 @@ def import_cohen_log(
     path : path or bytes
         The log file (or an upload's bytes); see :func:`read_cohen_log`.
     sigma : float
-        Noise level the log was certified at (> 0, finite); recorded with every row.
+        Noise level the log was certified at (> 0, finite); recorded with every row, unless the
+        file has a per-input ``sigma`` column (data-dependent smoothing), whose values are kept
+        instead (``config["per_input_sigma"]``; ``sigma`` is then the nominal sigma0).
     name : str, optional
         Display name (default: the file name; "uploaded log" for bytes).
     store : ResultsStore, optional
@@ -250,6 +266,8 @@ def import_cohen_log(
     }
     if dataset is not None:
         config["dataset"] = dataset.strip()
+    if "sigma" in table:
+        config["per_input_sigma"] = True  # each row keeps the file's own sigma; ``sigma`` is the nominal one
     existing = store.find_run(RUN_KIND, config)
     if existing is not None and int(store.run(existing)["n_results"]) == len(table):
         return existing
@@ -260,7 +278,7 @@ def import_cohen_log(
             "label": int(r.label),
             "prediction": int(r.predict),
             "radius": float(r.radius),
-            "sigma": float(sigma),
+            "sigma": float(getattr(r, "sigma", sigma)),
             "correct": bool(r.correct),
             "time_s": None if math.isnan(r.time_s) else float(r.time_s),
             "extra": {"source": "imported"},

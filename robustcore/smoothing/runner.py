@@ -172,6 +172,8 @@ class CertifyJob:
             raise ValueError(f"method must be 'cohen' or 'pb', got {self.method!r}.")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or not 0 <= self.seed < 2**63:
             raise ValueError(f"seed must be an integer in [0, 2^63), got {self.seed!r}.")
+        if self.root is not None and (not isinstance(self.root, (str, os.PathLike)) or not str(self.root).strip()):
+            raise ValueError(f"root must be a folder path, got {self.root!r}.")
         check_device(self.device)
 
     @property

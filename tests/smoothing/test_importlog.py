@@ -98,6 +98,19 @@ def test_whitespace_separated_and_timedelta_days(tmp_path):
     assert importlog._parse_time("1 day, 0:00:01.5") == 86401.5
 
 
+def test_per_input_sigma_column_is_kept(tmp_path):
+    p = tmp_path / "ddrs.tsv"
+    p.write_text("idx\tlabel\tpredict\tradius\tcorrect\tsigma\ttime\n"
+                 "0\t1\t1\t0.5\t1\t0.31\t0:00:01\n5\t2\t-1\t0.0\t0\t0.12\t0:00:01\n")
+    store = ResultsStore(tmp_path / "s.sqlite")
+    rid = import_cohen_log(p, 0.25, store=store)
+    assert store.results(rid)["sigma"].tolist() == [0.31, 0.12]
+    assert store.run(rid)["config"]["per_input_sigma"] is True
+    p.write_text(p.read_text().replace("0.12", "-0.12"))
+    with pytest.raises(ValueError, match="sigma must be"):
+        read_cohen_log(p)
+
+
 BAD = {
     "missing column": ("idx\tlabel\tradius\tcorrect\ttime\n0\t1\t0.5\t1\t0:00:01\n", "lacks predict"),
     "non-numeric": ("idx\tlabel\tpredict\tradius\tcorrect\ttime\n0\t1\t1\tabc\t1\t0:00:01\n", "not a number"),
