@@ -40,7 +40,7 @@ def certify_image(x: torch.Tensor, model: ClusterClassifier | None = None) -> di
     (relative error ~1e-7) is not accounted for, which matters only for images within that
     distance of the boundary.
     """
-    x = check_tensor("x", x, ndim_min=2, max_rows=1, max_elements=MAX_INPUT_SIZE)
+    x = check_tensor("x", x, ndim_min=2, max_elements=MAX_INPUT_SIZE)
     if model is None:
         from .training import default_clustr_model
 
