@@ -29,7 +29,6 @@ centres, one run; official: fresh k-means++).
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -40,7 +39,6 @@ from torch import nn
 
 from ._checks import MAX_RESTARTS, MAX_STEPS, check_choice, check_float, check_int, check_model, check_tensor
 from .adversarial import ATTACKS, attack_accuracy, free_replays, qtrades_consistency
-from .certificate import nearest_center_certificate
 from .lipschitz import lipschitz_upper_bound
 from .magnet import MagnetLoss
 from .model import ClusterClassifier, make_embedding
