@@ -263,7 +263,7 @@ def render_lottery(dataset: str, X: np.ndarray | None, y: np.ndarray | None, see
     st.markdown(
         "**Lottery tickets.** Train a net from $\\theta_0$, prune each weight matrix by magnitude (mask $m$), then "
         "retrain $m\\odot\\theta_0$ (the *ticket*) and $m\\odot\\theta_0'$ (a fresh random draw) with the mask fixed. "
-        "Compare their decision polytopes $\\mathrm{conv}(Z_{G_1}\\cup Z_{G_2})$ with the dense net's, by the "
+        "Compare their decision polytopes $\\mathrm{conv}(Z_1\\cup Z_2)$ with the dense net's, by the "
         "Hausdorff distance after normalisation:"
     )
     st.latex(r"d_H\big(\hat P_{\mathrm{dense}},\hat P\big),\qquad \hat P=\frac{P-\bar v}{\max_{v}\|v-\bar v\|}"

@@ -284,10 +284,11 @@ def slice_and_projection_view(net: ShallowReluNet, i: int, j: int, X=None, y=Non
             xs, ys = _segments_xy(_argmax_boundary(sn.A, sn.c1, sn.B, sn.c2, box))
             fig.add_scatter(x=xs, y=ys, mode="lines", line=dict(color="black", width=3, dash="dot"),
                             name="k-class argmax boundary (on the slice)")
-        c_l, c_r = st.columns(2)
-        show_figure(fig, key="trop_fig_slice", container=c_l)
-        show_figure(dual_space_figure(geo, title="Dual space of the slice net"), key="trop_fig_slice_dual",
-                    container=c_r)
+        fig.update_layout(height=640)
+        show_figure(fig, key="trop_fig_slice")
+        dfig = dual_space_figure(geo, title="Dual space of the slice net")
+        dfig.update_layout(height=640)
+        show_figure(dfig, key="trop_fig_slice_dual")
         if has_data:
             st.caption("Data points are the features projected on the plane; they lie near, not on, the slice, so a "
                        "point may sit on the 'wrong' side of the slice's boundary.")

@@ -115,8 +115,11 @@ def input_space_figure(
             if sel.size == 0:
                 continue
             xs, ys = _polylines([R.polygon(r) for r in sel])
+            many = net.k > 4  # one legend entry for all classes: a 10-class legend would dwarf the plot
             fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", mode="lines", line=dict(width=0.5, color="rgba(80,80,80,0.35)"),
-                                     fillcolor=_rgba(CLASS_COLORS[c % 10], 0.13), name=f"regions: argmax = class {c}",
+                                     fillcolor=_rgba(CLASS_COLORS[c % 10], 0.13),
+                                     name="regions (colour = argmax class)" if many else f"regions: argmax = class {c}",
+                                     showlegend=bool(not many or c == int(cls.min())),
                                      hoverinfo="skip", legendgroup="regions"))
         dual = geo.sub.points[geo.region_dual]
         side = geo.region_side
@@ -157,11 +160,15 @@ def input_space_figure(
     if X is not None and len(X):
         X, y = _decimate(np.asarray(X), y)
         yy = np.zeros(len(X), dtype=int) if y is None else np.asarray(y, dtype=int)
-        for c in np.unique(yy):
+        labels = np.unique(yy)
+        many = len(labels) > 4
+        for c in labels:
             m = yy == c
-            fig.add_trace(go.Scatter(x=X[m, 0], y=X[m, 1], mode="markers", name=f"data: class {c}",
+            fig.add_trace(go.Scatter(x=X[m, 0], y=X[m, 1], mode="markers",
+                                     name="data (colour = class)" if many else f"data: class {c}",
+                                     legendgroup="data", showlegend=bool(not many or c == labels[0]),
                                      marker=dict(size=5, color=CLASS_COLORS[c % 10], line=dict(width=0.5, color="white")),
-                                     hoverinfo="skip"))
+                                     hovertemplate=f"class {c}<extra></extra>"))
     hl = [] if highlight_region is None else [int(r) for r in np.atleast_1d(highlight_region) if 0 <= int(r) < len(R)]
     if hl:
         xs, ys = _polylines([R.polygon(r) for r in hl])

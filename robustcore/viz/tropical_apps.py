@@ -152,7 +152,7 @@ def lottery_figure(exp: Any, run_index: int, box: tuple[float, float, float, flo
     run = exp.runs[run_index]
     nets = {"dense": exp.dense, "ticket": run.ticket, "random": run.random}
     titles = (
-        "dense: conv(Z_G1, Z_G2)",
+        "dense: conv(Z₁ ∪ Z₂)",
         f"ticket (original init): d_H = {run.dist_ticket:.3f}",
         f"random re-init: d_H = {run.dist_random:.3f}",
         f"dense boundary (acc {exp.acc_dense:.3f})",

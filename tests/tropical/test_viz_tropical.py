@@ -69,3 +69,21 @@ def test_figures_for_degenerate_nets_and_other_views() -> None:
     assert projection_figure(projected_zonotope(G1, U), projected_zonotope(G2, U)).data
     hist = [{"epoch": e, "loss": 1.0 / e, "train_acc": 0.5 + e / 40} for e in range(1, 11)]
     assert len(training_figure(hist, 5).data) == 2
+
+
+def test_ten_class_legend_stays_small_and_replay_has_a_play_button():
+    """A 10-class head must not get a 20-entry legend (it dwarfed the plot); the epoch replay animates."""
+    from robustcore.tropical import ShallowReluNet, decision_boundary_cells, pair_geometry
+    from robustcore.viz.tropical import input_space_figure, training_replay_figure
+
+    rng = np.random.default_rng(0)
+    net = ShallowReluNet(rng.normal(size=(6, 2)), rng.normal(size=6), rng.normal(size=(10, 6)), rng.normal(size=10))
+    X = rng.uniform(-2, 2, (300, 2))
+    box = (-3.0, 3.0, -3.0, 3.0)
+    fig = input_space_figure(pair_geometry(net, box), net, X, net.predict(X))
+    shown = [t for t in fig.data if t.showlegend is not False]
+    assert len(shown) <= 8
+    snaps = [net, ShallowReluNet(net.A * 0.5, net.c1, net.B[:2], net.c2[:2])]
+    bounds = [decision_boundary_cells(ShallowReluNet(s.A, s.c1, s.B[:2], s.c2[:2]), box) for s in snaps]
+    rf = training_replay_figure(bounds, [0, 10], X, None, box)
+    assert len(rf.frames) == 2 and rf.layout.updatemenus[0].buttons[0].label.startswith("▶")
