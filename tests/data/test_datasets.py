@@ -62,3 +62,26 @@ def test_folder_sets_need_a_root(tmp_path, monkeypatch):
 def test_bad_names(name, split):
     with pytest.raises(ValueError):
         load_dataset(name, split)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_any = st.none() | st.integers() | st.floats() | st.text(max_size=12) | st.binary(max_size=8) | st.lists(st.integers(), max_size=2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(list(DATASETS)) | _any, split=st.sampled_from(["train", "test", "all"]) | _any,
+       root=st.none() | st.text(max_size=12) | st.integers())
+def test_any_arguments_give_data_or_one_sentence(name, split, root):
+    import os
+
+    os.environ.pop("ROBUSTCORE_DATA", None)
+    if isinstance(root, str) and root.strip(". /") == "":
+        root = None  # the current folder or / could hold real data; keep the property about bad input
+    try:
+        X, y = load_dataset(name, split, root)
+    except (ValueError, TypeError) as exc:
+        assert str(exc) and "\n" not in str(exc).strip()
+        return
+    assert X.dtype == torch.float32 and y.dtype == torch.int64 and X.ndim == 4 and len(X) == len(y)
