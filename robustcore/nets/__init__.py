@@ -12,7 +12,7 @@ from .defaults import (
     train_from_config,
 )
 from .loading import is_torchscript, load_model_file
-from .models import MAX_PARAMETERS, DigitsCNN, DigitsMLP, ToyReluNet, build_model, validate_arch_config
+from .models import MAX_PARAMETERS, DigitsCNN, arch_config_for, DigitsMLP, ToyReluNet, build_model, validate_arch_config
 from .training import evaluate_accuracy, predict, train_classifier
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "is_default_model_cached",
     "is_torchscript",
     "validate_arch_config",
+    "arch_config_for",
     "CheckpointError",
     "load_checkpoint",
     "read_checkpoint",

@@ -260,3 +260,28 @@ def build_model(config: dict) -> nn.Module:
     from .cohen import build_cohen
 
     return build_cohen(arch, **kwargs)
+
+
+def arch_config_for(arch: str, dataset: str, **kwargs) -> dict:
+    """``{"arch": arch, "arch_kwargs": ...}`` with the input size and channels of ``dataset``'s images.
+
+    Parameters
+    ----------
+    arch : "mlp", "cnn" or "lenet".
+    dataset : a name of :data:`robustcore.data.DATASETS` ("digits", "mnist-5k", "mnist", "cifar10").
+    kwargs : further architecture arguments (e.g. ``hidden=[128, 32]``), validated with the rest.
+
+    Example: ``build_model(arch_config_for("cnn", "cifar10"))`` is a CNN for (n, 3, 32, 32) images.
+    """
+    from robustcore.data import dataset_info
+
+    ds = dataset_info(dataset)
+    if arch == "mlp":
+        base = {"in_features": ds.channels * ds.side * ds.side}
+    elif arch in ("cnn", "lenet"):
+        base = {"in_channels": ds.channels, "input_size": ds.side}
+    else:
+        raise ValueError(f"arch must be 'mlp', 'cnn' or 'lenet' for a dataset's images, not {arch!r}.")
+    config = {"arch": arch, "arch_kwargs": {**base, "num_classes": ds.classes, **kwargs}}
+    validate_arch_config(config)
+    return config

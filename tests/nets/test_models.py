@@ -141,3 +141,16 @@ def test_default_model_info_describes_the_model():
     model, info = default_model("toy-moons")
     assert (info["arch"], info["num_classes"], info["input_shape"]) == ("toy-relu", 2, (2,))
     assert info["parameters"] == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn", "lenet"])
+@pytest.mark.parametrize("dataset", ["digits", "mnist-5k", "cifar10"])
+def test_arch_config_for_each_dataset(arch, dataset):
+    from robustcore.nets import arch_config_for
+
+    if arch == "lenet" and dataset == "digits":
+        with pytest.raises(ValueError, match="input_size"):
+            arch_config_for(arch, dataset)
+        return
+    model = build_model(arch_config_for(arch, dataset))
+    assert model(torch.rand(2, *DATASET_SHAPES[dataset])).shape == (2, 10)
