@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linprog
 
-from tests.tropical._tropical_helpers import bisect_sign_changes, maximisers, random_net
+from tests.tropical._tropical_helpers import bisect_sign_changes, maximisers, random_net, same_point_sets
 from robustcore.tropical import (
     LiftedZonotope,
     ShallowReluNet,
@@ -251,3 +251,22 @@ def test_boundary_two_ways_agree_for_small_biases() -> None:
             net = ShallowReluNet(rng.normal(size=(p, 2)), eps * rng.normal(size=p), rng.normal(size=(2, p)),
                                  eps * rng.normal(size=2))
             assert segment_set_distance(decision_boundary_cells(net, BOX), decision_boundary_dual(net, BOX)) < 1e-5, (eps, t)
+
+
+def test_upper_vertices_from_the_arrangement_equal_the_face_enumeration() -> None:
+    """The fast path (cells of the line arrangement -> upper vertices) gives the same dual subdivision as the
+    exact zonohedron face enumeration, and falls back to it for concurrent lines (bias-free nets)."""
+    import robustcore.tropical.subdivision as S
+
+    rng = np.random.default_rng(5)
+    for p, bias in ((4, True), (12, True), (40, True), (6, False)):
+        net = random_net(rng, p, bias=bias)
+        zonos = S.lifted_zonotopes(net)
+        fast = S.subdivision_from_lifted(zonos)
+        blocks = [z.upper_vertices(fast=False) for z in zonos]
+        unit = float(max(np.abs(b[:, :2]).max() for b in blocks))
+        slow = S._subdivision_core([b / unit for b in blocks], 2)
+        assert fast.kind == slow.kind and len(fast.cells) == len(slow.cells) and fast.n_regions == slow.n_regions
+        assert same_point_sets(fast.points[fast.upper], slow.points[slow.upper] * unit, tol=1e-9 * unit)
+    bias_free = random_net(rng, 6, bias=False)
+    assert S._upper_vertices_by_arrangement(S.lifted_zonotopes(bias_free)[0].generators, np.zeros(3)) is None
