@@ -1,18 +1,21 @@
 """AppTest script time of the certificates page for each everyday interaction, with a new value each time.
 
-    python benchmarks/certificates_page.py [--repeats 3]
+    python benchmarks/certificates_page.py [--repeats 4] [--baseline COMMIT]
 
 Warm means the base classifier is loaded and the test set read (the first render pays for those); every
-interaction below sets a value the page has not computed yet, so the time includes the certificate it
-needs. This is the script time only: ``benchmarks/pages.py`` measures the wait in a browser, which adds
-sending and drawing the figures. Target (issue 15): < 1 s per everyday interaction (sigma, sample size,
-image) in the default view. Uses a throw-away results store.
+interaction sets a value the page has not computed yet, so the time includes the certificate it needs.
+With ``--baseline COMMIT`` the page file of that commit (e.g. 01c0ba6, before issue 15) runs beside the
+current one, interleaved, so both see the same machine load. This is the script time only:
+``benchmarks/pages.py`` measures the wait in a browser, which adds sending and drawing the figures.
+Target (issue 15): < 1 s per everyday interaction (sigma, sample size, image) in the default view.
+Uses a throw-away results store.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -21,44 +24,64 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+VALUES = {"sigma": [0.3, 0.35, 0.4, 0.45, 0.2, 0.15, 0.5, 0.55], "n": [500, 100, 500, 1000, 500, 100, 500, 1000],
+          "image": [5, 17, 40, 77, 120, 200, 301, 449]}
+
+
+def _act(at, what: str, value) -> None:
+    if what == "sigma":
+        w = next(w for w in at.slider if w.label == "Certification sigma")
+    elif what == "n":
+        w = next(w for w in at.select_slider if w.label == "Samples n")
+    else:
+        w = next(w for w in at.number_input if "image index" in w.label.lower())
+    w.set_value(value)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="new values per interaction (>= 1)")
+    parser.add_argument("--repeats", type=int, default=4, help="new values per interaction, in [1, 8]")
+    parser.add_argument("--baseline", default=None, help="a commit whose pages/certificates.py runs beside")
     args = parser.parse_args()
     if not 1 <= args.repeats <= 8:
         raise SystemExit("error: --repeats must be in [1, 8].")
     os.environ.setdefault("ROBUSTCORE_STORE", str(Path(tempfile.mkdtemp()) / "results.sqlite"))
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "pages" / "certificates.py"), default_timeout=600)
-    t = time.perf_counter()
-    at.run()
-    print(f"first render (loads the model)   {time.perf_counter() - t:6.2f} s")
-    t = time.perf_counter()
-    at.run()
-    print(f"warm rerun, nothing changed       {time.perf_counter() - t:6.2f} s")
-
-    def widget(kind: str, key: str):
-        return next(w for w in getattr(at, kind) if w.key == key)
-
-    plan = [
-        ("sigma (slider, n = 1,000)", "slider", "cert_sigma", [0.3, 0.35, 0.4, 0.45, 0.2, 0.15, 0.5, 0.55]),
-        ("image (number input)", "number_input", "cert_image", [5, 17, 40, 77, 120, 200, 301, 449]),
-        ("samples n (100 / 500)", "select_slider", "cert_n", [500, 100] * 4),
-    ]
-    for label, kind, key, values in plan:
-        times = []
-        for v in values[: args.repeats]:
-            t = time.perf_counter()
-            widget(kind, key).set_value(v).run()
-            times.append(time.perf_counter() - t)
-            assert not at.exception, [e.value for e in at.exception]
-        print(f"{label:33s} median {statistics.median(times):5.2f} s, max {max(times):5.2f} s")
-    for view in ("landscape", "table", "dataset", "votes"):
+    pages = {"current": ROOT / "pages" / "certificates.py"}
+    if args.baseline:
+        try:
+            text = subprocess.run(["git", "show", f"{args.baseline}:pages/certificates.py"], cwd=ROOT, check=True,
+                                  capture_output=True, text=True).stdout
+        except subprocess.CalledProcessError:
+            raise SystemExit(f"error: no pages/certificates.py at commit {args.baseline!r}.") from None
+        old = Path(tempfile.mkdtemp()) / "certificates_baseline.py"
+        old.write_text(text)
+        pages = {args.baseline: old, **pages}
+    apps = {}
+    for name, path in pages.items():
+        at = AppTest.from_file(str(path), default_timeout=600)
         t = time.perf_counter()
-        widget("radio", "cert_view").set_value(view).run()
-        print(f"switch to view {view:18s} {time.perf_counter() - t:6.2f} s (first time for this image)")
+        at.run()
+        first = time.perf_counter() - t
+        t = time.perf_counter()
+        at.run()
+        print(f"{name:>10s}: first render {first:6.2f} s (loads the model), warm rerun {time.perf_counter() - t:5.2f} s")
+        apps[name] = at
+    times = {name: {what: [] for what in VALUES} for name in apps}
+    for what, values in VALUES.items():
+        for v in values[: args.repeats]:
+            for name, at in apps.items():
+                _act(at, what, v)
+                t = time.perf_counter()
+                at.run()
+                times[name][what].append(time.perf_counter() - t)
+                if at.exception:
+                    raise SystemExit(f"{name}: {at.exception[0].value}")
+    for what in VALUES:
+        cells = [f"{name}: median {statistics.median(times[name][what]):5.2f} s, max {max(times[name][what]):5.2f} s"
+                 for name in apps]
+        print(f"{what:6s} " + " | ".join(cells))
 
 
 if __name__ == "__main__":
