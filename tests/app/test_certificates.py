@@ -234,9 +234,13 @@ def test_reproduce_table_or_a_note(monkeypatch):
 
 def test_a_damaged_store_is_one_sentence(own_store):
     own_store.write_bytes(b"this is not a sqlite file" * 100)
-    at = _page(view="dataset")
-    assert not at.exception
-    assert len(at.error) == 1 and "Traceback" not in at.error[0].value and at.error[0].value.count("\n") == 0
+    for view in ("dataset", "votes"):
+        at = _page(view=view, n=100)
+        assert not at.exception
+        assert len(at.error) == 1 and "Traceback" not in at.error[0].value and at.error[0].value.count("\n") == 0
+    # the stored radii are missing, the rest of the view is there
+    assert any("#0 *" in a.get("text", "") for f in _figures(at) for a in f["layout"].get("annotations", []))
+    assert _vote_figure(at)["layout"]["xaxis"]["type"] == "category"
 
 
 def test_folder_datasets_say_what_they_need():

@@ -14,6 +14,7 @@ from PIL import Image
 from robustcore.viz.smoothing import (
     VOTE_ROLES,
     certified_accuracy_figure,
+    digit_from_png,
     image_from_png,
     image_grid,
     landscape_figure,
@@ -183,3 +184,7 @@ def test_image_from_png_fits_every_dataset_shape():
         image_from_png(_png(np.full((40, 40, 3), 9, dtype=np.uint8)), (3, 32, 32))
     with pytest.raises(ValueError, match="shape"):
         image_from_png(_png(grey), (2, 8, 8))
+    d = digit_from_png(_png(grey))
+    assert d.shape == (1, 8, 8) and d.min() == 0 and d.max() == 1
+    with pytest.raises(ValueError, match="not a readable PNG"):
+        digit_from_png(b"not an image")
