@@ -113,6 +113,9 @@ def layer_operator_norm(module: nn.Module, in_shape: tuple[int, ...]) -> tuple[f
     -------
     (norm, out_shape, method); raises ValueError for layers it cannot bound soundly.
     """
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be a torch nn.Module; got {type(module).__name__}.")
+    in_shape = check_shape("in_shape", in_shape)
     if isinstance(module, nn.Linear):
         w = module.weight.detach().to(torch.float64)
         if not torch.isfinite(w).all():

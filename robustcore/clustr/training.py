@@ -317,10 +317,18 @@ def _data(config: dict[str, Any], split: str) -> tuple[torch.Tensor, torch.Tenso
     return dataset_to_tensors(ds, limit if split == "train" else (None if limit is None else max(limit // 5, 500)))
 
 
-def build_model(config: dict[str, Any]) -> nn.Module:
-    """Untrained model for `config` (a ClusterClassifier, or embedding + linear head for "ce"/"pgd-at")."""
+def _check_config(config: Any) -> dict[str, Any]:
+    """Re-validate a config made by ``model_config`` (a stored or hand-edited one): same keys, same ranges."""
     if not isinstance(config, dict) or "kind" not in config:
         raise TypeError("config must be a dict made by model_config.")
+    derived = ("kind", "recipe", "input_shape", "num_classes")
+    model_config(config["kind"], config.get("recipe", "ours"), **{k: v for k, v in config.items() if k not in derived})
+    return config
+
+
+def build_model(config: dict[str, Any]) -> nn.Module:
+    """Untrained model for `config` (a ClusterClassifier, or embedding + linear head for "ce"/"pgd-at")."""
+    _check_config(config)
     torch.manual_seed(int(config.get("seed", 0)))
     shape = tuple(config.get("input_shape", (1, 8, 8)))
     n_classes = int(config.get("num_classes", 10))
@@ -531,8 +539,7 @@ def train_model(model: nn.Module, config: dict[str, Any], progress: ProgressFn |
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch nn.Module; got {type(model).__name__}.")
-    if not isinstance(config, dict) or "kind" not in config:
-        raise TypeError("config must be a dict made by model_config.")
+    _check_config(config)
     device = _check_device(device)
     t0 = time.perf_counter()
     X, y = _data(config, "train")
@@ -562,8 +569,7 @@ def load_or_train(config: dict[str, Any], progress: ProgressFn | None = None, re
     trained on `device` when missing (the device is not part of the cache key). Returned on the CPU."""
     from robustcore.nets import cached_model
 
-    if not isinstance(config, dict) or "kind" not in config:
-        raise TypeError("config must be a dict made by model_config.")
+    _check_config(config)
     device = _check_device(device)
 
     def train(model: nn.Module, cfg: dict[str, Any], prog: ProgressFn | None) -> dict[str, float]:
