@@ -191,8 +191,14 @@ def test_dataset_view_shows_our_runs_and_imported_logs_and_never_clears_caches(o
     cleared = []
     monkeypatch.setattr(st.cache_data, "clear", lambda *a, **k: cleared.append("data"))
     monkeypatch.setattr(st.cache_resource, "clear", lambda *a, **k: cleared.append("resource"))
+    from robustcore.smoothing.importlog import import_cohen_log
+    from robustcore.store import ResultsStore
+
     ours = _add_run(own_store, "digits", 0.25, [0.1, 0.5, 0.0])
-    imported = _add_run(own_store, None, 0.5, [0.3, 0.8], source="imported", name="cohen-cifar-0.50")
+    log = own_store.parent / "sigma_0.50.tsv"  # a published log in Cohen's format (no images needed)
+    log.write_text("idx\tlabel\tpredict\tradius\tcorrect\ttime\n0\t3\t3\t0.3\t1\t0:00:01.5\n"
+                   "20\t8\t-1\t0.0\t0\t0:00:01.2\n40\t1\t1\t0.8\t1\t0:00:01.1\n")
+    imported = import_cohen_log(log, 0.5, name="cohen-cifar-0.50", store=ResultsStore(own_store))
     _add_run(own_store, "mnist-5k", 0.25, [0.2])  # another dataset: not shown for digits
 
     def fake_certify(method, train_sigma, sigma, n=1000, max_images=30, progress=None, **kw):
@@ -208,6 +214,7 @@ def test_dataset_view_shows_our_runs_and_imported_logs_and_never_clears_caches(o
     row = summary.set_index("run").loc[imported]
     assert row["source"] == "imported" and "imported: cohen-cifar-0.50" in row["curve"]
     assert summary.set_index("run").loc[ours, "acc@0.25"] == pytest.approx(1 / 3)  # radii 0.1, 0.5, 0.0
+    assert row["acc@0.25"] == pytest.approx(2 / 3) and row["acc@0.5"] == pytest.approx(1 / 3)  # from the file
     next(b for b in at.button if b.label.startswith("Certify 30 test images")).click().run()
     _clean(at, "certify button")
     summary = next(df.value for df in at.dataframe if "curve" in df.value.columns)

@@ -30,9 +30,11 @@ def _describe(kind: str, cfg: dict) -> tuple[str, str, bool]:
         src = cfg["source"]
         return (f"data-dependent + memory sigma0={src.get('sigma0')} [{src.get('model')}@{src.get('train_sigma')}] "
                 f"n={src.get('n')}", "guarantee (memory classifier)", True)
-    model = cfg.get("model") or ("checkpoint" if cfg.get("checkpoint") else "?")
-    return (f"fixed sigma={cfg.get('sigma')} [{model}@{cfg.get('train_sigma', cfg.get('sigma'))}] n={cfg.get('n')}",
-            "guarantee (Cohen)", True)
+    if cfg.get("checkpoint"):
+        model = f"checkpoint {cfg['checkpoint']}"
+    else:
+        model = f"{cfg.get('model', '?')}@{cfg.get('train_sigma', cfg.get('sigma'))}"
+    return f"fixed sigma={cfg.get('sigma')} [{model}] n={cfg.get('n')}", "guarantee (Cohen)", True
 
 
 def _dataset_of(kind: str, cfg: dict) -> str | None:
