@@ -301,3 +301,39 @@ def test_bundled_mnist_is_inspected_like_digits(monkeypatch):
     assert votes["layout"]["xaxis"]["type"] == "category"
     assert sum(y for tr in votes["data"] for y in _values(tr["y"])) == 100
     assert any("bundled-MNIST models" in c.value for c in at.caption)  # what the base classifier is
+
+
+def test_colour_images_go_through_every_view(monkeypatch):
+    """A 32x32 colour dataset (CIFAR-10's shape) through votes, landscape and table, with a stand-in model
+    and data (the real folder and checkpoint are exercised by the browser tests)."""
+    import torch
+
+    import ui.common
+    from ui.certificates import compute, config
+
+    rng = np.random.default_rng(0)
+    X = rng.random((30, 3, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 10, 30)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 10)).eval()
+    real_choice, real_test_set, real_model = config.base_choice, compute.test_set, compute.builtin_model
+    colour = config.BaseChoice(("cohen",), "stand-in", "")
+    monkeypatch.setattr(config, "base_choice", lambda d, m: colour if d == "cifar10" else real_choice(d, m))
+    monkeypatch.setattr(compute, "test_set", lambda d, r: (X, y) if d == "cifar10" else real_test_set(d, r))
+    monkeypatch.setattr(compute, "builtin_model",
+                        lambda d, *a: (net, {}) if d == "cifar10" else real_model(d, *a))
+    monkeypatch.setattr(compute, "knn_reference", lambda d, r: (X.reshape(30, -1), 20.0))
+    monkeypatch.setattr(ui.common, "models_for", lambda d: ["digits-cnn", "upload"])
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.query_params.update({"n": "100", "steps": "25", "image": "29"})
+    at.run()
+    _widget(at, "selectbox", "rc_dataset").set_value("cifar10").run()
+    _clean(at, "cifar10 votes")
+    assert _widget(at, "number_input", "cert_image").value == 29
+    grids = [f for f in _figures(at) if f["layout"].get("meta", {}).get("tile") == [32, 32]]
+    assert len(grids) == 2 and all(f["data"][0]["type"] == "image" for f in grids)  # gallery and noise, in colour
+    _widget(at, "radio", "cert_view").set_value("landscape").run()
+    _clean(at, "cifar10 landscape")
+    _widget(at, "radio", "cert_view").set_value("table").run()
+    _clean(at, "cifar10 table")
+    assert len(_table(at)) == 4 and set(_table(at)["status"]) <= {"guarantee", "not a guarantee", "abstains"}
