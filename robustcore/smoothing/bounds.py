@@ -24,9 +24,49 @@ __all__ = [
 ]
 
 
+#: Largest number of values one call accepts (arrays of counts or probabilities).
+MAX_VALUES = 10**7
+
+
+def _real_array(name: str, v) -> np.ndarray:
+    """``v`` as a float64 array; TypeError for non-numeric or complex input, ValueError when too large."""
+    if isinstance(v, (str, bytes)) or v is None:
+        raise TypeError(f"{name} must be a real number or an array of them, got {type(v).__name__}.")
+    try:
+        arr = np.asarray(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number or an array of them.") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}.")
+    if arr.size > MAX_VALUES:
+        raise ValueError(f"{name} holds {arr.size:,} values; at most {MAX_VALUES:,} are accepted.")
+    return arr.astype(np.float64)
+
+
+def _check_sigma(sigma) -> float:
+    s = _real_array("sigma", sigma)
+    if s.ndim != 0:
+        raise ValueError(f"sigma must be one number, got an array of shape {s.shape}.")
+    s = float(s)
+    if not (math.isfinite(s) and s > 0):
+        raise ValueError(f"sigma must be a positive finite number, got {sigma!r}.")
+    return s
+
+
+def _check_probability(name: str, p) -> np.ndarray:
+    arr = _real_array(name, p)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > 1):
+        raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}.")
+    return arr
+
+
 def _check_counts(k, n, alpha) -> tuple[np.ndarray, np.ndarray, float]:
-    k_arr = np.asarray(k)
-    n_arr = np.asarray(n)
+    k_arr = _real_array("k", k)
+    n_arr = _real_array("n", n)
+    try:
+        np.broadcast_shapes(k_arr.shape, n_arr.shape)
+    except ValueError:
+        raise ValueError(f"k and n must have broadcastable shapes, got {k_arr.shape} and {n_arr.shape}.") from None
     if not (np.all(np.isfinite(k_arr)) and np.all(np.isfinite(n_arr))):
         raise ValueError("Counts k and n must be finite numbers.")
     if np.any(k_arr != np.round(k_arr)) or np.any(n_arr != np.round(n_arr)):
@@ -35,10 +75,12 @@ def _check_counts(k, n, alpha) -> tuple[np.ndarray, np.ndarray, float]:
         raise ValueError(f"The number of samples n must be at least 1, got {n!r}.")
     if np.any(k_arr < 0) or np.any(k_arr > n_arr):
         raise ValueError(f"The count k must lie in [0, n], got k={k!r}, n={n!r}.")
-    alpha = float(alpha)
-    if not (0.0 < alpha < 1.0):
+    a = _real_array("alpha", alpha)
+    if a.ndim != 0:
+        raise ValueError(f"alpha must be one number, got an array of shape {a.shape}.")
+    if not (0.0 < float(a) < 1.0):
         raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
-    return k_arr.astype(np.float64), n_arr.astype(np.float64), alpha
+    return k_arr, n_arr, float(a)
 
 
 def _as_output(x: np.ndarray):
@@ -144,7 +186,8 @@ def cohen_radius_from_tail(tail, sigma: float):
     float or ndarray
         The l2 radius; negative when ``p_lower < 0.5`` (callers abstain there).
     """
-    return _as_output(float(sigma) * norm.isf(np.asarray(tail, dtype=np.float64)))
+    tail = _check_probability("tail", tail)
+    return _as_output(_check_sigma(sigma) * norm.isf(tail))
 
 
 def cohen_radius(p_lower, sigma: float):
@@ -162,8 +205,15 @@ def cohen_radius(p_lower, sigma: float):
     Returns
     -------
     float or ndarray
+        Negative where ``p_lower < 1/2`` (callers abstain there).
+
+    Raises
+    ------
+    ValueError
+        ``p_lower`` outside [0, 1] or NaN, ``sigma`` not a positive finite number.
     """
-    return cohen_radius_from_tail(1.0 - np.asarray(p_lower, dtype=np.float64), sigma)
+    p = _check_probability("p_lower", p_lower)
+    return cohen_radius_from_tail(1.0 - p, _check_sigma(sigma))
 
 
 def gap_radius(tail_a, p_upper_b, sigma: float):
@@ -183,7 +233,9 @@ def gap_radius(tail_a, p_upper_b, sigma: float):
     float
         The radius (negative or zero when ``p_A_lower <= p_B_upper``; callers abstain there).
     """
-    return float(sigma) / 2.0 * (norm.isf(tail_a) + norm.isf(p_upper_b))
+    ta = _check_probability("tail_a", tail_a)
+    pb = _check_probability("p_upper_b", p_upper_b)
+    return _as_output(_check_sigma(sigma) / 2.0 * (norm.isf(ta) + norm.isf(pb)))
 
 
 def radius_cap(n: int, alpha: float, sigma: float = 1.0) -> float:
@@ -205,5 +257,7 @@ def radius_cap(n: int, alpha: float, sigma: float = 1.0) -> float:
     float
         3.8115 sigma at n = 1e5, alpha = 1e-3.
     """
-    _check_counts(0, n, alpha)
-    return float(sigma) * float(norm.isf(-math.expm1(math.log(alpha) / n)))
+    _, n_arr, alpha = _check_counts(0, n, alpha)
+    if n_arr.ndim != 0:
+        raise ValueError(f"n must be one number, got an array of shape {n_arr.shape}.")
+    return _check_sigma(sigma) * float(norm.isf(-math.expm1(math.log(alpha) / float(n_arr))))

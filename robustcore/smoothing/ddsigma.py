@@ -100,6 +100,14 @@ def surrogate_radius(psi: torch.Tensor, sigma: torch.Tensor, clip: tuple[float, 
         The surrogate radius; differentiable in ``psi`` and ``sigma``.
     """
     lo, hi = check_clip(clip)
+    if not isinstance(psi, torch.Tensor) or not isinstance(sigma, torch.Tensor):
+        raise TypeError("psi and sigma must be torch tensors (psi (B, K), sigma (B,)).")
+    if psi.is_complex() or sigma.is_complex() or not (psi.is_floating_point() and sigma.is_floating_point()):
+        raise TypeError(f"psi and sigma must be real floating-point tensors, got {psi.dtype} and {sigma.dtype}.")
+    if psi.ndim != 2 or psi.shape[1] < 2 or psi.shape[0] < 1:
+        raise ValueError(f"psi must have shape (B, K) with K >= 2, got {tuple(psi.shape)}.")
+    if sigma.shape != (psi.shape[0],):
+        raise ValueError(f"sigma must have shape ({psi.shape[0]},), got {tuple(sigma.shape)}.")
     top2 = torch.topk(psi, 2, dim=1).values.clamp(lo, hi)
     return sigma / 2.0 * (_ndtri(top2[:, 0]) - _ndtri(top2[:, 1]))
 

@@ -403,3 +403,69 @@ def test_predict_errs_at_most_alpha_on_the_linear_classifier():
             assert outs.count(1) >= repeats * 0.95
         else:  # near the boundary it mostly abstains rather than guess
             assert outs.count(ABSTAIN) > repeats / 2
+
+
+def test_smooth_leaves_the_callers_model_as_it_found_it():
+    """Issue 12: train/eval mode, memory format, requires_grad and device of the caller's model are untouched
+    (Smooth samples with a private frozen copy), even with channels_last."""
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.Flatten(),
+                                torch.nn.Linear(4 * 8 * 8, 3))
+    model.train()
+    model[3].weight.requires_grad_(False)  # a mixed pattern of flags must survive too
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    flags = [p.requires_grad for p in model.parameters()]
+    strides = [p.stride() for p in model.parameters()]
+    x = torch.rand(1, 8, 8)
+    sm = Smooth(model, 3, 0.25, channels_last=True)
+    sm.certify(x, 10, 50, 0.01, batch_size=25, seed=0)
+    sm.predict(x, 20, 0.01, seed=1)
+    assert model.training and all(m.training for m in model.modules())
+    assert [p.requires_grad for p in model.parameters()] == flags
+    assert [p.stride() for p in model.parameters()] == strides  # memory format (layout) unchanged
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # BN running stats unchanged
+    assert sm.base_classifier is not model and not sm.base_classifier.training
+
+
+def test_seed_drawn_from_torch_default_generator_and_recorded():
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
+    sm = Smooth(model, 3, 0.5)
+    x = torch.rand(4)
+    torch.manual_seed(123)
+    a = sm.certify(x, 10, 100, 0.01)
+    torch.manual_seed(123)
+    b = sm.certify(x, 10, 100, 0.01)
+    assert a.seed == b.seed is not None and np.array_equal(a.counts, b.counts)
+    c = sm.certify(x, 10, 100, 0.01, seed=a.seed)  # the recorded seed reproduces the certificate
+    assert np.array_equal(c.counts, a.counts) and np.array_equal(c.counts0, a.counts0)
+
+
+def test_input_range_none_accepts_toy_and_normalised_inputs():
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2))
+    x = torch.tensor([-3.0, 5.0])
+    with pytest.raises(ValueError, match="input_range"):
+        Smooth(model, 2, 0.5).certify(x, 10, 100, 0.01, seed=0)
+    cert = Smooth(model, 2, 0.5, input_range=None).certify(x, 10, 100, 0.01, seed=0)
+    assert cert.n == 100
+    assert Smooth(model, 2, 0.5, input_range=(-5, 5)).predict(x, 50, 0.01, seed=0) in (-1, 0, 1)
+
+
+@pytest.mark.parametrize("kwargs,x,exc,match", [
+    (dict(n0=10, n=10**9 + 1, alpha=0.01), torch.rand(4), ValueError, "cap"),
+    (dict(n0=10, n=10**12, alpha=0.01), torch.rand(4), ValueError, "cap"),
+    (dict(n0=10, n=0, alpha=0.01), torch.rand(4), ValueError, "n must"),
+    (dict(n0=10, n=100, alpha=0.01), torch.zeros(0), ValueError, "empty"),
+    (dict(n0=10, n=100, alpha=0.01), torch.rand(4, dtype=torch.complex64), TypeError, "real"),
+    (dict(n0=10, n=100, alpha=0.01), torch.full((4,), float("nan")), ValueError, "NaN"),
+    (dict(n0=10, n=100, alpha=0.01), "image", TypeError, "x must"),
+    (dict(n0=10, n=100.5, alpha=0.01), torch.rand(4), TypeError, "n must"),
+])
+def test_library_input_refused_before_sampling(kwargs, x, exc, match):
+    model = torch.nn.Sequential(torch.nn.Flatten(0), torch.nn.Linear(4, 3))
+    calls = []
+    sm = Smooth(lambda b: (calls.append(b.shape[0]), torch.zeros(b.shape[0], 3))[1], 3, 0.25)
+    with pytest.raises(exc, match=match):
+        sm.certify(x, **kwargs)
+    with pytest.raises(exc):
+        sm.predict(x, kwargs["n"], kwargs["alpha"])
+    assert calls == []
+    del model
