@@ -60,6 +60,7 @@ bind("cert_lr", "lr", 0.01, float, choices=config.LR_CHOICES)
 bind("cert_r_lip", "r_lip", 0.1, float, choices=config.R_LIP_CHOICES)
 bind("cert_clustr", "clustr", False, bool)
 bind("cert_k_img", "k_img", 30, int, choices=config.K_IMAGES_CHOICES)
+bind("cert_draw", "draw", 0, int, min_value=0, max_value=10**6, step=1)
 view = st.session_state["cert_view"]  # the radio that sets it is drawn below the image picker
 
 c1, c2 = st.columns(2)
@@ -96,7 +97,7 @@ else:
     arch = choice.arch or "none"
 ctx = PageContext(dataset=dataset, root=settings.data_root or "", method=method, train_sigma=float(train_sigma),
                   arch=arch, sigma=sigma, n=n, seed=seed, streams=compute.streams(seed),
-                  shape=config.SHAPES[dataset])
+                  shape=config.SHAPES[dataset], draw=int(st.session_state["cert_draw"]))
 
 # ------------------------------------------------------------------ the base classifier and the image
 image_index = int(url_state("image", 0, int, min_value=0, max_value=10**6, step=1))
@@ -174,4 +175,5 @@ elif ctx.x is not None and ctx.model is not None:
 set_url_state(dataset=dataset, view=view, model=method, train_sigma=train_sigma, sigma=f"{sigma:.2f}", n=n,
               image=image_index, src=st.session_state["cert_src"], steps=st.session_state["cert_steps"],
               lr=st.session_state["cert_lr"], r_lip=st.session_state["cert_r_lip"],
-              clustr=str(bool(st.session_state["cert_clustr"])).lower(), k_img=st.session_state["cert_k_img"])
+              clustr=str(bool(st.session_state["cert_clustr"])).lower(), k_img=st.session_state["cert_k_img"],
+              draw=st.session_state["cert_draw"] or None)

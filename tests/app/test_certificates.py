@@ -17,7 +17,7 @@ from robustcore.smoothing.streams import stream_seed
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "certificates.py")
 NAMES = ["dataset", "view", "model", "train_sigma", "sigma", "n", "src", "steps", "lr", "r_lip", "clustr", "k_img",
-         "image"]
+         "image", "draw"]
 GARBAGE = {"nan": "nan", "inf": "inf", "huge": "1e308", "negative": "-1", "unknown": "no-such-option",
            "long": "x" * 10_000}
 
@@ -91,8 +91,14 @@ def test_votes_view_interactions_follow_the_controls_and_the_url():
     assert votes["layout"]["xaxis"]["type"] == "category"
     bars = {x: y for tr in votes["data"] for x, y in zip(_values(tr["x"]), _values(tr["y"]))}
     assert sum(bars.values()) == 500 and all(str(c) in bars for c in range(10))
-    assert any("certify-fixed (seed" in c.value for c in at.caption)  # the stream is shown
+    assert any(f"certify-fixed (seed {stream_seed(0, 'certify-fixed')})" in c.value for c in at.caption)
     assert any("Cohen certificate" in s.value for s in at.success) or any("abstains" in w.value for w in at.warning)
+
+    # after choosing sigma by watching the radius, fresh noise: a new stream, recorded in the URL
+    next(b for b in at.button if b.label == "Fresh noise").click().run()
+    _clean(at, "fresh noise")
+    assert _param(at, "draw") == "1"
+    assert any(f"certify-fixed-1 (seed {stream_seed(0, 'certify-fixed-1')})" in c.value for c in at.caption)
 
     _widget(at, "slider", "cert_sigma").set_value(0.5).run()
     _clean(at, "sigma")

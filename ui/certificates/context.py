@@ -40,6 +40,13 @@ class PageContext:
     X: np.ndarray | None = None
     y: np.ndarray | None = None
     image_index: int = 0
+    draw: int = 0
+
+    @property
+    def fixed_purpose(self) -> str:
+        """Noise stream of the fixed-sigma certificate: a fresh one after each "Fresh noise" press, so a
+        sigma chosen by watching this certificate's radius is certified on noise the choice never saw."""
+        return "certify-fixed" if self.draw == 0 else f"certify-fixed-{self.draw}"
 
     @property
     def sigma0(self) -> float:

@@ -23,19 +23,20 @@ def _row(name: str, label, radius, sigma, p_lower, purpose: str, seed, status: s
             "status": status, "verdict": verdict}
 
 
-def fixed_row(cert, sigma: float, n: int, alpha: float, seed: int) -> dict:
-    """Cohen's certificate of ``g_sigma`` (stream "certify-fixed")."""
+def fixed_row(cert, sigma: float, n: int, alpha: float, seed: int, purpose: str = "certify-fixed") -> dict:
+    """Cohen's certificate of ``g_sigma`` (stream ``purpose``: "certify-fixed", or "certify-fixed-k" after k
+    fresh draws)."""
     name = f"Fixed sigma = {sigma:.2f} (Cohen)"
     if cert.label < 0:
-        return _row(name, None, 0.0, sigma, cert.p_lower, "certify-fixed", seed, ABSTAINS,
+        return _row(name, None, 0.0, sigma, cert.p_lower, purpose, seed, ABSTAINS,
                     f"Not a guarantee, because CERTIFY abstained: the lower bound on the top class's probability "
                     f"(p_lower = {cert.p_lower:.3f}) is below 1/2 with n = {n:,} samples; more samples or another "
                     f"sigma may certify.")
-    return _row(name, cert.label, cert.radius, sigma, cert.p_lower, "certify-fixed", seed, GUARANTEE,
+    return _row(name, cert.label, cert.radius, sigma, cert.p_lower, purpose, seed, GUARANTEE,
                 f"A guarantee for g_sigma (sigma = {sigma:.2f}) with probability >= 1 - alpha = {_pct(alpha)}: it "
                 f"answers class {cert.label} everywhere within l2 radius {cert.radius:.3f} (Cohen et al. Thm 1). Its "
-                "noise was never seen by the landscape, the optimiser or another row; it holds for a sigma chosen "
-                "without looking at this row.")
+                "noise was never seen by the landscape, the optimiser or another row. It holds for a sigma chosen "
+                "without watching this row's radius; if you chose sigma that way, press Fresh noise.")
 
 
 def dd_row(cert, sigma_x: float, sigma0: float, alpha: float, seed: int) -> dict:

@@ -8,6 +8,7 @@ import streamlit as st
 from ui.certificates import compute, verdicts
 from ui.certificates.config import ALPHA, R_LIP_CHOICES
 from ui.certificates.context import PageContext
+from ui.certificates.view_votes import fresh_noise_button
 from ui.common import guard
 
 _COLUMNS = {"radius": st.column_config.NumberColumn(format="%.4f"),
@@ -28,13 +29,14 @@ def render(ctx: PageContext, steps: int, lr: float) -> None:
     st.subheader("Every certificate for this image")
     c1, c2 = st.columns([2, 1])
     r_lip = c1.select_slider("Lipschitz constant r of ln sigma (Lipschitz-sigma row)", R_LIP_CHOICES, key="cert_r_lip")
+    fresh_noise_button(c2)
     s = ctx.streams
     rows: list[dict] = []
     mem = None
     with guard("building the certificate table"):
         cert = compute.cohen_certificate(ctx.model_key, ctx.model, ctx.x, ctx.sigma, ctx.n, ctx.seed,
-                                         "certify-fixed", ctx.num_classes)
-        rows.append(verdicts.fixed_row(cert, ctx.sigma, ctx.n, ALPHA, cert.seed))
+                                         ctx.fixed_purpose, ctx.num_classes)
+        rows.append(verdicts.fixed_row(cert, ctx.sigma, ctx.n, ALPHA, cert.seed, ctx.fixed_purpose))
         dd = compute.dd_sigma(ctx.model_key, ctx.model, ctx.x, ctx.sigma0, steps, lr, ctx.seed)
         dc = compute.cohen_certificate(ctx.model_key, ctx.model, ctx.x, dd.sigma, ctx.n, ctx.seed, "certify-dd",
                                        ctx.num_classes)

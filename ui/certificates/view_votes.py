@@ -31,6 +31,16 @@ def render_gallery(ctx: PageContext) -> None:
                     csv=False, width="content")
 
 
+def fresh_noise_button(box) -> None:
+    """Move the fixed-sigma certificate to a new noise stream (after choosing sigma by watching its radius)."""
+    if box.button("Fresh noise", key="cert_fresh_noise",
+                  help="Choosing sigma by watching this certificate's radius is a selection on its noise, which "
+                       "makes the guarantee optimistic. Press after choosing sigma: the certificate is drawn again "
+                       "from a stream the choice never saw."):
+        st.session_state["cert_draw"] = int(st.session_state.get("cert_draw", 0)) + 1
+        st.rerun()
+
+
 def render(ctx: PageContext) -> None:
     """Noisy samples (stream "gallery") and CERTIFY's votes (stream "certify-fixed")."""
     st.subheader("Noise and votes")
@@ -39,7 +49,7 @@ def render(ctx: PageContext) -> None:
         s = ctx.streams
         noisy, npred = compute.noisy_samples(ctx.model_key, ctx.model, ctx.x, ctx.sigma, s["gallery"])
         cert = compute.cohen_certificate(ctx.model_key, ctx.model, ctx.x, ctx.sigma, ctx.n, ctx.seed,
-                                         "certify-fixed", ctx.num_classes)
+                                         ctx.fixed_purpose, ctx.num_classes)
         a, b = st.columns([3, 2])
         show_figure(image_grid(np.concatenate([ctx.x[None], noisy]), ["input"] + [f"f = {p}" for p in npred],
                                ncols=6, size=72), key="cert_noisy", container=a, csv=False,
@@ -49,6 +59,7 @@ def render(ctx: PageContext) -> None:
                                    f"Votes of n = {ctx.n:,} fresh samples, sigma = {ctx.sigma:.2f}"),
                     key="cert_votes", container=b)
         b.caption(f"Stream {cert.purpose} (seed {cert.seed}), drawn for this certificate only.")
+        fresh_noise_button(b)
         if cert.label < 0:
             st.warning(f"CERTIFY abstains: p_lower = {cert.p_lower:.4f} < 1/2 for class {cert.candidate}. Not a "
                        "guarantee: more samples or another sigma may certify.")
