@@ -151,10 +151,14 @@ def render_geometry(chosen: Chosen) -> None:
         hw, hh = (box[1] - box[0]) / 2 * zoom, (box[3] - box[2]) / 2 * zoom
         box = (cx - hw, cx + hw, cy - hh, cy + hh)
         l1, l2, l3, l4 = st.columns(4)
+        dense = net.p > 64  # tens of thousands of pieces: off by default, so the figures stay quick to send
         show_regions = l1.checkbox("linear regions", True, key="trop_show_regions")
         show_neurons = l2.checkbox("neuron lines", True, key="trop_show_neurons")
-        show_T = l3.checkbox("T(R)", True, key="trop_show_T")
-        show_sub = l4.checkbox("δ(R) edges", True, key="trop_show_sub")
+        show_T = l3.checkbox("T(R)", not dense, key=f"trop_show_T_{dense}")
+        show_sub = l4.checkbox("δ(R) edges", not dense, key=f"trop_show_sub_{dense}")
+    if net.p > 64:
+        st.caption(f"p = {net.p}: T(R) and the δ(R) edges have tens of thousands of pieces and are off by default "
+                   "(turn them on under 'View box and layers'); the counts below are exact either way.")
 
     geo = None
     with guard("computing the tropical geometry"):
@@ -224,7 +228,9 @@ def render_geometry(chosen: Chosen) -> None:
 
         st.latex(r"P_1 = (s, c_{2,i}) + \textstyle\sum_l [0,1]\, w_{1,l}\,(A_l, c_{1,l}),\quad "
                  r"H_i + Q_j = \max_{(e, h) \in P_1} \langle e, x\rangle + h")
-        show_figure(lifted_figure(geo), key="trop_fig_lifted")
+        # drawn on request for big nets only: an expander's content is sent even while it is closed
+        if net.p <= 32 or st.checkbox("draw the 3-D view (large for this many units)", key="trop_show_lifted"):
+            show_figure(lifted_figure(geo), key="trop_fig_lifted")
         st.caption("The general (biased) form is derived from the paper's bias-free Theorem 2 (a derived extension, "
                    "checked numerically by this project's tests).")
 

@@ -216,6 +216,10 @@ def dual_space_figure(geo: Any, highlight_vertex: int | None = None, show_subdiv
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=BOUNDARY_COLOR, width=4),
                                  name="bridging edges (dual to 𝒟)", hoverinfo="skip"))
     up = sub.upper
+    if up.size > MAX_REGION_MARKERS:
+        fig.add_annotation(text=f"{up.size:,} upper vertices: markers omitted", showarrow=False, xref="paper",
+                           yref="paper", x=0.0, y=1.0, xanchor="left", yanchor="bottom", font=dict(size=11, color="#555"))
+        up = up[:0]
     if up.size:
         tags = sub.tags[up]
         names = np.array(["", "Z₁", "Z₂", "both"], dtype=object)
@@ -335,9 +339,12 @@ def training_replay_figure(boundaries: list, epochs: list, X: np.ndarray, y: np.
     xs, ys = _segments_xy(boundaries[-1])
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=BOUNDARY_COLOR, width=3),
                              name="decision boundary", hoverinfo="skip"))
+    if len(epochs) > 21:  # the eye needs no more frames; each frame is sent to the browser
+        keep = np.unique(np.linspace(0, len(epochs) - 1, 21).round().astype(int))
+        epochs, boundaries = [epochs[k] for k in keep], [boundaries[k] for k in keep]
     frames = []
     for e, S in zip(epochs, boundaries):
-        xs, ys = _segments_xy(S)
+        xs, ys = _segments_xy(np.round(np.asarray(S, dtype=float), 4))
         frames.append(go.Frame(data=[go.Scatter(x=xs, y=ys)], traces=[n_data], name=str(e)))
     fig.frames = frames
     steps = [dict(method="animate", label=str(e), args=[[str(e)], dict(mode="immediate", frame=dict(duration=0, redraw=False),
