@@ -201,6 +201,7 @@ def test_digits_mlp_first_layer_attack_is_verified_on_the_torch_model():
         split_first_layer(torch.nn.Linear(3, 2))
 
 
+@pytest.mark.slow
 def test_default_point_of_the_default_preset_gives_a_verified_attack():
     """The page's attack section opens on the default preset with 200 seeded uniform points; the default point
     must show the attack working (issue 13: presets opened on 'no verified success')."""

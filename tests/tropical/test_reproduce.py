@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from robustcore.tropical.reproduce import reproduce
 
 
+@pytest.mark.slow
 def test_quick_reproduce_table_matches_records():
     r = reproduce(seeds=(0, 1), quick=True)
     rec, tab = r.records, r.table
