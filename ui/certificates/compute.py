@@ -95,12 +95,13 @@ def builtin_model(dataset: str, method: str, train_sigma: float, arch: str):
 
 def check_base_model(model, shape: tuple[int, int, int], num_classes: int, what: str):
     """A base classifier must map (n, *shape) images in [0, 1] to ``num_classes`` logits; one sentence if not."""
+    noun = "colour images" if shape[0] == 3 else "digits"
     try:
         with torch.no_grad():
             out = model(torch.zeros(2, *shape))
     except Exception as exc:  # noqa: BLE001 - any failure means the architecture does not fit
-        raise ValueError(f"{what} cannot classify {shape[1]}x{shape[2]} images with {shape[0]} channel(s) "
-                         f"({type(exc).__name__}).") from None
+        raise ValueError(f"{what} cannot classify {shape[1]}x{shape[2]} {noun} ({shape[0]} channel"
+                         f"{'s' if shape[0] > 1 else ''}; {type(exc).__name__}).") from None
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, num_classes):
         got = tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ValueError(f"{what} returns {got} per image, not {num_classes} class logits.")
