@@ -70,8 +70,8 @@ def pruning_curves_figure(curves: dict[str, dict[str, np.ndarray]], title: str |
 
     ``curves`` is the output of :func:`robustcore.tropical.pruning.pruning_curves`.
     """
-    fig = make_subplots(rows=1, cols=3, subplot_titles=(
-        "accuracy", "Hausdorff distance / diameter of the original polytope", "area ratio of the polytopes"))
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.08, subplot_titles=(
+        "accuracy", "Hausdorff distance / diameter", "area ratio of the polytopes"))
     for method, c in curves.items():
         color = METHOD_COLORS.get(method, "#555555")
         for col, key in enumerate(("accuracy", "hausdorff_rel", "area_ratio"), start=1):
@@ -83,7 +83,7 @@ def pruning_curves_figure(curves: dict[str, dict[str, np.ndarray]], title: str |
                                          "units kept %{customdata[1]}<br>" + key + " %{y:.4f}<extra></extra>"),
                 row=1, col=col,
             )
-            fig.update_xaxes(title_text="pruning ratio (fraction of A, B entries zeroed)", row=1, col=col)
+            fig.update_xaxes(title_text="pruning ratio", row=1, col=col)
     fig.update_layout(title=title, height=420, margin={"t": 60, "b": 40, "l": 40, "r": 10},
                       legend={"orientation": "h", "yanchor": "top", "y": -0.3, "x": 0.0})
     fig.update_xaxes(tickvals=[0, 0.25, 0.5, 0.75, 0.9])
@@ -153,8 +153,10 @@ def lottery_figure(exp: Any, run_index: int, box: tuple[float, float, float, flo
     nets = {"dense": exp.dense, "ticket": run.ticket, "random": run.random}
     titles = (
         "dense: conv(Z₁ ∪ Z₂)",
-        f"ticket (original init): d_H = {run.dist_ticket:.3f}",
-        f"random re-init: d_H = {run.dist_random:.3f}",
+        "ticket (original init): " + ("d_H not informative (collapsed)"
+                                      if getattr(run, "collapsed_ticket", False) else f"d_H = {run.dist_ticket:.3f}"),
+        "random re-init: " + ("d_H not informative (collapsed)"
+                              if getattr(run, "collapsed_random", False) else f"d_H = {run.dist_random:.3f}"),
         f"dense boundary (acc {exp.acc_dense:.3f})",
         f"ticket boundary (acc {run.acc_ticket:.3f})",
         f"random boundary (acc {run.acc_random:.3f})",
