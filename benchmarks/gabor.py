@@ -82,8 +82,11 @@ def page_reruns() -> None:
 
     from streamlit.testing.v1 import AppTest
 
-    page = str(Path(__file__).resolve().parents[1] / "pages" / "gabor.py")
-    at = AppTest.from_file(page, default_timeout=120).run()
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root))  # the page imports ui.*, as it does under `streamlit run app.py`
+    at = AppTest.from_file(str(root / "pages" / "gabor.py"), default_timeout=120).run()
+    if at.exception:
+        raise SystemExit(f"the page failed: {at.exception[0].value}")
     moves = [("sigma slider", lambda a, v: a.slider(key="g_sigma").set_value(v), [2.0, 2.5, 3.0, 3.5, 4.0]),
              ("orientations R", lambda a, v: a.slider(key="g_R").set_value(v), [4, 6, 8, 10, 12]),
              ("regulariser steps", lambda a, v: a.slider(key="g_path_steps").set_value(v), [20, 30, 40, 50, 60]),
