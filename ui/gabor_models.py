@@ -155,7 +155,7 @@ def reproduction() -> None:
     st.header("6. The headline comparison over seeds (saved)")
     saved = _saved()
     if saved is None:
-        st.info("No saved reproduction yet: run `robustcore reproduce gabor` (about 5 minutes on 2 CPU cores) "
+        st.info("No saved reproduction yet: run `robustcore reproduce gabor` (a few minutes on 2 idle CPU cores) "
                 "and reload this page.")
         return
     table, md = saved

@@ -55,7 +55,7 @@ def test_page_reads_state_from_url_and_handles_a_bad_upload():
     assert any("Choose a file" in i.value for i in at.info)
 
 
-GARBAGE = ["nan", "-inf", "1e308", "-1", "x" * 10_000, "nonsense"]
+GARBAGE = ["nan", "inf", "-inf", "1e308", "-1", "x" * 10_000, "nonsense"]
 
 
 @pytest.mark.slow
