@@ -138,3 +138,31 @@ def test_planar_graph_arrangement_equals_polygon_splitting():
         assert abs(fast.areas.sum() - 64.0) <= 1e-9
         # every cell is convex, counter-clockwise, and the net's pattern at its centroid is its own
         np.testing.assert_array_equal(net.activation_patterns(fast.centroids), fast.patterns)
+
+
+def test_arrangement_on_degenerate_integer_nets_matches_polygon_splitting():
+    """Small integer weights make every degeneracy common: parallel and duplicate lines, three or more lines
+    through one point, lines along the box sides and through its corners. Both constructions must agree."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from robustcore.tropical.regions import _linear_regions_split
+
+    ints = st.integers(-2, 2)
+
+    @settings(max_examples=60, deadline=None, derandomize=True)
+    @given(st.lists(st.tuples(ints, ints, ints), min_size=1, max_size=7))
+    def check(rows):
+        A = np.array([[a, b] for a, b, _ in rows], dtype=float)
+        c = np.array([cc for _, _, cc in rows], dtype=float)
+        net = ShallowReluNet(A, c, np.ones((2, len(rows))), np.zeros(2))
+        box = (-2.0, 2.0, -2.0, 2.0)
+        fast, ref = linear_regions_2d(net, box), _linear_regions_split(net, box)
+        a_fast = {r.tobytes(): a for r, a in zip(fast.patterns, fast.areas)}
+        a_ref = {r.tobytes(): a for r, a in zip(ref.patterns, ref.areas)}
+        assert a_fast.keys() == a_ref.keys(), rows
+        for key, a in a_ref.items():
+            assert abs(a_fast[key] - a) <= 1e-9, rows
+        assert abs(fast.areas.sum() - 16.0) <= 1e-9, rows
+
+    check()

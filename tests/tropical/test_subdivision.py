@@ -270,3 +270,30 @@ def test_upper_vertices_from_the_arrangement_equal_the_face_enumeration() -> Non
         assert same_point_sets(fast.points[fast.upper], slow.points[slow.upper] * unit, tol=1e-9 * unit)
     bias_free = random_net(rng, 6, bias=False)
     assert S._upper_vertices_by_arrangement(S.lifted_zonotopes(bias_free)[0].generators, np.zeros(3)) is None
+
+
+def test_fast_upper_vertices_on_degenerate_integer_nets() -> None:
+    """Integer weights (parallel, concurrent and duplicate neuron lines): the arrangement path either declines
+    (None) or gives the same dual subdivision as the face enumeration."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    import robustcore.tropical.subdivision as S
+    from robustcore.tropical import ShallowReluNet
+
+    ints = st.integers(-2, 2)
+
+    @settings(max_examples=60, deadline=None, derandomize=True)
+    @given(st.lists(st.tuples(ints, ints, ints, ints, ints), min_size=3, max_size=7), st.tuples(ints, ints))
+    def check(rows, c2):
+        R = np.array(rows, dtype=float)
+        net = ShallowReluNet(R[:, :2], R[:, 2] * 0.5, R[:, 3:].T + 0.1 * np.arange(len(rows)), np.array(c2, float))
+        zonos = S.lifted_zonotopes(net)
+        fast = S.subdivision_from_lifted(zonos)
+        blocks = [z.upper_vertices(fast=False) for z in zonos]
+        unit = float(max(np.abs(b[:, :2]).max() for b in blocks)) or 1.0
+        slow = S._subdivision_core([b / unit for b in blocks], 2)
+        assert fast.kind == slow.kind and fast.n_regions == slow.n_regions and len(fast.cells) == len(slow.cells), rows
+        assert same_point_sets(fast.points[fast.upper], slow.points[slow.upper] * unit, tol=1e-9 * unit), rows
+
+    check()
