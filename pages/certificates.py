@@ -24,8 +24,9 @@ page_header(
     "answer on an $\\ell_2$ ball of radius $R$ around the image, with probability at least $1-\\alpha$ over the "
     "noise. Pick an image, watch the noise and the votes, see how the radius depends on $\\sigma$ and what a "
     "**data-dependent** $\\sigma$ (Alfarra et al. 2022) buys, and read which numbers are guarantees.",
-    r"g(x)=\arg\max_c \Pr_{\varepsilon\sim\mathcal N(0,\sigma^2 I)}\big[f(x+\varepsilon)=c\big],\qquad "
-    r"R=\sigma\,\Phi^{-1}\big(\underline{p_A}\big),\quad \underline{p_A}=\mathrm{BetaInv}(\alpha;\,n_A,\,n-n_A+1)",
+    r"\begin{aligned}g(x)&=\arg\max_c \Pr_{\varepsilon\sim\mathcal N(0,\sigma^2 I)}\big[f(x+\varepsilon)=c\big]\\"
+    r"R&=\sigma\,\Phi^{-1}\big(\underline{p_A}\big),\quad \underline{p_A}=\mathrm{BetaInv}(\alpha;\,n_A,\,n-n_A+1)"
+    r"\end{aligned}",
 )
 
 

@@ -157,9 +157,10 @@ def vote_histogram(counts: np.ndarray, candidate: int | None = None, true_label:
     top = float(counts.max()) if counts.max() > 0 else 1.0
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=names, title_text="class")
     fig.update_yaxes(title_text="votes", range=[0, top * 1.18], rangemode="tozero")
-    fig.update_layout(title=dict(text=title, font_size=13), barmode="overlay", height=320, bargap=0.25,
-                      margin=dict(l=50, r=10, t=40, b=40),
-                      legend=dict(orientation="h", yanchor="top", y=-0.22, x=0))
+    # the legend goes below the axis title: 60 px under the plot area (plot height = 340 - 40 - 110)
+    fig.update_layout(title=dict(text=title, font_size=13), barmode="overlay", height=340, bargap=0.25,
+                      margin=dict(l=50, r=10, t=40, b=110),
+                      legend=dict(orientation="h", yanchor="top", y=-60 / 190, x=0))
     return fig
 
 
@@ -253,7 +254,8 @@ def sigma_path_figure(sigma_history: np.ndarray, surrogate_history: np.ndarray) 
                   secondary_y=True)
     fig.update_xaxes(title_text="ascent step t")
     fig.update_yaxes(title_text="sigma", secondary_y=False)
-    fig.update_yaxes(title_text="surrogate radius", secondary_y=True)
+    # own round ticks on the right axis (plotly would otherwise align them to the left grid: 0.0527, 0.087 ...)
+    fig.update_yaxes(title_text="surrogate radius", secondary_y=True, tickmode="auto", nticks=5, showgrid=False)
     fig.update_layout(height=300, margin=dict(l=60, r=60, t=20, b=40),
                       legend=dict(orientation="h", yanchor="top", y=-0.25, x=0))
     return fig

@@ -14,14 +14,24 @@ from ui.common import guard
 _COLUMNS = {"radius": st.column_config.NumberColumn(format="%.4f"),
             "p_lower": st.column_config.NumberColumn(format="%.4f"),
             "sigma": st.column_config.NumberColumn(format="%.3f"),
-            "verdict": st.column_config.TextColumn(width="large"),
+            "verdict": st.column_config.TextColumn(width="large", help="Also written out below the table."),
             "class": st.column_config.NumberColumn(help="Empty when the row abstains.")}
 
 
+_ORDER = ["certificate", "status", "class", "radius", "sigma", "p_lower", "noise stream", "verdict"]
+
+
 def _table(rows: list[dict]) -> pd.DataFrame:
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows)[_ORDER]
     table["class"] = table["class"].astype("Int64")
     return table
+
+
+def _verdicts(rows: list[dict]) -> None:
+    """Each row's verdict as a sentence to read (the table's last column is too narrow for them)."""
+    icons = {"guarantee": ":material/verified:", "not a guarantee": ":material/warning:",
+             "abstains": ":material/block:"}
+    st.markdown("\n".join(f"- {icons.get(r['status'], '')} **{r['certificate']}**: {r['verdict']}" for r in rows))
 
 
 def render(ctx: PageContext, steps: int, lr: float) -> None:
@@ -55,7 +65,8 @@ def render(ctx: PageContext, steps: int, lr: float) -> None:
                                            float(r_lip), ctx.n, ctx.seed, ctx.num_classes)
         rows.append(verdicts.lipschitz_row(lc, float(r_lip), ALPHA, getattr(lc, "stream_seed", None) or s["lipschitz"]))
     if rows:
-        st.dataframe(_table(rows), hide_index=True, width="stretch", column_config=_COLUMNS, row_height=80)
+        st.dataframe(_table(rows), hide_index=True, width="stretch", column_config=_COLUMNS)
+        _verdicts(rows)
         st.caption("Radii are l2 distances in [0, 1] pixel units. Each row draws its own noise stream "
                    "(purpose and seed shown), derived from the sidebar's seed: no certificate reuses noise that "
                    "the landscape, the optimiser, the gallery or another row has seen.")
@@ -94,5 +105,6 @@ def render_other_models(ctx: PageContext) -> None:
         return
     with guard("computing the ClusTR certificate"):
         res = compute.clustr_certificate(ctx.x)
-        st.dataframe(_table([verdicts.clustr_row(res)]), hide_index=True, width="stretch", column_config=_COLUMNS,
-                     row_height=80)
+        row = verdicts.clustr_row(res)
+        st.dataframe(_table([row]), hide_index=True, width="stretch", column_config=_COLUMNS)
+        _verdicts([row])
