@@ -69,6 +69,10 @@ def test_data_dependent_row_is_never_a_guarantee():
 
 def test_memory_and_lipschitz_rows_that_abstain_are_not_sound():
     assert verdicts.memory_row(-1, 0.0, 0.3, 0.4, "abstained", 5, 0.001, 1)["status"] == "abstains"
+    row = verdicts.memory_row(-1, 0.0, 0.3, 0.4, "abstained", 5, 0.001, 1, cert_label=-1)
+    assert row["status"] == "abstains" and "certificate it would store abstained" in row["verdict"]
+    row = verdicts.memory_row(-1, 0.0, 0.3, 0.9, "abstained", 5, 0.001, 1, cert_label=3)
+    assert "inside a stored ball of another class" in row["verdict"]
     row = verdicts.memory_row(2, 0.3, 0.3, 0.9, "shrunk", 5, 0.001, 1)
     assert row["status"] == "guarantee" and "M = 5" in row["verdict"]
     ok = verdicts.lipschitz_row(_Lip(4, 0.2, 0.5, 0.25, 0.99, "certified", 4), 0.1, 0.001, 9)

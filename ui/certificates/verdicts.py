@@ -53,12 +53,15 @@ def dd_row(cert, sigma_x: float, sigma0: float, alpha: float, seed: int) -> dict
 
 
 def memory_row(label: int, radius: float, sigma_x: float, p_lower: float, action: str, stored: int, alpha: float,
-               seed: int) -> dict:
-    """The memory classifier's answer (its certificate comes from the "memory" stream)."""
+               seed: int, cert_label: int | None = None) -> dict:
+    """The memory classifier's answer (its certificate comes from the "memory" stream; ``cert_label`` is
+    that certificate's class, -1 when it abstained)."""
     name = "Data-dependent + memory"
     if label < 0:
-        return _row(name, None, 0.0, sigma_x, p_lower, "memory", seed, ABSTAINS,
-                    f"Not a guarantee, because the memory classifier abstains ({action}).")
+        why = (f"the Cohen certificate it would store abstained (p_lower = {p_lower:.3f} < 1/2 at sigma_x = "
+               f"{sigma_x:.3f})" if cert_label is not None and cert_label < 0 else
+               f"the memory classifier abstains ({action}: the image lies inside a stored ball of another class)")
+        return _row(name, None, 0.0, sigma_x, p_lower, "memory", seed, ABSTAINS, f"Not a guarantee, because {why}.")
     return _row(name, label, radius, sigma_x, p_lower, "memory", seed, GUARANTEE,
                 f"A guarantee for the memory classifier with probability >= 1 - M alpha (union bound over its "
                 f"M = {stored} stored balls): balls of different classes are kept disjoint ({action}). Its answers "

@@ -60,7 +60,7 @@ def render(ctx: PageContext, steps: int, lr: float) -> None:
             mem, m_label, m_radius, action = compute.memory_decision(memory_name, ctx.key, ctx.x, mc.label, mc.radius,
                                                                      dd.sigma, mc.seed)
             rows.append(verdicts.memory_row(m_label, m_radius, dd.sigma, mc.p_lower, action, len(mem), ALPHA,
-                                            mc.seed))
+                                            mc.seed, int(mc.label)))
         lc = compute.lipschitz_certificate(ctx.model_key, ctx.model, ctx.x, ctx.dataset, ctx.root, ctx.sigma,
                                            float(r_lip), ctx.n, ctx.seed, ctx.num_classes)
         rows.append(verdicts.lipschitz_row(lc, float(r_lip), ALPHA, getattr(lc, "stream_seed", None) or s["lipschitz"]))
