@@ -69,8 +69,10 @@ _METHOD_DEFAULTS = {
 
 def dd_model_config(method: str, sigma0: float, **overrides) -> dict:
     """Config (the cache key) of a data-dependent-sigma model warm-started from the fixed-sigma one."""
-    if method not in _METHOD_DEFAULTS:
+    if not isinstance(method, str) or method not in _METHOD_DEFAULTS:
         raise ValueError(f"method must be one of {', '.join(_METHOD_DEFAULTS)}, got {method!r}.")
+    if isinstance(sigma0, (bool, complex)) or not isinstance(sigma0, (int, float, np.number)):
+        raise TypeError(f"sigma0 must be a real number, got {sigma0!r}.")
     sigma0 = float(sigma0)
     if not (math.isfinite(sigma0) and sigma0 > 0):
         raise ValueError(f"sigma0 must be positive, got {sigma0!r}.")
@@ -102,6 +104,12 @@ def dd_macer_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: torch
     -------
     Tensor, scalar loss.
     """
+    from .training import check_training_batch
+
+    check_training_batch(model, x, y, eps)
+    if not isinstance(sigma, torch.Tensor) or sigma.shape != (x.shape[0],) or not torch.isfinite(sigma).all() \
+            or bool((sigma <= 0).any()):
+        raise ValueError(f"sigma must be a tensor of {x.shape[0]} positive finite noise levels.")
     m, b = eps.shape[0], eps.shape[1]
     noise = eps * sigma.view((1, b) + (1,) * (x.dim() - 1))
     logits = model((x.unsqueeze(0) + noise).flatten(0, 1)).view(m, b, -1)
@@ -206,6 +214,30 @@ def dd_smoothing_model(method: str, sigma0: float = 0.25, progress: ProgressFn |
     return model.eval(), info
 
 
+def _check_dd_settings(sigma0, steps, lr, n_samples, n0, n, alpha, batch_size, skip, seed, sigma_min=0.02,
+                       sigma_max=2.0) -> None:
+    """All settings of a data-dependent run checked before any model, data or store is touched."""
+    from .certify import MAX_SAMPLES, _check_alpha, _check_positive_int
+    from .ddsigma import MAX_N_SAMPLES, MAX_STEPS, _float_arg, _int_arg
+
+    s0 = _float_arg("sigma0", sigma0)
+    _int_arg("steps", steps, 0, MAX_STEPS)
+    _float_arg("lr", lr)
+    _int_arg("n_samples", n_samples, 1, MAX_N_SAMPLES)
+    n0 = _check_positive_int("n0", n0, MAX_SAMPLES)
+    n = _check_positive_int("n", n, MAX_SAMPLES)
+    if n < n0:
+        raise ValueError(f"n must be at least n0, got n={n}, n0={n0}.")
+    _check_alpha(alpha)
+    _check_positive_int("batch_size", batch_size)
+    _check_positive_int("skip", skip)
+    _int_arg("seed", seed, 0, 2**62)
+    lo, hi = _float_arg("sigma_min", sigma_min), _float_arg("sigma_max", sigma_max)
+    if not lo < hi:
+        raise ValueError(f"Need sigma_min < sigma_max, got {sigma_min!r}, {sigma_max!r}.")
+    del s0
+
+
 def run_dd_certification(model: nn.Module, model_tag: dict, sigma0: float, n0: int = 100, n: int = 1000,
                          alpha: float = 0.001, skip: int = 1, max_images: int | None = None, steps: int = 100,
                          lr: float = 0.01, n_samples: int = 32, seed: int = 0, store=None,
@@ -247,6 +279,9 @@ def run_dd_certification(model: nn.Module, model_tag: dict, sigma0: float, n0: i
 
     if not isinstance(model_tag, dict):
         raise TypeError(f"model_tag must be a dict, got {type(model_tag).__name__}.")
+    _check_dd_settings(sigma0, steps, lr, n_samples, n0, n, alpha, batch_size, skip, seed, sigma_min, sigma_max)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch nn.Module, got {type(model).__name__}.")
     store = store or ResultsStore()
     X, y = load_dataset(dataset, "test")
     num_classes = int(y.max()) + 1
@@ -304,8 +339,15 @@ def run_dd_comparison(method: str, train_sigma: float, sigma: float, n: int = 10
 
     from .memory import memory_postprocess_run
     from .runner import CertifyJob, run_certification
-    from .training import smoothing_model
+    from .training import smoothing_model, smoothing_model_config
 
+    from .runner import select_indices
+
+    _check_dd_settings(sigma, 1, 0.01, 1, 100, n, 0.001, 1000, 1, seed)
+    select_indices(450, 1, max_images)  # refuses a bad max_images with one sentence
+    smoothing_model_config(method, train_sigma)  # refuses a bad method / sigma before training
+    if not isinstance(dd_trained, bool):
+        raise TypeError(f"dd_trained must be True or False, got {dd_trained!r}.")
     store = store or ResultsStore()
     skip = max(1, 450 // int(max_images))
     say = progress or (lambda f, m: None)
@@ -341,8 +383,13 @@ def dataset_curves(radii, store=None) -> tuple[dict, list, pd.DataFrame]:
     from .metrics import average_certified_radius, certified_accuracy
     from .runner import RUN_KIND
 
+    try:
+        radii = np.asarray(radii, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise TypeError("radii must be a list of non-negative numbers.") from None
+    if radii.size < 1 or radii.size > 10_000 or not np.all(np.isfinite(radii)) or np.any(radii < 0):
+        raise ValueError("radii must hold 1 to 10,000 non-negative finite numbers.")
     store = store or ResultsStore()
-    radii = np.asarray(radii, dtype=np.float64)
     curves, dashed, rows = {}, [], []
     runs = store.runs()
     for _, run in runs[runs["kind"].isin([RUN_KIND, DD_KIND, MEMORY_KIND])].iterrows():
@@ -390,6 +437,12 @@ def compare_fixed_and_dd(methods=("cohen", "smoothadv", "macer"), sigma0: float 
 
     from .metrics import average_certified_radius, certified_accuracy
 
+    from .runner import select_indices
+
+    if isinstance(methods, str) or not all(isinstance(m, str) and m in _METHOD_DEFAULTS for m in methods):
+        raise ValueError(f"methods must be a list drawn from {', '.join(_METHOD_DEFAULTS)}, got {methods!r}.")
+    _check_dd_settings(sigma0, 1, 0.01, 1, 100, n, 0.001, 1000, 1, 0)
+    select_indices(450, 1, max_images)
     store = store or ResultsStore()
     rows = []
     radii = [0.0, 0.25, 0.5, 0.75, 1.0]

@@ -122,6 +122,14 @@ def working_copy(model: nn.Module, device: str | torch.device = "cpu", channels_
     original up to floating-point summation order. Falls back to the model itself when it cannot be
     deep-copied.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch nn.Module, got {type(model).__name__}.")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device {device!r} is not a torch device.") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no CUDA device is available.")
     try:
         work = copy.deepcopy(model)
     except Exception:  # noqa: BLE001 - e.g. a wrapper holding an unpicklable handle
@@ -140,8 +148,14 @@ def probabilities_of(model: nn.Module, x: torch.Tensor, probabilities: bool, bf1
     With ``bf16`` the model runs under bfloat16 autocast and its output is cast back to float32
     before the soft-max (used only to *choose* sigma, never to certify).
     """
-    with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=bf16):
-        out = model(x)
+    if not isinstance(model, nn.Module) and not callable(model):
+        raise TypeError(f"model must be a torch module, got {type(model).__name__}.")
+    x = as_batch(x)
+    try:
+        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=bf16):
+            out = model(x)
+    except RuntimeError as exc:  # the model's own message is kept for the user
+        raise ValueError(f"The model cannot take a batch of shape {tuple(x.shape)}: {exc}") from exc
     out = out.float()
     if out.ndim != 2 or out.shape[1] < 2:
         raise ValueError(f"The model must return (batch, classes) scores with at least 2 classes, got {tuple(out.shape)}.")
@@ -199,6 +213,17 @@ def _float_arg(name: str, value, positive: bool = True) -> float:
     if not math.isfinite(v) or (positive and v <= 0):
         raise ValueError(f"{name} must be a {'positive ' if positive else ''}finite number, got {value!r}.")
     return v
+
+
+def check_device(device) -> torch.device:
+    """``torch.device(device)``, or ValueError with one sentence (unknown name, CUDA without a GPU)."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device {device!r} is not a torch device.") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no CUDA device is available.")
+    return dev
 
 
 def as_batch(x, name: str = "x") -> torch.Tensor:
@@ -335,7 +360,7 @@ def optimize_sigma(
     streams = [stream_seed(i, "optimise") for i in ids]
     bf16 = precision == "bfloat16"
     steps, n_samples = int(steps), int(n_samples)
-    dev = torch.device(device)
+    dev = check_device(device)
     # Work on a frozen copy: the caller's parameters, flags, mode and device stay as they are.
     original = model
     model = working_copy(original, dev)

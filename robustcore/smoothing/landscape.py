@@ -36,7 +36,7 @@ from scipy.stats import norm
 from torch import nn
 
 from .bounds import clopper_pearson_lower, clopper_pearson_lower_tail, clopper_pearson_upper, radius_cap
-from .ddsigma import check_clip, working_copy
+from .ddsigma import check_clip, check_device, working_copy
 from .streams import stream_seed as _stream_seed
 
 __all__ = ["SigmaLandscape", "sigma_landscape", "landscape_from_counts", "surrogate_from_psi", "certify_best",
@@ -263,7 +263,7 @@ def sigma_landscape(
         raise ValueError(f"n = {n:,} noise draws of a {x.numel()}-value input exceed the cap of "
                          f"{MAX_NOISE_ELEMENTS:,} values (1 GiB).")
     stream = _stream_seed(int(seed), "landscape")  # never the certificate's stream
-    dev = torch.device(device)
+    dev = check_device(device)
     t0 = time.perf_counter()
     model = working_copy(model, dev, channels_last=True)  # frozen eval copy; the caller's model is untouched
     x = x.to(dev, torch.float32)

@@ -420,6 +420,12 @@ def memory_postprocess_run(store, run_id: int, X, y=None, rule: str = "ddrs", na
     name : str or None
         Name for the persisted memory; defaults to ``f"run{run_id}/{rule}"``.
     """
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}.")
+    if store is None or not hasattr(store, "results"):
+        raise TypeError("store must be a robustcore ResultsStore.")
+    if isinstance(run_id, bool) or not isinstance(run_id, (int, np.integer)):
+        raise TypeError(f"run_id must be an integer, got {run_id!r}.")
     src = store.run(run_id)
     df = store.results(run_id).sort_values("index")
     # n_rows in the key: a source run extended with more images gets a fresh memory run.

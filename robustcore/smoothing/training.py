@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -33,6 +34,7 @@ __all__ = [
     "macer_loss",
     "smoothadv_attack",
     "noisy_accuracy",
+    "check_training_batch",
 ]
 
 ProgressFn = Callable[[float, str], None]
@@ -43,6 +45,40 @@ _DEFAULTS: dict[str, dict] = {
     "smoothadv": {"epochs": 30, "lr": 2e-3, "batch_size": 64, "m": 2, "eps": 0.5, "steps": 2, "warmup": 5},
     "macer": {"epochs": 30, "lr": 2e-3, "batch_size": 64, "m": 8, "lbd": 4.0, "gamma": 8.0, "beta": 16.0},
 }
+
+
+def check_training_batch(model, x, y=None, noise=None, name: str = "x") -> None:
+    """Refuse a bad training/attack batch with one sentence (TypeError / ValueError) before any forward pass.
+
+    ``model`` a torch module; ``x`` a real finite tensor (b, ...); ``y`` int64 labels (b,);
+    ``noise`` a real finite tensor (m, b, ...).
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch nn.Module, got {type(model).__name__}.")
+    for nm, t in ((name, x), ("noise", noise)):
+        if t is None and nm == "noise":
+            continue
+        if not isinstance(t, torch.Tensor) or t.is_complex() or not t.is_floating_point():
+            raise TypeError(f"{nm} must be a real floating-point torch tensor.")
+        if t.numel() == 0 or t.ndim < 2:
+            raise ValueError(f"{nm} must be a non-empty batch, got shape {tuple(t.shape)}.")
+        if not torch.isfinite(t).all():
+            raise ValueError(f"{nm} contains NaN or infinite values.")
+    if y is not None:
+        if not isinstance(y, torch.Tensor) or y.dtype != torch.int64 or y.shape != (x.shape[0],):
+            raise TypeError(f"y must be an int64 tensor of shape ({x.shape[0]},).")
+    if noise is not None and tuple(noise.shape[1:]) != tuple(x.shape):
+        raise ValueError(f"noise must have shape (m, *x.shape) = (m, {', '.join(map(str, x.shape))}), "
+                         f"got {tuple(noise.shape)}.")
+
+
+def _pos(name: str, v, allow_zero: bool = False) -> float:
+    if isinstance(v, (bool, complex)) or not isinstance(v, (int, float, np.number)):
+        raise TypeError(f"{name} must be a real number, got {v!r}.")
+    f = float(v)
+    if not math.isfinite(f) or f < 0 or (f == 0 and not allow_zero):
+        raise ValueError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} finite number, got {v!r}.")
+    return f
 
 
 def smoothing_model_config(method: str, sigma: float, **overrides) -> dict:
@@ -60,8 +96,10 @@ def smoothing_model_config(method: str, sigma: float, **overrides) -> dict:
     -------
     dict
     """
-    if method not in SMOOTHING_METHODS:
+    if not isinstance(method, str) or method not in SMOOTHING_METHODS:
         raise ValueError(f"Unknown smoothing model {method!r}; choose one of {', '.join(SMOOTHING_METHODS)}.")
+    if isinstance(sigma, (bool, complex)) or not isinstance(sigma, (int, float, np.number)):
+        raise TypeError(f"The training noise sigma must be a real number, got {sigma!r}.")
     sigma = float(sigma)
     if method != "plain" and not (math.isfinite(sigma) and sigma > 0):
         raise ValueError(f"The training noise sigma must be positive, got {sigma!r}.")
@@ -159,6 +197,9 @@ def macer_loss(
     -------
     (loss scalar, parts) with parts "classification" and "robustness" (floats).
     """
+    check_training_batch(model, x, y, noise)
+    for nm, v in (("sigma", sigma), ("lbd", lbd), ("gamma", gamma), ("beta", beta)):
+        _pos(nm, v, allow_zero=nm == "lbd")
     b = x.shape[0]
     m = noise.shape[0]
     logits = model((x.unsqueeze(0) + noise).flatten(0, 1)).view(m, b, -1)
@@ -208,6 +249,12 @@ def smoothadv_attack(
     -------
     Tensor (b, ...), detached adversarial inputs.
     """
+    check_training_batch(model, x, y, noise)
+    eps = _pos("eps", eps, allow_zero=True)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not (0 <= steps <= 10_000):
+        raise ValueError(f"steps must be an integer in [0, 10000], got {steps!r}.")
+    if step_size is not None:
+        step_size = _pos("step_size", step_size)
     if eps <= 0 or steps <= 0:
         return x.detach().clone()
     step = 2.0 * eps / steps if step_size is None else step_size
@@ -293,8 +340,16 @@ def noisy_accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor, sigma: fl
     -------
     float in [0, 1]
     """
+    check_training_batch(model, X, y, name="X")
+    sigma = _pos("sigma", sigma, allow_zero=True)
+    if isinstance(copies, bool) or not isinstance(copies, (int, np.integer)) or not (1 <= copies <= 1000):
+        raise ValueError(f"copies must be an integer in [1, 1000], got {copies!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+    if copies * X.numel() > 2**28:
+        raise ValueError(f"copies * X.numel() = {copies * X.numel():,} exceeds the cap of {2**28:,} values (1 GiB).")
     model.eval()
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(int(seed))
     noisy = X.unsqueeze(0) + sigma * torch.randn((copies, *X.shape), generator=gen)
     preds = model(noisy.flatten(0, 1)).argmax(1)
     return float((preds == y.repeat(copies)).float().mean())

@@ -184,3 +184,78 @@ def test_reproduce_rejects_bad_arguments_before_work(seeds, device):
         return
     with pytest.raises(OK):
         reproduce(seeds=seeds, device=device, quick=True)
+
+
+bad_batches = st.one_of(scalars, arrays, st.sampled_from([torch.rand(2, 1, 8, 8), torch.zeros(0, 1, 8, 8),
+                                                          torch.full((2, 1, 8, 8), float("nan")), torch.rand(3),
+                                                          torch.rand(2, 1, 8, 8, dtype=torch.complex64)]))
+labels = st.one_of(scalars, st.sampled_from([torch.tensor([1, 2]), torch.tensor([1.0, 2.0]), torch.tensor([1])]))
+
+
+class Tiny(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.lin = torch.nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.lin(x.flatten(1))
+
+
+@FUZZ
+@given(bad_batches, labels, st.one_of(bad_batches, st.sampled_from([torch.randn(2, 2, 1, 8, 8)])), anything)
+def test_training_losses_and_attacks(x, y, noise, sigma):
+    from robustcore.smoothing.dd_training import dd_macer_loss
+    from robustcore.smoothing.training import macer_loss, noisy_accuracy, smoothadv_attack
+
+    m = Tiny()
+    _calls(macer_loss, m, x, y, noise, sigma, 1.0, 8.0, 16.0)
+    _calls(smoothadv_attack, m, x, y, noise, sigma, 2)
+    _calls(noisy_accuracy, m, x, y, sigma)
+    _calls(dd_macer_loss, m, x, y, noise, torch.full((2,), 0.25) if isinstance(sigma, float) else sigma, 1.0, 8.0,
+           16.0)
+
+
+@FUZZ
+@given(inputs, anything, st.one_of(scalars, st.integers(-2, 5)), anything)
+def test_single_image_certificates(x, sigma_or_r, k, seed):
+    from robustcore.smoothing.ddsigma import certify_data_dependent, probabilities_of, working_copy
+    from robustcore.smoothing.lipschitz_sigma import certify_lipschitz_sigma
+
+    m = Lin()
+    _calls(certify_data_dependent, m, x, k, sigma0=sigma_or_r, steps=1, n_samples=4, n0=5, n=20, seed=seed)
+    _calls(certify_lipschitz_sigma, m, x, lambda z: np.full(len(z), 0.3), sigma_or_r, k, n0=5, n=20, seed=seed)
+    _calls(probabilities_of, m, x, False)
+    _calls(working_copy, m, sigma_or_r)
+
+
+@FUZZ
+@given(st.one_of(scalars, st.sampled_from(["cohen", "macer"])), anything, anything,
+       st.one_of(scalars, st.integers(-1, 2)))
+def test_dataset_level_functions_refuse_before_work(method, sigma, n, max_images):
+    """Only refusals are exercised (a valid call trains or certifies a whole run)."""
+    from robustcore.smoothing.dd_training import compare_fixed_and_dd, dataset_curves, run_dd_comparison
+
+    with pytest.raises(OK):
+        run_dd_comparison(method, sigma, sigma, n=n, max_images=max_images if max_images != 1 else -1)
+    with pytest.raises(OK):
+        compare_fixed_and_dd(methods=(method,), sigma0=sigma, n=n, max_images=-1)
+    for bad_radii in ([], [-1.0], [float("nan")], ["a"], [1j], None):
+        with pytest.raises(OK):
+            dataset_curves(bad_radii)
+
+
+@FUZZ
+@given(anything, anything, anything)
+def test_run_dd_certification_refuses_bad_settings(sigma0, n, alpha):
+    from robustcore.smoothing.dd_training import run_dd_certification
+
+    try:
+        ok = float(sigma0) > 0 and np.isfinite(float(sigma0)) and isinstance(n, int) and 100 <= n <= 10**9 \
+            and 0 < float(alpha) < 1 and not isinstance(sigma0, bool) and not isinstance(alpha, bool)
+    except Exception:  # noqa: BLE001
+        ok = False
+    if ok:
+        return
+    with pytest.raises(OK):
+        run_dd_certification(Tiny(), {"model": "tiny"}, sigma0, n=n, alpha=alpha, max_images=1, store=object())
