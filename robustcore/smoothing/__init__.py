@@ -9,7 +9,7 @@ from .bounds import (
     hoeffding_lower,
     radius_cap,
 )
-from .certify import ABSTAIN, Certificate, Smooth, fresh_seed
+from .certify import ABSTAIN, MAX_SAMPLES, Certificate, Smooth, check_image, fresh_seed
 from .metrics import (
     average_certified_radius,
     certified_accuracy,
@@ -21,7 +21,7 @@ from .training import SMOOTHING_METHODS, macer_loss, noisy_accuracy, smoothadv_a
 
 # data-dependent sigma (issue 6)
 from .ddsigma import DataDependentCertificate, SigmaPath, certify_data_dependent, optimize_sigma, surrogate_radius
-from .landscape import SigmaLandscape, landscape_from_counts, sigma_landscape
+from .landscape import SigmaLandscape, certify_best, landscape_from_counts, sigma_landscape
 from .lipschitz_sigma import (
     KnnSigma,
     LipschitzSigmaCertificate,
@@ -31,12 +31,18 @@ from .lipschitz_sigma import (
 )
 from .memory import CertificationMemory, MemoryDecision, memory_certify
 from .dd_training import dd_smoothing_model, run_dd_certification
+from .streams import stream_seed, stream_seeds
 
 __all__ = [
     "ABSTAIN",
     "Certificate",
     "Smooth",
     "fresh_seed",
+    "check_image",
+    "MAX_SAMPLES",
+    "stream_seed",
+    "stream_seeds",
+    "certify_best",
     "clopper_pearson_lower",
     "clopper_pearson_lower_tail",
     "clopper_pearson_upper",
