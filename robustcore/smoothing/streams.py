@@ -6,6 +6,17 @@ samples, the memory, the Lipschitz-sigma certificate ...) gets its own seed deri
 ``numpy.random.SeedSequence``: the streams are statistically independent, and each is reproducible from
 ``(seed, purpose)``, which is what a certificate records.
 
+Which library routine draws from which purpose (each records the purpose and the stream's seed):
+
+- ``sigma_landscape(seed=s)``: "landscape";
+- ``optimize_sigma(seed=s)``: input ``j`` draws from ``stream_seed(image_seed(s, j), "optimise")`` (or
+  ``stream_seed(seeds[j], "optimise")``), so every input has its own stream;
+- ``certify_data_dependent(seed=s)``: ascent as above, CERTIFY at sigma_x from "certify-dd";
+- ``certify_best(landscape)``: "certify-best"; ``certify_lipschitz_sigma(seed=s)``: "lipschitz";
+- ``Smooth.certify(seed=s, purpose=p)``: ``stream_seed(s, p)``; without ``purpose`` the seed is used as is
+  (bit-identical to Cohen's code), which no library selection step ever uses;
+- ``run_dd_certification``: per test image ``i``, ``image_seed(run_seed, i)`` -> "optimise" / "certify-dd".
+
 Why it matters: if sigma is chosen by looking at the landscape and the certificate at that sigma is then
 computed from the *same* noise, the selection and the estimate are dependent and the Clopper-Pearson
 bound no longer holds at level alpha (measured 0.58 % failures at alpha = 0.1 % before this module).
@@ -19,8 +30,8 @@ import numpy as np
 __all__ = ["PURPOSES", "stream_seed", "stream_seeds"]
 
 # The purposes used by the library and the pages; any other string is accepted too (it gets its own stream).
-PURPOSES = ("selection", "certify", "certify-fixed", "certify-dd", "landscape", "optimise", "gallery",
-            "memory", "lipschitz", "clustr", "import")
+PURPOSES = ("selection", "certify", "certify-fixed", "certify-dd", "certify-best", "landscape", "optimise",
+            "gallery", "memory", "lipschitz", "clustr", "import")
 
 
 def stream_seed(seed: int, purpose: str) -> int:
