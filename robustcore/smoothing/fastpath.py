@@ -6,7 +6,8 @@ built, so ``certify.py`` is unchanged:
 - **channels-last** for models with 2-D convolutions (a copy of the model is converted; the
   caller's model is left as it was). Measured about 1.6-2x on the digits CNN on the CPU.
 - **torch.compile** (``dynamic=False``) when the job is large enough for compilation to pay:
-  compiling costs seconds (5-20 s on a 2-core CPU, once per process) and saves a fraction of
+  compiling costs seconds (0.4-10 s warm, 30-66 s on a cold inductor cache, on a 2-core CPU; once
+  per process) and saves a fraction of
   every forward pass, so it is used when the samples still to draw reach
   :data:`COMPILE_MIN_SAMPLES` (``auto``). The compiled function sees a single batch shape:
   smaller batches (the last one, the n0 selection batch) are padded with copies of their first
@@ -32,9 +33,11 @@ from torch import nn
 __all__ = ["COMPILE_MIN_SAMPLES", "FastPath", "FixedBatchModel", "fast_model", "wants_channels_last"]
 
 #: ``compile="auto"`` compiles when at least this many samples (images x (n0 + n)) remain.
-#: Break-even estimate from ``benchmarks/certify.py`` on the 2-core CPU (digits CNN, batch 1000):
-#: compiling costs ~5-10 s warm (more on a cold inductor cache) and saves ~3-5 us per sample over
-#: channels-last eager, so it pays from about 2 million samples, i.e. 20 images at Cohen's n = 100,000.
+#: Break-even from ``benchmarks/certify.py --cli-vs-cohen`` on the shared 2-core CPU (digits CNN, batch
+#: 1000, 1 thread): compiling costs 0.4-10 s with a warm inductor cache and 30-66 s cold, and saves
+#: ~15-25 us per sample over channels-last eager, so it pays from 0.02-0.4 million samples warm and
+#: ~2-4 million cold; 2 million (20 images at Cohen's n = 100,000) keeps a first, cold run from losing
+#: much. At that size the default path measured x1.99-x2.92 Cohen et al.'s loop end to end.
 COMPILE_MIN_SAMPLES = 2_000_000
 
 
