@@ -1,6 +1,6 @@
 """AppTest script time of the certificates page for each everyday interaction, with a new value each time.
 
-    python benchmarks/certificates_page.py [--repeats 4] [--baseline COMMIT]
+    python benchmarks/certificates_page.py [--repeats 4] [--baseline COMMIT] [--browser]
 
 Warm means the base classifier is loaded and the test set read (the first render pays for those); every
 interaction sets a value the page has not computed yet, so the time includes the certificate it needs.
@@ -38,10 +38,38 @@ def _act(at, what: str, value) -> None:
     w.set_value(value)
 
 
+def browser_waits(repeats: int) -> None:
+    """Median and max browser wait after sigma (slider one step right), n (select slider) and image (+1)."""
+    from tests.browser.harness import chromium, streamlit_server, wait_after_input, wait_until_done
+
+    log = ROOT / "test-artifacts" / "benchmark-certificates-server.log"
+    log.parent.mkdir(exist_ok=True)
+    with streamlit_server(log) as url, chromium() as browser:
+        page = browser.new_context(viewport={"width": 1500, "height": 1100}).new_page()
+        for _ in range(2):  # cold, then warm
+            t = time.perf_counter()
+            page.goto(f"{url}/certificates", wait_until="domcontentloaded")
+            wait_until_done(page, settle_ms=0)
+        print(f"browser: warm render {time.perf_counter() - t:5.2f} s")
+        sliders = page.locator('[data-testid="stMain"] [data-testid="stSlider"]')
+        waits: dict[str, list[float]] = {"sigma": [], "n": [], "image": []}
+        for k in range(repeats):
+            for name, idx in (("sigma", 0), ("n", 1)):
+                thumb = sliders.nth(idx).locator('input[type="range"], [role="slider"]').first
+                thumb.focus()
+                thumb.press("ArrowRight" if name == "sigma" or k % 2 == 0 else "ArrowLeft")
+                waits[name].append(wait_after_input(page))
+            page.locator('[data-testid="stMain"] [data-testid="stNumberInputStepUp"]').first.click()
+            waits["image"].append(wait_after_input(page))
+        for name, w in waits.items():
+            print(f"browser: {name:6s} median {statistics.median(w):5.2f} s, max {max(w):5.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=4, help="new values per interaction, in [1, 8]")
     parser.add_argument("--baseline", default=None, help="a commit whose pages/certificates.py runs beside")
+    parser.add_argument("--browser", action="store_true", help="also measure the waits in headless Chromium")
     args = parser.parse_args()
     if not 1 <= args.repeats <= 8:
         raise SystemExit("error: --repeats must be in [1, 8].")
@@ -82,6 +110,8 @@ def main() -> None:
         cells = [f"{name}: median {statistics.median(times[name][what]):5.2f} s, max {max(times[name][what]):5.2f} s"
                  for name in apps]
         print(f"{what:6s} " + " | ".join(cells))
+    if args.browser:
+        browser_waits(args.repeats)
 
 
 if __name__ == "__main__":
