@@ -80,7 +80,7 @@ if uploaded and settings.model_bytes is not None:
 elif choice.methods:
     summary = (f"Base classifier: {config.METHODS[method]}"
                + ("" if method == "plain" else f", trained at sigma = {st.session_state['cert_train_sigma']:g}")
-               + f" ({choice.arch})")
+               + f" ({choice.arch if method in ('cohen', 'plain') else 'digits-cnn'})")
     with st.expander(summary):
         m1, m2 = st.columns(2)
         method = m1.selectbox("Base classifier", methods, format_func=config.METHODS.get, key="cert_method",
@@ -94,8 +94,8 @@ train_sigma = float(st.session_state["cert_train_sigma"])
 seed = int(settings.seed)
 if uploaded:
     arch = "upload:" + hashlib.sha256(settings.model_bytes or b"").hexdigest()[:16]
-else:
-    arch = choice.arch or "none"
+else:  # SmoothAdv and MACER train the digits CNN whatever the sidebar's architecture
+    arch = (choice.arch if method in ("cohen", "plain") else "digits-cnn") or "none"
 ctx = PageContext(dataset=dataset, root=settings.data_root or "", method=method, train_sigma=float(train_sigma),
                   arch=arch, sigma=sigma, n=n, seed=seed, streams=compute.streams(seed),
                   shape=config.SHAPES[dataset], draw=int(st.session_state["cert_draw"]))
