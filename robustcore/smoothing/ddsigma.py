@@ -150,7 +150,11 @@ def probabilities_of(model: nn.Module, x: torch.Tensor, probabilities: bool, bf1
     """
     if not isinstance(model, nn.Module) and not callable(model):
         raise TypeError(f"model must be a torch module, got {type(model).__name__}.")
-    x = as_batch(x)
+    if not isinstance(x, torch.Tensor) or x.is_complex() or not x.is_floating_point():
+        raise TypeError("x must be a real floating-point torch tensor (B, ...).")
+    if x.ndim < 2 or x.numel() == 0:
+        raise ValueError(f"x must be a non-empty batch (B, ...), got shape {tuple(x.shape)}.")
+    # (no detach: the ascent differentiates through x + sigma * eps)
     try:
         with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=bf16):
             out = model(x)
