@@ -23,7 +23,7 @@ __all__ = ["reproduce", "METHODS", "FULL", "QUICK"]
 ProgressFn = Callable[[float, str], None]
 #: method label -> variant of :mod:`.training` (the headline pair; the page compares the regulariser too)
 METHODS = {"standard LeNet": "standard", "Gabor LeNet": "gabor"}
-#: the budget of a full run (24.8 min measured on the 2-core machine shared with ~7 jobs; a few minutes when idle)
+#: the budget of a full run (9.4 to 24.8 min measured on the 2-core machine shared with ~7 jobs)
 #: and of a smoke run (seconds)
 FULL = {"epochs": 4, "n_train": None, "n_eval": 100, "eps": (0.1, 0.3), "attack": "strong"}
 QUICK = {"epochs": 1, "n_train": 200, "n_eval": 40, "eps": (0.1,), "attack": "quick", "pgd_steps": 5}
