@@ -12,8 +12,8 @@ from robustcore.clustr import exact_center_radius, l2_pgd_path, lipschitz_lower_
 from robustcore.clustr.training import _data, model_config, page_model
 from robustcore.viz import clustr as V
 from ui.clustering_compare import reproduction_section, store_section
-from ui.clustering_select import selected_index
-from ui.common import StreamlitProgress, guard, page_header, set_url_state, show_figure, sidebar_settings, url_state
+from ui.common import (StreamlitProgress, guard, page_header, selected_point, set_url_state, show_figure,
+                       sidebar_settings, url_state)
 
 settings = sidebar_settings()
 
@@ -190,7 +190,7 @@ def embedding_section(dataset: str, data: dict) -> None:
                                                "feature 2": data["features"][:, 1], "true": data["y"],
                                                "predicted": data["pred"], "exact radius": data["exact"],
                                                "closed-form radius": data["closed"]}))
-        picked = selected_index(event)
+        picked = selected_point(event)
         if picked is not None and picked != st.session_state.get("_cl_last_pick") and 0 <= picked < n:
             st.session_state["_cl_last_pick"] = picked
             if picked != i:

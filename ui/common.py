@@ -351,6 +351,30 @@ def show_figure(fig, *, key: str, data=None, filename: str | None = None, contai
     return out
 
 
+def selected_point(event) -> int | None:
+    """The integer in ``customdata[0]`` of the first point selected on a chart (None when nothing is).
+
+    ``event`` is what ``show_figure(..., on_select="rerun")`` returns; Streamlit hands customdata back as a
+    list, a dict keyed "0" or a scalar depending on the trace, so every form is read.
+    """
+    try:
+        pts = event.selection.points if event is not None else []
+    except AttributeError:
+        pts = (event or {}).get("selection", {}).get("points", [])
+    for pnt in pts or []:
+        cd = pnt.get("customdata") if isinstance(pnt, dict) else None
+        if isinstance(cd, dict):
+            cd = cd.get("0", cd.get(0))
+        elif isinstance(cd, (list, tuple)):
+            cd = cd[0] if cd else None
+        try:
+            if cd is not None:
+                return int(cd)
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
 class StreamlitProgress:
     """A ``progress(fraction, message)`` callback drawing an ``st.progress`` bar."""
 

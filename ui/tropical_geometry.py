@@ -20,7 +20,7 @@ from robustcore.tropical import (
     slice_net,
     tropical_decomposition,
 )
-from ui.common import guard, set_url_state, show_figure, url_state
+from ui.common import guard, selected_point, set_url_state, show_figure, url_state
 from ui.tropical_network import Chosen, auto_box
 
 __all__ = ["render_geometry"]
@@ -73,26 +73,6 @@ def _counts_panel(geo) -> None:
                  help="The most regions p lines can cut the plane into.")
     r2[2].metric("regions of R / cells of δ(R)", f'{c["linear regions of R (upper vertices)"]} / {c["cells of delta(R)"]}',
                  help="Upper vertices of conv(P₁ ∪ P₂) = linear regions of R; cells = upper faces.")
-
-
-def _selection(event) -> int | None:
-    """Index carried in customdata[0] of the first selected point (None when nothing is selected)."""
-    try:
-        pts = event.selection.points if event is not None else []
-    except AttributeError:
-        pts = (event or {}).get("selection", {}).get("points", [])
-    for pnt in pts or []:
-        cd = pnt.get("customdata")
-        if isinstance(cd, dict):
-            cd = cd.get("0", cd.get(0))
-        elif isinstance(cd, (list, tuple)):
-            cd = cd[0] if cd else None
-        try:
-            if cd is not None:
-                return int(cd)
-        except (TypeError, ValueError):
-            continue
-    return None
 
 
 def _zero_warnings(net: ShallowReluNet, i: int, j: int) -> None:
@@ -197,7 +177,7 @@ def render_geometry(chosen: Chosen) -> None:
                  r"Z_1 = s + \textstyle\sum_l [0,1]\, G_1(l,:)")
         fig_du = _dual_fig(net.A, net.c1, net.B, net.c2, box, i, j, hl_vertex, show_sub, sel.get("region"))
         ev_du = show_figure(fig_du, key="trop_fig_dual", on_select="rerun", selection_mode="points")
-    new_r, new_v = _selection(ev_in), _selection(ev_du)
+    new_r, new_v = selected_point(ev_in), selected_point(ev_du)
     if new_r is not None and new_r != sel.get("region"):
         st.session_state["_trop_sel"] = {"region": new_r, "fp": fp}
         st.rerun()

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui.clustering_select import selected_index
+from ui.common import selected_point
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "clustering.py")
 
@@ -18,13 +18,13 @@ def _metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def test_selected_index_reads_every_customdata_form():
+def test_selected_point_reads_every_customdata_form():
     for cd, want in ((7, 7), ([12], 12), ({"0": 3}, 3), (None, None), ("x", None)):
         event = SimpleNamespace(selection=SimpleNamespace(points=[{"customdata": cd}]))
-        assert selected_index(event) == want
-    assert selected_index({"selection": {"points": [{"customdata": [5]}]}}) == 5
-    assert selected_index(None) is None
-    assert selected_index(SimpleNamespace(selection=SimpleNamespace(points=[]))) is None
+        assert selected_point(event) == want
+    assert selected_point({"selection": {"points": [{"customdata": [5]}]}}) == 5
+    assert selected_point(None) is None
+    assert selected_point(SimpleNamespace(selection=SimpleNamespace(points=[]))) is None
 
 
 @pytest.mark.slow
