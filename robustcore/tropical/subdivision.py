@@ -29,7 +29,7 @@ from ._checks import short as _short
 
 from ._checks import ArgumentTypeError
 
-from .zonotope import zonotope_vertices
+from .zonotope import close_pair_clusters, zonotope_vertices
 
 __all__ = [
     "LiftedZonotope",
@@ -370,21 +370,8 @@ def _dedupe_tagged(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     pairs = tree.query_pairs(r=1e-12 * scale, output_type="ndarray") if scale > 0 else np.zeros((0, 2), int)
     if scale == 0.0 and len(pts) > 1:
         pairs = np.column_stack([np.zeros(len(pts) - 1, int), np.arange(1, len(pts))])  # all the same point
-    # union-find over close pairs (clusters are tiny: a point shared by a few zonotopes)
-    parent = np.arange(len(pts))
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for a, b in pairs:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    roots = np.array([find(a) for a in range(len(pts))])
-    uniq, inv = np.unique(roots, return_inverse=True)
+    # a point shared by a few zonotopes is one cluster of close pairs
+    inv, uniq = close_pair_clusters(len(pts), pairs)
     tags = np.zeros(len(uniq), dtype=np.int64)
     np.bitwise_or.at(tags, inv, np.left_shift(1, owner))
     return pts[uniq], tags

@@ -147,7 +147,7 @@ def _merge_parallel_nd(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Merge parallel generators in any dimension; returns (H, flip_sum) as in _canonical_2d.
 
     O(m log m): unit directions (oriented so the first clearly nonzero coordinate is positive) that
-    lie within 1e-9 of each other are joined (k-d tree pairs + union-find).
+    lie within 1e-9 of each other are joined (k-d tree pairs, then connected components).
     """
     from scipy.spatial import cKDTree
 
@@ -163,23 +163,34 @@ def _merge_parallel_nd(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pairs = cKDTree(U).query_pairs(r=1e-9, output_type="ndarray")
     if len(pairs) == 0:
         return Gc, flip_sum
-    parent = np.arange(len(U))
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for a, b in pairs:
-        ra, rb = find(int(a)), find(int(b))
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    roots = np.array([find(a) for a in range(len(U))])
-    _, inv = np.unique(roots, return_inverse=True)
+    inv, _ = close_pair_clusters(len(U), pairs)
     H = np.zeros((inv.max() + 1, G.shape[1]))
     np.add.at(H, inv, Gc)
     return H, flip_sum
+
+
+def close_pair_clusters(n: int, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Clusters of the graph on ``n`` points whose edges are ``pairs`` (e.g. k-d tree close pairs).
+
+    Returns
+    -------
+    labels : (n,) int
+        Cluster of each point, numbered in the order of each cluster's first (lowest-index) point.
+    first : (k,) int
+        The lowest point index of each cluster (a representative).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    first = np.full(labels.max() + 1, n, dtype=np.int64)
+    np.minimum.at(first, labels, np.arange(n))
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank[labels], first[order]
 
 
 def _dedupe(V: np.ndarray, scale: float) -> np.ndarray:

@@ -111,3 +111,31 @@ def test_speed_scale_runs_and_bad_input() -> None:
         zonotope_vertices(np.array([[1.0, np.nan]]))
     with pytest.raises(ValueError, match="shift"):
         zonotope_vertices(np.ones((2, 2)), shift=[1.0, 2.0, 3.0])
+
+
+def test_close_pair_clusters_match_a_breadth_first_search():
+    from robustcore.tropical.zonotope import close_pair_clusters
+
+    rng = np.random.default_rng(5)
+    n = 60
+    pairs = rng.integers(0, n, size=(40, 2))
+    labels, first = close_pair_clusters(n, pairs)
+    adj = {i: set() for i in range(n)}
+    for a, b in pairs:
+        adj[int(a)].add(int(b))
+        adj[int(b)].add(int(a))
+    seen, comps = set(), []
+    for start in range(n):  # components in the order of their lowest index
+        if start in seen:
+            continue
+        comp, todo = set(), [start]
+        while todo:
+            v = todo.pop()
+            if v not in comp:
+                comp.add(v)
+                todo.extend(adj[v] - comp)
+        seen |= comp
+        comps.append(comp)
+    assert list(first) == [min(c) for c in comps]
+    for k, comp in enumerate(comps):
+        assert set(np.nonzero(labels == k)[0]) == comp
