@@ -509,23 +509,9 @@ def _train_ce(model: nn.Module, X: torch.Tensor, y: torch.Tensor, config: dict[s
 
 
 def _check_device(device: Any) -> str:
-    try:
-        from robustcore.devices import resolve_device
-    except ImportError:
-        resolve_device = None
-    if resolve_device is not None:
-        return resolve_device(device)
-    if not isinstance(device, str) or not device.strip():
-        raise ValueError(f"device must be a name such as 'cpu' or 'cuda'; got {device!r}.")
-    try:
-        dev = torch.device(device.strip())
-    except (RuntimeError, ValueError):
-        raise ValueError(f"{device!r} is not a device name; use 'cpu' or 'cuda'.") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} is not available: torch sees no CUDA GPU on this machine; use 'cpu'.")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device {device!r} is not supported here; use 'cpu' or 'cuda'.")
-    return str(dev)
+    from robustcore.devices import resolve_device
+
+    return resolve_device(device)
 
 
 def train_model(model: nn.Module, config: dict[str, Any], progress: ProgressFn | None = None,

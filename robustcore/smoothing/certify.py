@@ -271,12 +271,9 @@ class Smooth:
                 raise ValueError(f"input_shape must be a tuple of positive integers, got {input_shape!r}.") from None
             if not input_shape or min(input_shape) < 1:
                 raise ValueError(f"input_shape must be a tuple of positive integers, got {input_shape!r}.")
-        try:
-            self.device = torch.device(device)
-        except (RuntimeError, TypeError) as exc:
-            raise ValueError(f"device {device!r} is not a torch device ({exc}).") from None
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device 'cuda' was asked for but no CUDA device is available.")
+        from robustcore.devices import resolve_device
+
+        self.device = torch.device(resolve_device(device))
         self._restore_modes: nn.Module | None = None
         if isinstance(base_classifier, nn.Module):
             for name, p in base_classifier.named_parameters():

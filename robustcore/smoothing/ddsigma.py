@@ -124,12 +124,7 @@ def working_copy(model: nn.Module, device: str | torch.device = "cpu", channels_
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch nn.Module, got {type(model).__name__}.")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device {device!r} is not a torch device.") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but no CUDA device is available.")
+    device = check_device(device)
     try:
         work = copy.deepcopy(model)
     except Exception:  # noqa: BLE001 - e.g. a wrapper holding an unpicklable handle
@@ -221,13 +216,9 @@ def _float_arg(name: str, value, positive: bool = True) -> float:
 
 def check_device(device) -> torch.device:
     """``torch.device(device)``, or ValueError with one sentence (unknown name, CUDA without a GPU)."""
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device {device!r} is not a torch device.") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but no CUDA device is available.")
-    return dev
+    from robustcore.devices import resolve_device
+
+    return torch.device(resolve_device(device))
 
 
 def as_batch(x, name: str = "x") -> torch.Tensor:

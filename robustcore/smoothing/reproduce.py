@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .ddsigma import check_device
+
 __all__ = ["reproduce", "SETTINGS"]
 
 RADII = (0.0, 0.25, 0.5, 0.75)
@@ -160,12 +162,7 @@ def reproduce(*, seeds: Sequence[int] = (0, 1, 2), device: str = "cpu", quick: b
     seeds = [int(s) for s in seeds]
     if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct non-negative integers, got {seeds!r}.")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device {device!r} is not a torch device.") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but no CUDA device is available.")
+    dev = check_device(device)
     cfg = dict(SETTINGS["quick" if quick else "full"])
     say = progress or (lambda f, m: None)
     t0 = time.perf_counter()

@@ -203,23 +203,9 @@ def check_device(device) -> str:
     "nonsense", "cuda" on a machine without CUDA, or "cuda:3" on a one-GPU machine are refused
     before any model is loaded.
     """
-    try:
-        from robustcore.devices import resolve_device
-    except ImportError:  # older foundation: the same checks, here
-        resolve_device = None
-    if resolve_device is not None:
-        return resolve_device(device)
-    if not isinstance(device, (str, torch.device)):
-        raise ValueError(f"device must be a name such as 'cpu' or 'cuda', got {device!r}.")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, ValueError):
-        raise ValueError(f"{device!r} is not a device name; use 'cpu' or 'cuda' (or 'cuda:N').") from None
-    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
-        raise ValueError(f"device {str(device)!r} is not available: torch sees no such CUDA GPU here; use 'cpu'.")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device {str(device)!r} is not supported; use 'cpu' or 'cuda'.")
-    return str(dev)
+    from robustcore.devices import resolve_device
+
+    return resolve_device(device)
 
 
 def image_seed(run_seed: int, index: int) -> int:
