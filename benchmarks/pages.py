@@ -1,13 +1,13 @@
 """What a user waits for on each page: browser render and per-interaction waits, beside AppTest's rerun time.
 
 Starts the real server (``streamlit run app.py``) and drives it with Debian's headless Chromium. For every page
-it prints the cold and warm render time, then acts on the first widgets of the page's main area (a slider or
-select slider one step right -- left at its maximum -- by focusing its thumb and pressing the arrow key, the next
-option of a select box, radio or segmented control, a number input one step up, a checkbox or toggle flipped)
-and prints, per interaction, the browser wait from the input until the page is idle again (the app's
-``data-test-script-state`` back at ``notRunning`` with nothing stale), next to the time AppTest needs for the
-same rerun (script time only: the difference is building, sending and drawing figures). A widget that cannot be
-driven is skipped with the reason printed.
+it prints the cold and warm render time, then acts on the first widgets of the page's main area, each from the
+page's default state (a warm reload): a slider or select slider one step right (left at its maximum) by
+focusing its thumb and pressing the arrow key, the next option of a select box or radio, a number input one
+step up, a checkbox or toggle flipped. Per interaction it prints the browser wait from the input until the page
+is idle again (the app's ``data-test-script-state`` back at ``notRunning`` with nothing stale), next to the
+time AppTest needs for the same rerun (script time only: the difference is building, sending and drawing
+figures; n/a where AppTest cannot replay the input). A widget that cannot be driven is skipped with the reason.
 
     python benchmarks/pages.py [--pages tropical certificates ...] [--widgets 5] [--no-apptest]
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import sys
 import time
@@ -27,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.harness import chromium, streamlit_server, wait_after_input, wait_until_done  # noqa: E402
+from tests.browser.harness import (  # noqa: E402
+    chromium, error_texts, streamlit_server, wait_after_input, wait_until_done)
 
 PAGES = {"home": "", "tropical": "tropical", "gabor": "gabor", "certificates": "certificates",
          "clustering": "clustering", "batch_size": "batch_size"}
@@ -58,7 +60,7 @@ def _main_widgets(page, limit: int) -> list[tuple[int, str, str]]:
 
 
 def _find(page, kind: str, label: str, position: int):
-    """The widget again after reruns (elements above it may have appeared or gone): by label, else by position."""
+    """The widget again after reruns (elements above it may have appeared or gone), by its label."""
     locs = page.locator(_widget_selector())
     for i in range(locs.count()):
         loc = locs.nth(i)
@@ -68,7 +70,7 @@ def _find(page, kind: str, label: str, position: int):
         text = lab.first.inner_text().strip() if lab.count() else loc.inner_text().strip()
         if label and text.splitlines() and text.splitlines()[0] == label:
             return loc
-    return locs.nth(position) if position < locs.count() else None
+    return None  # the previous input removed it (e.g. a radio that switches what the page shows)
 
 
 def _act(page, kind: str, loc) -> str | None:
@@ -141,7 +143,10 @@ def _apptest_rerun(page_file: Path, kind: str, label: str) -> float | None:
     pools = {"slider": list(at.slider) + list(at.select_slider), "selectbox": list(at.selectbox),
              "number_input": list(at.number_input), "checkbox": list(at.checkbox) + list(at.toggle),
              "radio": list(at.radio)}
-    hits = [w for w in pools[kind] if (w.label or "").strip().startswith(label[:20])]
+    # The browser shows a label's rendered text (σ), AppTest its source ($\\sigma$): match on the plain words.
+    words = re.findall(r"[A-Za-z]{3,}", label)
+    hits = [w for w in pools[kind] if (all(x in (w.label or "") for x in words) if words
+                                       else (w.label or "").strip().startswith(label[:20]))]
     if not hits:
         return None
     w = hits[0]
@@ -154,10 +159,15 @@ def _apptest_rerun(page_file: Path, kind: str, label: str) -> float | None:
         elif kind == "slider":
             v = w.value if not isinstance(w.value, tuple) else w.value[0]
             w.set_value(v + w.step if v + w.step <= w.max else v - w.step)
-        elif kind in ("selectbox", "radio"):
+        elif kind == "selectbox":
+            w.select_index(((w.index or 0) + 1) % len(w.options))
+        elif kind == "radio":
+            # AppTest lists a radio's options formatted; set_value needs the raw value, known only without
+            # a format_func (then the two agree)
             opts = list(w.options)
-            i = opts.index(str(w.value)) if str(w.value) in opts else 0
-            w.set_value(opts[(i + 1) % len(opts)] if len(opts) > 1 else opts[0])
+            if str(w.value) not in opts:
+                return None
+            w.set_value(opts[(opts.index(str(w.value)) + 1) % len(opts)])
         elif kind == "number_input":
             step = w.step or 1
             w.set_value(w.value + step if w.max is None or w.value + step <= w.max else w.value - step)
@@ -166,7 +176,10 @@ def _apptest_rerun(page_file: Path, kind: str, label: str) -> float | None:
     except Exception:  # noqa: BLE001 - a widget AppTest cannot drive is reported as unmatched
         return None
     t0 = time.perf_counter()
-    at.run()
+    try:
+        at.run()
+    except Exception:  # noqa: BLE001 - AppTest could not replay this input (e.g. a value it could not map)
+        return None
     return time.perf_counter() - t0
 
 
@@ -200,10 +213,17 @@ def main() -> int:
             warm = time.perf_counter() - t0
             print(f"\n== {name}: render cold {cold:.2f} s, warm {warm:.2f} s", flush=True)
             rows.append((name, "render (warm)", warm, None))
+            errs = error_texts(page)
+            if errs:
+                print(f"  the page shows {len(errs)} error box(es): {errs[0][:120]!r}", flush=True)
             if name == "home":
                 continue
             for position, kind, label in _main_widgets(page, args.widgets):
                 try:
+                    # every input starts from the page's default state (a warm reload), so one input
+                    # cannot hide the next widget
+                    page.goto(f"{url}/{path}", wait_until="domcontentloaded")
+                    wait_until_done(page, settle_ms=300)
                     loc = _find(page, kind, label, position)
                     why = "gone after the previous input" if loc is None else _act(page, kind, loc)
                     if why:
