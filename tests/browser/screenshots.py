@@ -23,6 +23,8 @@ WIDTH = 1500
 SHOTS = [
     ("home", "", None),
     ("tropical", "tropical", None),
+    ("tropical-7regions", "tropical?preset=3%20units%3A%207%20regions", None),
+    ("tropical-train", "tropical?src=Train%20on%20a%20toy%20set", None),
     ("tropical-pruning", "tropical?section=Pruning", None),
     ("tropical-lottery", "tropical?section=Lottery%20tickets", None),
     ("tropical-attack", "tropical?section=Attack", None),
