@@ -27,23 +27,23 @@ def _thumbnail(line: str):
 
 
 LINES = [
-    ("pages/tropical.py", "Tropical geometry", ":material/change_history:",
+    ("app_pages/tropical.py", "Tropical geometry", ":material/change_history:",
      "The decision boundary of a one-hidden-layer ReLU network lies on a tropical hypersurface whose dual "
      "is built from two zonotopes made of the weights; see both sides at once, prune by them and attack with them.",
      r"f(x) = B\max(Ax + c_1, 0) + c_2"),
-    ("pages/gabor.py", "Gabor filters", ":material/waves:",
+    ("app_pages/gabor.py", "Gabor filters", ":material/waves:",
      "Learnable Gabor filter banks as first layers, with a closed-form Lipschitz upper bound beside the exact "
      "constant, and a regulariser that lowers the bound.",
      r"g(x,y) = e^{-\frac{x'^2+\gamma^2 y'^2}{2\sigma^2}}\cos\left(2\pi\frac{x'}{\lambda}+\psi\right)"),
-    ("pages/certificates.py", "Certificates", ":material/casino:",
+    ("app_pages/certificates.py", "Certificates", ":material/casino:",
      "Randomized smoothing one image at a time: noisy votes, the Cohen certificate, the sigma that maximises "
      "the certified radius, and which data-dependent certificates are still sound guarantees.",
      r"R = \sigma\,\Phi^{-1}(\underline{p_A})"),
-    ("pages/clustering.py", "Clustering certificates", ":material/hub:",
+    ("app_pages/clustering.py", "Clustering certificates", ":material/hub:",
      "Nearest-centre classifiers (ClusTR) have a tight certificate in feature space: see the centres, the "
      "Voronoi cells, the certified ball of an image and an attack that tries to leave it.",
      r"R(z) = \min_{j:\,y_j \ne y_1} \frac{\|z-c_j\|^2 - \|z-c_1\|^2}{2\|c_j - c_1\|}"),
-    ("pages/batch_size.py", "Batch size", ":material/stacks:",
+    ("app_pages/batch_size.py", "Batch size", ":material/stacks:",
      "The optimal mini-batch size of SGD from the theory of expected smoothness, and SGD that learns it on the "
      "fly, as batch-size trajectories against fixed choices.",
      r"\tau^* = \arg\min_\tau\ \tau \cdot \max\left\{\frac{2\mathcal{L}(\tau)}{\mu},\ \frac{4\sigma^2(\tau)}{\varepsilon\mu^2}\right\}"),

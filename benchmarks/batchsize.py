@@ -103,7 +103,7 @@ def passes_table(name, p, rel, seeds, grid_size):
 def page_timing():
     from streamlit.testing.v1 import AppTest
 
-    page = str(Path(__file__).resolve().parents[1] / "pages" / "batch_size.py")
+    page = str(Path(__file__).resolve().parents[1] / "app_pages" / "batch_size.py")
     at = AppTest.from_file(page, default_timeout=300)
     print("\n== batch-size page in AppTest (script time; seconds)")
     t = time.perf_counter()

@@ -68,7 +68,7 @@ def browser_waits(repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=4, help="new values per interaction, in [1, 8]")
-    parser.add_argument("--baseline", default=None, help="a commit whose pages/certificates.py runs beside")
+    parser.add_argument("--baseline", default=None, help="a commit whose certificates page runs beside")
     parser.add_argument("--browser", action="store_true", help="also measure the waits in headless Chromium")
     args = parser.parse_args()
     if not 1 <= args.repeats <= 8:
@@ -76,13 +76,16 @@ def main() -> None:
     os.environ.setdefault("ROBUSTCORE_STORE", str(Path(tempfile.mkdtemp()) / "results.sqlite"))
     from streamlit.testing.v1 import AppTest
 
-    pages = {"current": ROOT / "pages" / "certificates.py"}
+    pages = {"current": ROOT / "app_pages" / "certificates.py"}
     if args.baseline:
-        try:
-            text = subprocess.run(["git", "show", f"{args.baseline}:pages/certificates.py"], cwd=ROOT, check=True,
-                                  capture_output=True, text=True).stdout
-        except subprocess.CalledProcessError:
-            raise SystemExit(f"error: no pages/certificates.py at commit {args.baseline!r}.") from None
+        text = None
+        for where in ("app_pages/certificates.py", "pages/certificates.py"):  # the folder was renamed
+            got = subprocess.run(["git", "show", f"{args.baseline}:{where}"], cwd=ROOT, capture_output=True, text=True)
+            if got.returncode == 0:
+                text = got.stdout
+                break
+        if text is None:
+            raise SystemExit(f"error: no certificates page at commit {args.baseline!r}.")
         old = Path(tempfile.mkdtemp()) / "certificates_baseline.py"
         old.write_text(text)
         pages = {args.baseline: old, **pages}

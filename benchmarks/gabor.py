@@ -84,7 +84,7 @@ def page_reruns() -> None:
 
     root = Path(__file__).resolve().parents[1]
     sys.path.insert(0, str(root))  # the page imports ui.*, as it does under `streamlit run app.py`
-    at = AppTest.from_file(str(root / "pages" / "gabor.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(root / "app_pages" / "gabor.py"), default_timeout=120).run()
     if at.exception:
         raise SystemExit(f"the page failed: {at.exception[0].value}")
     moves = [("sigma slider", lambda a, v: a.slider(key="g_sigma").set_value(v), [2.0, 2.5, 3.0, 3.5, 4.0]),

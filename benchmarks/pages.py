@@ -236,7 +236,7 @@ def main() -> int:
                           flush=True)
                     page.keyboard.press("Escape")
                     continue
-                apptest = None if args.no_apptest else _apptest_rerun(ROOT / "pages" / f"{name}.py", kind, label)
+                apptest = None if args.no_apptest else _apptest_rerun(ROOT / "app_pages" / f"{name}.py", kind, label)
                 all_waits.append(wait)
                 rows.append((name, f"{kind}: {label[:40]}", wait, apptest))
                 at_s = "   n/a" if apptest is None else f"{apptest:6.2f}"

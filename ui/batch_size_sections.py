@@ -1,6 +1,6 @@
 """Batch-size page sections: cached computations and what each section draws.
 
-The page (``pages/batch_size.py``) wires the controls; each function here draws one section.
+The page (``app_pages/batch_size.py``) wires the controls; each function here draws one section.
 """
 from __future__ import annotations
 

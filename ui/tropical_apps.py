@@ -1,6 +1,6 @@
 """Streamlit sections of the tropical page: pruning, lottery tickets, tropical attack.
 
-Called by ``pages/tropical.py`` inside its tabs. Thin: widgets -> robustcore.tropical -> robustcore.viz.
+Called by ``app_pages/tropical.py`` inside its tabs. Thin: widgets -> robustcore.tropical -> robustcore.viz.
 Heavy work is cached on the weights and settings; every section opens on a default preset that
 computes in well under 5 s on a CPU.
 """

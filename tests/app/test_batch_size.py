@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from robustcore.batchsize import BOUND_LABEL, FAIR_LABEL, LIBSVM_DIR_ENV, PLUGIN_LABEL
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "batch_size.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "batch_size.py")
 
 
 def _page(**params) -> AppTest:

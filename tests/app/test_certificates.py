@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from robustcore.smoothing.streams import stream_seed
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "certificates.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "certificates.py")
 NAMES = ["dataset", "view", "model", "train_sigma", "sigma", "n", "src", "steps", "lr", "r_lip", "clustr", "k_img",
          "image", "draw"]
 GARBAGE = {"nan": "nan", "inf": "inf", "huge": "1e308", "negative": "-1", "unknown": "no-such-option",

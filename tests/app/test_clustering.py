@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from ui.common import selected_point
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "clustering.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "clustering.py")
 
 
 def _metrics(at) -> dict[str, str]:

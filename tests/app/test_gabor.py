@@ -9,7 +9,7 @@ from robustcore.gabor import closed_form_bound, per_filter_spectral_norms
 from robustcore.gabor.sweep import single_kernel
 
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "gabor.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "gabor.py")
 
 
 def _page() -> AppTest:

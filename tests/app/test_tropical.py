@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "tropical.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "tropical.py")
 
 
 def _errors(at: AppTest) -> list[str]:

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 # home.py only links to the others (st.page_link needs app.py's navigation; tests/app/test_shell.py covers it)
-PAGES = sorted(p.name for p in (ROOT / "pages").glob("*.py") if not p.name.startswith("_") and p.name != "home.py")
+PAGES = sorted(p.name for p in (ROOT / "app_pages").glob("*.py") if not p.name.startswith("_") and p.name != "home.py")
 GARBAGE = {
     "nan": "nan",
     "inf": "inf",
@@ -28,7 +28,7 @@ GARBAGE = {
 
 
 def _render(page: str, params: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=300)
+    at = AppTest.from_file(str(ROOT / "app_pages" / page), default_timeout=300)
     if params:
         at.query_params.update(params)
     at.run()

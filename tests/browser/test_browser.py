@@ -39,14 +39,20 @@ def browser():
         yield b
 
 
+FIRST_VISIT: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def server(browser):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with streamlit_server(ARTIFACTS.parent / "streamlit-server.log") as url:
-        # Open the home page once first: until app.py has run once, a fresh server serves a deep link
-        # (/certificates) from the pages/ folder on its own, without app.py's navigation and sidebar.
+        # The first visit of a fresh server is a shared deep link: it must be served by app.py (its navigation
+        # and sidebar), not by Streamlit's page-folder discovery (which a folder named pages/ would trigger).
         ctx = browser.new_context()
-        _open(ctx.new_page(), url)
+        first = ctx.new_page()
+        _open(first, url + "/certificates")
+        nav = first.get_by_test_id("stSidebarNav")
+        FIRST_VISIT["nav"] = nav.inner_text() if nav.count() else ""
         ctx.close()
         yield url
 
@@ -289,3 +295,10 @@ def test_paper_style_turns_figures_white_and_figures_offer_csv(server, page):
         const p = [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')];
         return p.length === n && p.every(e => e._fullLayout && e._fullLayout.font.size <= 12);
     }""", arg=len(before), timeout=60_000)
+
+
+def test_a_deep_link_on_a_fresh_server_is_served_by_the_app(server):
+    nav = FIRST_VISIT["nav"]
+    for title in ("Home", "Tropical geometry", "Certificates", "Batch size"):
+        assert title in nav, nav
+    assert "app" not in nav.lower().split(), nav
