@@ -72,6 +72,16 @@ def check_source(source: object) -> str:
     return name
 
 
+def _why_unreadable(exc: BaseException) -> str:
+    """torch's error on foreign bytes, said in plain words (its own text is internal and often cut)."""
+    low = str(exc).lower()
+    if "weights only load failed" in low or "unsupported global" in low or "weights_only" in low:
+        return "it holds Python objects besides tensors, which weights-only loading refuses because they could run code"
+    # anything else torch says about foreign bytes (bad zip, bad pickle opcode, EOF, bad magic number ...)
+    # means the same to a user; its own text is internal and often cut mid-sentence
+    return "the bytes are not a torch file: it is damaged, cut short or in another format"
+
+
 def load_weights_only(source: str | Path | bytes) -> object:
     """``torch.load(source, map_location="cpu", weights_only=True)`` after :func:`check_source`.
 
@@ -87,9 +97,8 @@ def load_weights_only(source: str | Path | bytes) -> object:
     except MemoryError:
         raise CheckpointError(f"{name} asks for more memory than this machine has.") from None
     except Exception as exc:  # noqa: BLE001 - torch raises many kinds on foreign bytes
-        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(
-            f"{name} is not a readable weights-only torch checkpoint ({first}); "
+            f"{name} is not a readable weights-only torch checkpoint ({_why_unreadable(exc)}); "
             "load only files saved by robustcore (`robustcore train`), plain state_dicts, Cohen et al.'s "
             "{'arch', 'state_dict'} files or TorchScript files."
         ) from None

@@ -12,6 +12,7 @@ from robustcore.nets import (
     ToyReluNet,
     cached_model,
     load_checkpoint,
+    load_model_file,
     save_checkpoint,
 )
 
@@ -182,3 +183,18 @@ def test_bare_state_dict_of_our_toy_net_is_recognised(tmp_path):
     assert (info["format"], info["arch"], info["num_classes"], info["input_shape"]) == ("state_dict", "toy-relu", 4, (3,))
     x = torch.rand(6, 3)
     torch.testing.assert_close(model(x), net(x))
+
+
+def test_unreadable_files_are_said_in_plain_words():
+    import pickle
+
+    class Runs:  # a pickle that would call a function when loaded
+        def __reduce__(self):
+            return (print, ("loaded",))
+
+    for data, reason in ((b"PK\x03\x04 not a checkpoint", "not a torch file"), (b"", "not a torch file"),
+                         (b"hello" * 50, "not a torch file"), (pickle.dumps(Runs()), "Python objects")):
+        with pytest.raises(CheckpointError) as info:
+            load_model_file(data)
+        msg = str(info.value)
+        assert reason in msg and "miniz" not in msg and "PytorchStreamReader" not in msg and "\n" not in msg
