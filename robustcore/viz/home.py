@@ -16,10 +16,13 @@ _H = 190
 
 
 def _frame(fig: go.Figure, x_title: str = "", y_title: str = "") -> go.Figure:
-    fig.update_layout(height=_H, margin=dict(l=40, r=8, t=8, b=36), showlegend=False,
+    fig.update_layout(height=_H, margin=dict(l=52, r=10, t=10, b=48), showlegend=False,
                       plot_bgcolor="white", font=dict(size=11))
-    fig.update_xaxes(title=dict(text=x_title, standoff=2), showgrid=False, zeroline=False, ticks="outside")
-    fig.update_yaxes(title=dict(text=y_title, standoff=2), showgrid=False, zeroline=False, ticks="outside")
+    # automargin + standoff keep axis titles clear of the tick labels
+    fig.update_xaxes(title=dict(text=x_title, standoff=6), showgrid=False, zeroline=False, ticks="outside",
+                     automargin=True)
+    fig.update_yaxes(title=dict(text=y_title, standoff=6), showgrid=False, zeroline=False, ticks="outside",
+                     automargin=True)
     return fig
 
 
@@ -54,9 +57,12 @@ def gabor_thumbnail() -> go.Figure:
 
     k = gabor_kernel(21, sigma=4.0, theta=np.pi / 6, lambd=8.0, psi=0.0, gamma=0.7)
     fig = go.Figure(go.Heatmap(z=k, colorscale="RdBu", zmid=0, showscale=False, hoverinfo="skip"))
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", scaleratio=1, showticklabels=False)
-    fig.update_xaxes(showticklabels=False)
-    return _frame(fig)
+    fig = _frame(fig)
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", scaleratio=1, showticklabels=False, ticks="",
+                     showline=False)
+    fig.update_xaxes(showticklabels=False, ticks="", showline=False)
+    fig.update_layout(margin=dict(l=10, r=10, t=10, b=10))
+    return fig
 
 
 def certificate_thumbnail() -> go.Figure:
@@ -66,10 +72,11 @@ def certificate_thumbnail() -> go.Figure:
     for sigma, colour in ((0.12, "#009E73"), (0.25, "#0072B2"), (0.5, "#D55E00")):
         fig.add_trace(go.Scatter(x=p, y=sigma * norm.ppf(p), mode="lines", line=dict(color=colour),
                                  name=f"σ = {sigma}", hovertemplate=f"σ = {sigma}: R = %{{y:.2f}}<extra></extra>"))
-        fig.add_annotation(x=0.9999, y=sigma * norm.ppf(0.9999), text=f"σ={sigma}", showarrow=False,
-                           xanchor="right", yanchor="bottom", font=dict(size=10, color=colour))
-    fig.update_xaxes(tickvals=[0.5, 0.75, 1.0])
-    return _frame(fig, "lower bound of p_A", "certified radius")
+    fig.update_xaxes(tickvals=[0.5, 0.75, 1.0], range=[0.5, 1.0])
+    fig = _frame(fig, "lower bound of p_A", "certified radius")
+    fig.update_layout(showlegend=True, legend=dict(x=0.02, y=0.98, xanchor="left", yanchor="top",
+                                                   bgcolor="rgba(255,255,255,0.8)", font=dict(size=10)))
+    return fig
 
 
 def clustering_thumbnail(seed: int = 1) -> go.Figure:
@@ -109,9 +116,10 @@ def batchsize_thumbnail() -> go.Figure:
     T_star = float(total_complexity(np.array([t_star]), n, L, L_max, mu, h, eps, r0_sq=1.0)[0]) / n
     fig = go.Figure([
         go.Scatter(x=taus, y=T, mode="lines", line=dict(color="#0072B2"), hovertemplate="τ=%{x}: %{y:.2f} passes<extra></extra>"),
-        go.Scatter(x=[t_star], y=[T_star], mode="markers+text", marker=dict(size=9, color="#D55E00"),
-                   text=[f"τ* = {t_star}"], textposition="top center", hoverinfo="skip"),
+        go.Scatter(x=[t_star], y=[T_star], mode="markers", marker=dict(size=9, color="#D55E00"), hoverinfo="skip"),
     ])
+    fig.add_annotation(x=np.log10(t_star), y=np.log10(T_star), text=f"τ* = {t_star}", showarrow=True, arrowhead=0,
+                       ax=-40, ay=-30, font=dict(size=10, color="#D55E00"), bgcolor="rgba(255,255,255,0.8)")
     fig.update_xaxes(type="log", tickvals=[1, 10, 100, 1000], ticktext=["1", "10", "100", "1000"])
     fig.update_yaxes(type="log", dtick=1)
     return _frame(fig, "batch size τ", "data passes")
