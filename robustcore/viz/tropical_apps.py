@@ -46,6 +46,18 @@ LABELS = {
     "magnitude-uniform": "magnitude, per layer",
     "magnitude-neuron": "magnitude, whole units",
 }
+# Methods that tie draw exactly on top of each other: a wide solid line under narrower dashed ones keeps
+# every method visible where the curves coincide.
+METHOD_DASH = {"tropical": None, "ticket": None, "magnitude-neuron": "dash", "magnitude": "dot",
+               "magnitude-uniform": "dashdot", "tropical-shrunk": "longdash", "random": "dot"}
+METHOD_WIDTH = {"tropical": 5, "ticket": 5}
+
+
+def _line(name: str) -> dict:
+    key = name.split(" ")[0]
+    return {"color": METHOD_COLORS.get(key), "dash": METHOD_DASH.get(key), "width": METHOD_WIDTH.get(key, 2)}
+
+
 DATA_COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 
@@ -77,7 +89,7 @@ def pruning_curves_figure(curves: dict[str, dict[str, np.ndarray]], title: str |
         for col, key in enumerate(("accuracy", "hausdorff_rel", "area_ratio"), start=1):
             fig.add_trace(
                 go.Scatter(x=c["target"], y=c[key], mode="lines+markers", name=LABELS.get(method, method),
-                           legendgroup=method, showlegend=col == 1, line={"color": color},
+                           legendgroup=method, showlegend=col == 1, line={**_line(method), "color": color},
                            customdata=np.column_stack([c["ratio"], c["units_kept"]]),
                            hovertemplate="target ratio %{x:.2f}<br>realised %{customdata[0]:.3f}<br>"
                                          "units kept %{customdata[1]}<br>" + key + " %{y:.4f}<extra></extra>"),
@@ -105,8 +117,7 @@ def polytopes_figure(
             V = normalise_polygon(V)
         xs, ys = _closed(V)
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=f"{name} ({len(V)} vertices)",
-                                 line={"color": METHOD_COLORS.get(name.split(" ")[0], None), "width": 2},
-                                 marker={"size": 4}))
+                                 line=_line(name), marker={"size": 4}))
     fig.update_layout(title=title, height=460, margin={"t": 50, "b": 30, "l": 30, "r": 10},
                       xaxis_title="dual x", yaxis_title="dual y",
                       legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0.0})
@@ -134,8 +145,7 @@ def boundaries_figure(
     fig = go.Figure(_data_traces(X, y, True))
     for name, net in nets.items():
         xs, ys = _segments_xy(argmax_boundary_cells(net, box))
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name,
-                                 line={"color": METHOD_COLORS.get(name.split(" ")[0], None), "width": 2.5}))
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, line=_line(name)))
     fig.update_layout(title=title, height=460, margin={"t": 50, "b": 30, "l": 30, "r": 10},
                       xaxis={"range": [box[0], box[1]], "title": "x1"}, yaxis={"range": [box[2], box[3]], "title": "x2"},
                       legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0.0})
