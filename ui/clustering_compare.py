@@ -36,7 +36,7 @@ def reproduction_section() -> None:
                 "`--device cuda` uses a GPU); this section then shows its table.")
         return
     table, md = saved
-    st.dataframe(_mean_std_frame(table), hide_index=True, width="stretch")
+    st.dataframe(_mean_std_frame(table), hide_index=True, width="stretch", height="content")  # every row visible
     printed = [ln for ln in md.splitlines() if ln.startswith("Printed by")]
     st.caption((printed[0] + " " if printed else "") + "Accuracy on the test images: mean ± standard deviation over "
                "the seeds. Where the official attack (cross-entropy on the soft exp-scores) leaves a model much more "

@@ -164,8 +164,8 @@ def reproduction() -> None:
 
         st.markdown(format_table(table))
         show_figure(V.reproduction_figure(table), key="g_repro", data=table)
-        st.caption("Gabor LeNet against the same-size standard LeNet (and the Gabor LeNet with the paper's "
-                   "regulariser) on mnist-5k under the official recipe, mean ± one sample standard deviation over "
-                   "the seeds. Rerun with `robustcore reproduce gabor` (add `--device cuda` on a GPU).")
+        st.caption("Gabor LeNet against the same-size standard LeNet on mnist-5k under the official recipe, mean "
+                   "± one sample standard deviation over the seeds (the regularised Gabor LeNet is compared in "
+                   "section 5). Rerun with `robustcore reproduce gabor` (add `--device cuda` on a GPU).")
         with st.expander("Protocol, deviations and the Gabor layers after training"):
             st.markdown(md)

@@ -260,9 +260,11 @@ def reproduction_figure(table: pd.DataFrame) -> go.Figure:
     for method, d in table.groupby("method", sort=False):
         fig.add_bar(x=list(d["setting"]), y=list(d["accuracy mean"]), name=str(method),
                     error_y=dict(type="data", array=list(d["accuracy std"].fillna(0.0))),
-                    marker_color=colors.get(method))
+                    marker_color=colors.get(method),
+                    # the value on every bar: a bar at 0 has no height, its label says it is there
+                    text=[f"{v:.2f}" for v in d["accuracy mean"]], textposition="outside", cliponaxis=False)
     fig.update_layout(barmode="group", xaxis=dict(type="category", title="setting"),
-                      yaxis=dict(title="accuracy (mean ± std over seeds)", range=[0, 1.02],
+                      yaxis=dict(title="accuracy (mean ± std over seeds)", range=[0, 1.12],
                                  tickvals=[0, 0.25, 0.5, 0.75, 1]),
                       height=400, margin=dict(l=10, r=10, t=20, b=10),
                       legend=dict(orientation="h", yanchor="top", y=-0.22, x=0))

@@ -128,7 +128,7 @@ def render_reproduce() -> None:
                     "(mean and spread over seeds on mnist-5k) and saves it for this page.")
             return
         table, md = saved
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(table, hide_index=True, width="stretch", height="content")  # every row visible
         st.caption("Rerun with `robustcore reproduce smoothing` (add `--device cuda` on a GPU).")
         with st.expander("Protocol and the command that printed it"):
             st.markdown(md)
