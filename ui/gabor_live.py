@@ -101,9 +101,10 @@ def one_filter() -> Family:
         )
         if fam.k > 1:
             cv = G.paper_to_opencv(sigma, gamma, lambd, psi, fam.theta, fam.k)
+            # "+ 0.0" turns -0.0 into 0.0, so the caption never reads "theta = -0"
             st.caption(
                 f"The same kernel in OpenCV's convention (`cv2.getGaborKernel`, pixel units, kernel rotated 180°): "
-                f"sigma = {cv['sigma']:.3g} px, theta = {cv['theta']:.3g} rad, lambd = {cv['lambd']:.3g} px, "
+                f"sigma = {cv['sigma']:.3g} px, theta = {cv['theta'] + 0.0:.3g} rad, lambd = {cv['lambd']:.3g} px, "
                 f"gamma = {cv['gamma']:.3g}, psi = {cv['psi']:.3g}."
             )
     with st.expander("Why the bound holds (and what 'recalled' means here)"):
