@@ -27,13 +27,7 @@ __all__ = ["noise_scale", "norm_test_batch_size", "two_batch_noise_scale", "esti
 def _point(problem, x) -> np.ndarray:
     if not isinstance(problem, FiniteSumProblem):
         raise TypeError(f"problem must be a FiniteSumProblem, got {type(problem).__name__}.")
-    a = np.asarray(x)
-    if a.dtype.kind not in "iuf":
-        raise TypeError("x must be an array of real numbers.")
-    a = a.astype(np.float64)
-    if a.shape != (problem.d,) or not np.all(np.isfinite(a)):
-        raise ValueError(f"x must be a finite vector of length d = {problem.d}.")
-    return a
+    return problem.check_point(x)
 
 
 def _stats(problem: FiniteSumProblem, x: np.ndarray) -> tuple[float, float]:

@@ -120,16 +120,19 @@ class FiniteSumProblem:
         return int(self.A.shape[1])
 
     # ---- argument checks of the public methods (cheap: a shape and a finiteness test) --------
-    def _x(self, x) -> np.ndarray:
+    def check_point(self, x, name: str = "x") -> np.ndarray:
+        """``x`` as a float64 vector of length d; TypeError / ValueError (one sentence naming ``name``) otherwise."""
         a = np.asarray(x)
         if a.dtype.kind not in "iuf":
-            raise TypeError("x must be an array of real numbers.")
+            raise TypeError(f"{name} must be an array of real numbers.")
         if a.shape != (self.d,):
-            raise ValueError(f"x must be a vector of length d = {self.d}, got shape {a.shape}.")
+            raise ValueError(f"{name} must be a vector of length d = {self.d}, got shape {a.shape}.")
         a = a.astype(np.float64, copy=False)
         if not np.all(np.isfinite(a)):
-            raise ValueError("x must be finite (no NaN or inf).")
+            raise ValueError(f"{name} must be finite (no NaN or inf).")
         return a
+
+    _x = check_point
 
     def _idx(self, idx):
         if isinstance(idx, slice):

@@ -25,7 +25,7 @@ import pandas as pd
 from ._checks import check_int
 from .experiments import cost_sweep, default_tau_grid
 from .problems import mnist_problem, ridge_problem, sklearn_problem
-from .sgd import BOUND_LABEL, FAIR_LABEL, PLUGIN_LABEL, adaptive_sgd, sgd, tau_star_of
+from .sgd import BOUND_LABEL, FAIR_LABEL, PLUGIN_LABEL, adaptive_sgd, tau_star_of
 
 __all__ = ["reproduce", "PROTOCOL", "settings"]
 

@@ -123,12 +123,7 @@ def tau_bracket(problem: FiniteSumProblem, x: np.ndarray, eps: float, sampling: 
     """
     if not isinstance(problem, FiniteSumProblem):
         raise TypeError(f"problem must be a FiniteSumProblem, got {type(problem).__name__}.")
-    x = np.asarray(x)
-    if x.dtype.kind not in "iuf":
-        raise TypeError("x must be an array of real numbers.")
-    x = x.astype(np.float64)
-    if x.shape != (problem.d,) or not np.all(np.isfinite(x)):
-        raise ValueError(f"x must be a finite vector of length d = {problem.d}.")
+    x = problem.check_point(x)
     eps = check_real("eps", eps, 0.0, lo_open=True)
     check_choice("sampling", sampling, SAMPLINGS)
     nodes = check_int("nodes", nodes, 1, problem.n)
@@ -220,9 +215,7 @@ def _run(problem: FiniteSumProblem, choose, eps: float, label: str, sampling: st
     A, lam, n = problem.A, problem.lam, problem.n
     rng = np.random.default_rng(seed)
     draw = _Sampler(n, sampling, nodes, rng)
-    x = np.zeros(problem.d) if x0 is None else np.array(x0, dtype=np.float64)
-    if x.shape != (problem.d,) or not np.all(np.isfinite(x)):
-        raise ValueError(f"x0 must be a finite vector of length d = {problem.d}.")
+    x = np.zeros(problem.d) if x0 is None else problem.check_point(x0, "x0").copy()
     xs = problem.x_star
     e = x - xs
     r0 = float(e @ e) if r0_sq is None else r0_sq
@@ -343,9 +336,7 @@ def _run_fixed(problem: FiniteSumProblem, tau: int, gamma: float, eps: float, la
     blocks, no per-iteration bookkeeping beyond ||x - x*||^2)."""
     A, b, lam, n, kind = problem.A, problem.b, problem.lam, problem.n, problem.kind
     rng = np.random.default_rng(seed)
-    x = np.zeros(problem.d) if x0 is None else np.array(x0, dtype=np.float64)
-    if x.shape != (problem.d,) or not np.all(np.isfinite(x)):
-        raise ValueError(f"x0 must be a finite vector of length d = {problem.d}.")
+    x = np.zeros(problem.d) if x0 is None else problem.check_point(x0, "x0").copy()
     xs = problem.x_star
     e = x - xs
     r0 = float(e @ e)
@@ -406,12 +397,7 @@ def _run_fixed(problem: FiniteSumProblem, tau: int, gamma: float, eps: float, la
 
 
 def _r0_sq(problem: FiniteSumProblem, x0: np.ndarray | None) -> float:
-    x = np.zeros(problem.d) if x0 is None else np.asarray(x0)
-    if x.dtype.kind not in "iuf":
-        raise TypeError("x0 must be an array of real numbers.")
-    x = x.astype(np.float64)
-    if x.shape != (problem.d,) or not np.all(np.isfinite(x)):
-        raise ValueError(f"x0 must be a finite vector of length d = {problem.d}.")
+    x = np.zeros(problem.d) if x0 is None else problem.check_point(x0, "x0")
     r = float(np.sum((x - problem.x_star) ** 2))
     if not (math.isfinite(r) and r > 0):
         raise ValueError("x0 is already the optimum (or too far away); choose another start.")
