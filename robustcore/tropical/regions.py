@@ -8,7 +8,6 @@ lines in the plane (reference §1.3, I15).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from math import comb
 from typing import Any
 
@@ -184,17 +183,23 @@ def linear_regions_2d(net: Any, box: Any) -> RegionMap:
     on each; at most 1 + p + C(p, 2) of them), built as a planar graph (``arrangement.arrangement_regions``).
     ``_linear_regions_split`` is the independent polygon-splitting construction the tests compare with.
     """
-    from ._checks import check_net
     from .arrangement import arrangement_regions
+
+    box = _check_region_args(net, box)
+    V, counts, pats = arrangement_regions(net.A, net.c1, box)
+    return RegionMap(V, counts, pats, box)
+
+
+def _check_region_args(net: Any, box: Any) -> tuple[float, float, float, float]:
+    """Both region constructions take the same arguments: a 2-D-input net within the unit cap, and a box."""
+    from ._checks import check_net
 
     check_net(net, "linear_regions_2d")
     if net.d != 2:
         raise ValueError(f"Linear regions are drawn for 2-D inputs (d = 2); this net has d = {net.d}.")
     if net.p > MAX_REGION_UNITS:
         raise ValueError(f"The exact region map is limited to {MAX_REGION_UNITS} hidden units; this net has {net.p}.")
-    box = check_box(box)
-    V, counts, pats = arrangement_regions(net.A, net.c1, box)
-    return RegionMap(V, counts, pats, box)
+    return check_box(box)
 
 
 def _linear_regions_split(net: Any, box: Any) -> RegionMap:
@@ -211,14 +216,7 @@ def _linear_regions_split(net: Any, box: Any) -> RegionMap:
     is affine on each; at most 1 + p + C(p, 2) of them). Lines are added one at a time; all the
     polygons a line crosses are split in one vectorised step (Sutherland-Hodgman on flat arrays).
     """
-    from ._checks import check_net
-
-    check_net(net, "linear_regions_2d")
-    if net.d != 2:
-        raise ValueError(f"Linear regions are drawn for 2-D inputs (d = 2); this net has d = {net.d}.")
-    if net.p > MAX_REGION_UNITS:
-        raise ValueError(f"The exact region map is limited to {MAX_REGION_UNITS} hidden units; this net has {net.p}.")
-    box = check_box(box)
+    box = _check_region_args(net, box)
     xmin, xmax, ymin, ymax = box
     p = net.p
     scale = max(xmax - xmin, ymax - ymin)
