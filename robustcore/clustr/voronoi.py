@@ -29,13 +29,10 @@ def voronoi_segments(
     """
     from scipy.spatial import QhullError, Voronoi
 
-    if isinstance(centers, (str, bytes)) or centers is None:
-        raise TypeError(f"centers must be an (M, 2) array; got {type(centers).__name__}.")
-    raw = np.asarray(centers)
-    if raw.dtype.kind not in "biuf":
-        raise TypeError(f"centers must hold real numbers; got dtype {raw.dtype}.")
-    C = raw.astype(np.float64)
-    if C.ndim != 2 or C.shape[1] != 2 or C.shape[0] < 2:
+    from .certificate import _to_numpy
+
+    C = _to_numpy("centers", centers, 2)
+    if C.shape[1] != 2 or C.shape[0] < 2:
         raise ValueError(f"centers must be (M, 2) with M >= 2; got shape {C.shape}.")
     if not np.all(np.isfinite(C)):
         raise ValueError("centers contain NaN or infinite values.")
