@@ -159,7 +159,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if len(args.seeds) > 20:
         raise ValueError("--seeds takes at most 20 seeds.")
     if args.csv:
-        _check_writable(args.csv, "--csv")
+        check_output_file(args.csv, "--csv")
     mod_name = REPRO[args.line]
     if importlib.util.find_spec(mod_name) is None:
         raise ValueError(f"the {args.line} line has no reproduction yet ({mod_name} is missing).")
@@ -186,16 +186,22 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_writable(path: str, what: str) -> None:
-    """Refuse an output file whose folder does not exist or cannot be written, before any work."""
-    import os
-    from pathlib import Path
+def check_output_file(path: str, what: str) -> None:
+    """Refuse an output file whose folder is missing or not writable (or that is a folder), before any work.
 
-    folder = Path(path).expanduser().resolve().parent
-    if not folder.is_dir():
-        raise ValueError(f"{what}: the folder {str(folder)!r} does not exist.")
+    Shared by every subcommand that writes a file (``--csv``); stdlib only, so line CLIs can import it.
+    """
+    import os
+
+    if not path or not str(path).strip():
+        raise ValueError(f"{what} needs a file name.")
+    folder = os.path.dirname(os.path.abspath(os.path.expanduser(path)))
+    if not os.path.isdir(folder):
+        raise ValueError(f"{what}: the folder {folder!r} does not exist.")
     if not os.access(folder, os.W_OK):
-        raise ValueError(f"{what}: the folder {str(folder)!r} is not writable.")
+        raise ValueError(f"{what}: the folder {folder!r} is not writable.")
+    if os.path.isdir(path):
+        raise ValueError(f"{what}: {path!r} is a folder, not a file.")
 
 
 def _command_of(argv: Sequence[str]) -> str | None:

@@ -149,19 +149,6 @@ def _float(name: str, text, *, positive: bool = False, open01: bool = False) -> 
     return value
 
 
-def _check_output_file(path: str, what: str) -> None:
-    """Refuse an output file whose folder is missing or not writable, before any work."""
-    if not path or not str(path).strip():
-        raise ValueError(f"{what} needs a file name.")
-    folder = os.path.dirname(os.path.abspath(os.path.expanduser(path)))
-    if not os.path.isdir(folder):
-        raise ValueError(f"{what}: the folder {folder!r} does not exist.")
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"{what}: the folder {folder!r} is not writable.")
-    if os.path.isdir(path):
-        raise ValueError(f"{what}: {path!r} is a folder, not a file.")
-
-
 def _open_store(path):
     """The results store, or ``ValueError`` with one sentence when the file cannot be used."""
     from robustcore.store import ResultsStore
@@ -348,7 +335,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if run_arg != "latest":
         run_id = _int("RUN (a run id or 'latest')", run_arg, 1, 2**62)
     if args.csv:
-        _check_output_file(args.csv, "--csv")
+        from robustcore.cli import check_output_file  # stdlib only; imported here to keep this module standalone
+
+        check_output_file(args.csv, "--csv")
     import numpy as np
 
     from .metrics import certified_accuracy_table, high_probability_certified_accuracy
