@@ -65,12 +65,12 @@ bind("cert_draw", "draw", 0, int, min_value=0, max_value=10**6, step=1)
 view = st.session_state["cert_view"]  # the radio that sets it is drawn below the image picker
 
 c1, c2 = st.columns(2)
-sigma = float(c1.slider("Certification sigma", config.SIGMA_MIN, config.SIGMA_MAX, step=config.SIGMA_STEP,
-                        key="cert_sigma", help="sigma of the fixed-sigma certificate (and of the Lipschitz-sigma "
+sigma = float(c1.slider("Certification σ", config.SIGMA_MIN, config.SIGMA_MAX, step=config.SIGMA_STEP,
+                        key="cert_sigma", help="σ of the fixed-σ certificate (and of the Lipschitz-σ "
                                                "function at the median kNN distance)."))
 n = int(c2.select_slider("Samples n", config.N_CHOICES, key="cert_n",
                          help="Monte Carlo samples of every certificate on the page (Cohen uses 100,000; small n is "
-                              "quick but caps the radius at sigma * Phi^-1(alpha^(1/n)))."))
+                              "quick but caps the radius at σ·Φ⁻¹(α^(1/n)))."))
 methods = list(choice.methods) or ["cohen"]
 if st.session_state["cert_method"] not in methods:
     st.session_state["cert_method"] = methods[0]
@@ -79,15 +79,15 @@ if uploaded and settings.model_bytes is not None:
     st.caption("Base classifier: the checkpoint uploaded in the sidebar.")
 elif choice.methods:
     summary = (f"Base classifier: {config.METHODS[method]}"
-               + ("" if method == "plain" else f", trained at sigma = {st.session_state['cert_train_sigma']:g}")
+               + ("" if method == "plain" else f", trained at σ = {st.session_state['cert_train_sigma']:g}")
                + f" ({choice.arch if method in ('cohen', 'plain') else 'digits-cnn'})")
     with st.expander(summary):
         m1, m2 = st.columns(2)
         method = m1.selectbox("Base classifier", methods, format_func=config.METHODS.get, key="cert_method",
                               help="How the base classifier f was trained (Gaussian augmentation, SmoothAdv, MACER); "
                                    "the sidebar's Model picks the architecture. Trained once, then cached.")
-        m2.selectbox("Training sigma", config.TRAIN_SIGMAS, key="cert_train_sigma",
-                     help="Noise level the built-in model was trained at; also sigma_0 of the DDRS ascent.")
+        m2.selectbox("Training σ", config.TRAIN_SIGMAS, key="cert_train_sigma",
+                     help="Noise level the built-in model was trained at; also σ_0 of the DDRS ascent.")
         if choice.note:
             st.caption(choice.note)
 train_sigma = float(st.session_state["cert_train_sigma"])

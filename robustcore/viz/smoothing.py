@@ -176,87 +176,152 @@ def _nice_step(span: float) -> float:
     return float(10 * mag)
 
 
+def _path_marks(n_points: int, most: int = 21) -> np.ndarray:
+    """Indices of at most ``most`` evenly spread points of a path of ``n_points``, first and last included."""
+    if n_points <= most:
+        return np.arange(n_points)
+    return np.unique(np.round(np.linspace(0, n_points - 1, most)).astype(int))
+
+
 def landscape_figure(sigmas: np.ndarray, radius: np.ndarray, surrogate: np.ndarray, cap: np.ndarray,
                      p_hat: np.ndarray, p_lower: np.ndarray, p_upper: np.ndarray,
                      sigma_opt: float | None = None, path_sigma: np.ndarray | None = None,
-                     path_surrogate: np.ndarray | None = None, current_sigma: float | None = None) -> go.Figure:
-    """The sigma landscape: Cohen radius, DDRS surrogate and cap (top); p_hat with its band (bottom).
+                     current_sigma: float | None = None) -> go.Figure:
+    """The σ landscape: Cohen radius, DDRS surrogate and cap (top); p̂_A with its band (middle); the DDRS
+    ascent σ_t against its step t (bottom strip, step 0 at the top), all on one shared σ axis.
 
-    The current and optimised sigma are vertical lines named in the legend (not text on the plot,
-    which overlapped when the two are close).
+    The ascent has its own strip so that it never covers the landscape curves: read downwards it goes from
+    the start σ_0 (circle) to the end σ_x (star) through at most 21 evenly spread steps (every step is in
+    ``sigma_path_figure``). The current
+    and optimised σ are vertical lines named in the legend (not text on the plot, which overlapped when the
+    two are close).
 
     Parameters
     ----------
     sigmas, radius, surrogate, cap, p_hat, p_lower, p_upper : arrays (S,)
         From ``SigmaLandscape``.
     sigma_opt : float, optional
-        Optimised sigma (vertical line).
-    path_sigma, path_surrogate : arrays (T,), optional
-        The ascent path (sigma_t, R~_t), drawn as markers coloured by step.
+        Optimised σ_x (vertical line).
+    path_sigma : array (T + 1,), optional
+        The ascent σ_0, σ_1, ..., σ_T (``SigmaPath.sigma_history``); the bottom strip is drawn only with it.
     current_sigma : float, optional
-        The sigma of the page's fixed-sigma certificate (vertical line).
+        The σ of the page's fixed-σ certificate (vertical line).
     """
     sigmas = np.asarray(sigmas, dtype=np.float64)
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
-    fig.add_trace(go.Scatter(x=sigmas, y=radius, name="radius sigma Phi^-1(p_lower)", mode="lines+markers",
+    ps = np.asarray(path_sigma, dtype=np.float64).reshape(-1) if path_sigma is not None else np.zeros(0)
+    has_path = ps.size > 0
+    rows = 3 if has_path else 2
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.05,
+                        row_heights=[0.52, 0.26, 0.22] if has_path else [0.65, 0.35])
+    fig.add_trace(go.Scatter(x=sigmas, y=radius, name="radius σ·Φ⁻¹(p̲_A)", mode="lines+markers",
                              line=dict(color=_C_RADIUS), marker=dict(size=5),
-                             hovertemplate="sigma %{x:.3f}: radius %{y:.3f}<br>exploratory: the radius of a "
-                                           "different g_sigma, not a certificate<extra></extra>"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=sigmas, y=surrogate, name="surrogate R~ (DDRS)", mode="lines",
-                             line=dict(color=_C_SURR, dash="dot")), row=1, col=1)
-    fig.add_trace(go.Scatter(x=sigmas, y=cap, name="cap sigma Phi^-1(alpha^(1/n))", mode="lines",
-                             line=dict(color=_C_CAP, dash="dash", width=1)), row=1, col=1)
-    if path_sigma is not None and path_surrogate is not None and len(path_sigma):
-        ps, pr = np.asarray(path_sigma).reshape(-1), np.asarray(path_surrogate).reshape(-1)
-        steps = np.arange(len(ps))
-        fig.add_trace(go.Scatter(x=ps, y=pr, name="ascent path (sigma_t, R~_t)",
-                                 mode="markers+lines", line=dict(color=_C_OPT, width=1),
-                                 marker=dict(size=5, color=steps, colorscale="Greens", showscale=False),
-                                 hovertemplate="step %{text}: sigma %{x:.3f}, R~ %{y:.3f}<extra></extra>",
-                                 text=steps), row=1, col=1)
+                             hovertemplate="σ %{x:.3f}: radius %{y:.3f}<br>exploratory: the radius of a "
+                                           "different g_σ, not a certificate<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=sigmas, y=surrogate, name="surrogate R̃(σ) (DDRS)", mode="lines",
+                             line=dict(color=_C_SURR, dash="dot"),
+                             hovertemplate="σ %{x:.3f}: R̃ %{y:.3f}<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=sigmas, y=cap, name="cap σ·Φ⁻¹(ⁿ√α)", mode="lines",
+                             line=dict(color=_C_CAP, dash="dash", width=1),
+                             hovertemplate="σ %{x:.3f}: largest radius n samples can certify %{y:.3f}"
+                                           "<extra></extra>"), row=1, col=1)
     finite = np.concatenate([np.atleast_1d(np.asarray(radius, float)), np.atleast_1d(np.asarray(surrogate, float))])
     finite = finite[np.isfinite(finite)]
     ymax = max(float(finite.max()) if finite.size else 1.0, 1e-3) * 1.12
-    for val, color, label in [(current_sigma, _C_CUR, "current sigma"), (sigma_opt, _C_OPT, "optimised sigma_x")]:
+    T = max(ps.size - 1, 1)
+    tops = {1: ymax, 2: 1.02, 3: T}
+    for val, color, label in [(current_sigma, _C_CUR, "current σ"), (sigma_opt, _C_OPT, "optimised σ_x")]:
         if val is not None and np.isfinite(val):
             v = float(val)
-            for row in (1, 2):
-                top = ymax if row == 1 else 1.02
-                fig.add_trace(go.Scatter(x=[v, v], y=[0, top], mode="lines", name=f"{label} = {v:.2f}",
+            for row in range(1, rows + 1):
+                fig.add_trace(go.Scatter(x=[v, v], y=[0, tops[row]], mode="lines", name=f"{label} = {v:.2f}",
                                          legendgroup=label, showlegend=row == 1,
                                          line=dict(color=color, dash="dash", width=1.5),
                                          hovertemplate=f"{label} = {v:.3f}<extra></extra>"), row=row, col=1)
     fig.add_trace(go.Scatter(x=np.concatenate([sigmas, sigmas[::-1]]),
                              y=np.concatenate([np.asarray(p_upper), np.asarray(p_lower)[::-1]]),
                              fill="toself", fillcolor="rgba(99,110,250,0.2)", line=dict(width=0),
-                             name="Clopper-Pearson band", hoverinfo="skip"), row=2, col=1)
-    fig.add_trace(go.Scatter(x=sigmas, y=p_hat, name="p_hat (top class)", mode="lines",
-                             line=dict(color=_C_RADIUS)), row=2, col=1)
+                             name="Clopper–Pearson band", hoverinfo="skip"), row=2, col=1)
+    fig.add_trace(go.Scatter(x=sigmas, y=p_hat, name="p̂_A (top class)", mode="lines",
+                             line=dict(color=_C_RADIUS),
+                             hovertemplate="σ %{x:.3f}: p̂_A %{y:.3f}<extra></extra>"), row=2, col=1)
     fig.add_hline(y=0.5, line=dict(color=_C_CAP, dash="dot", width=1), row=2, col=1)
-    fig.update_yaxes(title_text="l2 radius", range=[0, ymax], dtick=_nice_step(ymax), row=1, col=1)
+    if has_path:
+        marks = _path_marks(ps.size)
+        # a few evenly spread steps (every step of a noisy ascent tangles into a scribble); each step is in
+        # the figure of sigma_t against t, which has the room for them
+        every = "" if marks.size == ps.size else f", {marks.size} of {ps.size} steps"
+        fig.add_trace(go.Scatter(x=ps[marks], y=marks, mode="lines+markers", name=f"ascent σ_t (step t ↓{every})",
+                                 line=dict(color=_C_OPT, width=1.2), marker=dict(size=5, color=_C_OPT),
+                                 hovertemplate="step %{y}: σ %{x:.3f}<extra></extra>"), row=3, col=1)
+        for idx, symbol, label in [(0, "circle", "start σ_0"), (ps.size - 1, "star", "end σ_x")]:
+            fig.add_trace(go.Scatter(x=[ps[idx]], y=[idx], mode="markers", name=f"{label} = {ps[idx]:.2f}",
+                                     marker=dict(symbol=symbol, size=11, color=_C_OPT if idx else "white",
+                                                 line=dict(color=_C_OPT, width=2)),
+                                     hovertemplate=f"{label}: step {idx}, σ %{{x:.3f}}<extra></extra>"),
+                          row=3, col=1)
+        fig.update_yaxes(title_text="step", range=[T * 1.08, -T * 0.08], tickvals=[0, T], row=3, col=1)
+    fig.update_yaxes(title_text="ℓ2 radius", range=[0, ymax], dtick=_nice_step(ymax), row=1, col=1)
     fig.update_yaxes(title_text="P(top class)", range=[0, 1.02], tickvals=[0, 0.5, 1], row=2, col=1)
     span = float(sigmas.max() - min(sigmas.min(), 0.0)) if sigmas.size else 1.0
-    fig.update_xaxes(dtick=_nice_step(span), tick0=0, row=1, col=1)
-    fig.update_xaxes(title_text="sigma", dtick=_nice_step(span), tick0=0, row=2, col=1)
-    fig.update_layout(height=540, margin=dict(l=60, r=10, t=20, b=40),
-                      legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
+    for row in range(1, rows + 1):
+        fig.update_xaxes(dtick=_nice_step(span), tick0=0, row=row, col=1)
+    fig.update_xaxes(title_text="σ", row=rows, col=1)
+    fig.update_layout(height=620 if has_path else 540, margin=dict(l=60, r=10, t=20, b=40),
+                      legend=dict(orientation="h", yanchor="top", y=-0.1, x=0))
     return fig
 
 
+def _running_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the last ``window`` values at each step (fewer at the start), ignoring non-finite ones."""
+    v = np.asarray(values, dtype=np.float64)
+    ok = np.isfinite(v)
+    csum = np.concatenate([[0.0], np.cumsum(np.where(ok, v, 0.0))])
+    ccnt = np.concatenate([[0], np.cumsum(ok)])
+    hi = np.arange(1, v.size + 1)
+    lo = np.maximum(hi - window, 0)
+    cnt = ccnt[hi] - ccnt[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(cnt > 0, (csum[hi] - csum[lo]) / np.maximum(cnt, 1), np.nan)
+
+
 def sigma_path_figure(sigma_history: np.ndarray, surrogate_history: np.ndarray) -> go.Figure:
-    """sigma_t and the surrogate R~_t against the ascent step t (one input)."""
-    sh = np.asarray(sigma_history).reshape(-1)
-    rh = np.asarray(surrogate_history).reshape(-1)
+    """σ_t (left axis) and the surrogate R̃_t (right axis) against the ascent step t.
+
+    Each R̃_t is a noisy estimate from the few samples of its step, so it is drawn as faint dots with its
+    running mean over a tenth of the steps as the line to read; σ_t is a line with its start σ_0 and end
+    σ_x marked.
+
+    Parameters
+    ----------
+    sigma_history : array (T + 1,)
+        σ_0, ..., σ_T.
+    surrogate_history : array (T,) or (T + 1,)
+        R̃ at each step's σ.
+    """
+    sh = np.asarray(sigma_history, dtype=np.float64).reshape(-1)
+    rh = np.asarray(surrogate_history, dtype=np.float64).reshape(-1)
+    window = max(1, int(round(max(len(rh), 1) / 10)))
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(go.Scatter(x=np.arange(len(sh)), y=sh, name="sigma_t", line=dict(color=_C_OPT)),
-                  secondary_y=False)
-    fig.add_trace(go.Scatter(x=np.arange(len(rh)), y=rh, name="R~_t", line=dict(color=_C_SURR, dash="dot")),
-                  secondary_y=True)
+    fig.add_trace(go.Scatter(x=np.arange(len(rh)), y=rh, name="R̃_t (one step's estimate)", mode="markers",
+                             marker=dict(color=_C_SURR, size=4, opacity=0.35),
+                             hovertemplate="step %{x}: R̃ %{y:.3f}<extra></extra>"), secondary_y=True)
+    fig.add_trace(go.Scatter(x=np.arange(len(rh)), y=_running_mean(rh, window), mode="lines",
+                             name=f"R̃_t, mean of the last {window} steps", line=dict(color=_C_SURR, width=2),
+                             hovertemplate="step %{x}: running mean R̃ %{y:.3f}<extra></extra>"), secondary_y=True)
+    fig.add_trace(go.Scatter(x=np.arange(len(sh)), y=sh, name="σ_t", mode="lines", line=dict(color=_C_OPT, width=2),
+                             hovertemplate="step %{x}: σ %{y:.3f}<extra></extra>"), secondary_y=False)
+    if len(sh):
+        for idx, symbol, label in [(0, "circle", "start σ_0"), (len(sh) - 1, "star", "end σ_x")]:
+            fig.add_trace(go.Scatter(x=[idx], y=[sh[idx]], mode="markers", name=f"{label} = {sh[idx]:.3f}",
+                                     marker=dict(symbol=symbol, size=11, color=_C_OPT if idx else "white",
+                                                 line=dict(color=_C_OPT, width=2)),
+                                     hovertemplate=f"{label}: step {idx}, σ %{{y:.3f}}<extra></extra>"),
+                          secondary_y=False)
     fig.update_xaxes(title_text="ascent step t")
-    fig.update_yaxes(title_text="sigma", secondary_y=False)
+    fig.update_yaxes(title_text="σ", secondary_y=False)
     # own round ticks on the right axis (plotly would otherwise align them to the left grid: 0.0527, 0.087 ...)
-    fig.update_yaxes(title_text="surrogate radius", secondary_y=True, tickmode="auto", nticks=5, showgrid=False)
-    fig.update_layout(height=300, margin=dict(l=60, r=60, t=20, b=40),
+    fig.update_yaxes(title_text="surrogate radius R̃", secondary_y=True, tickmode="auto", nticks=5, showgrid=False)
+    fig.update_layout(height=320, margin=dict(l=60, r=60, t=20, b=40),
                       legend=dict(orientation="h", yanchor="top", y=-0.25, x=0))
     return fig
 

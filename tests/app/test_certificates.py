@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from robustcore.smoothing.streams import stream_seed
+from ui.certificates.verdicts import short_seed
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "certificates.py")
 NAMES = ["dataset", "view", "model", "train_sigma", "sigma", "n", "src", "steps", "lr", "r_lip", "clustr", "k_img",
@@ -79,6 +80,24 @@ def _table(at: AppTest):
     raise AssertionError("no certificate table on the page")
 
 
+def _status(word: str) -> str:
+    """The status in a table cell such as "✓ guarantee" (a symbol, then the word)."""
+    return word.split(" ", 1)[1]
+
+
+def _sentences(at: AppTest) -> dict[str, str]:
+    """certificate name -> its verdict sentence, from the lists in the "Why each verdict" expanders."""
+    out = {}
+    for exp in at.expander:
+        if exp.label != "Why each verdict":
+            continue
+        for md in exp.markdown:
+            for line in md.value.splitlines():
+                name, sentence = line.split("**", 2)[1:]
+                out[name] = sentence.removeprefix(": ")
+    return out
+
+
 def _vote_figure(at: AppTest) -> dict:
     return next(f for f in _figures(at) if "Votes" in str(f["layout"].get("title", {}).get("text", "")))
 
@@ -91,18 +110,19 @@ def test_votes_view_interactions_follow_the_controls_and_the_url():
     assert votes["layout"]["xaxis"]["type"] == "category"
     bars = {x: y for tr in votes["data"] for x, y in zip(_values(tr["x"]), _values(tr["y"]))}
     assert sum(bars.values()) == 500 and all(str(c) in bars for c in range(10))
-    assert any(f"certify-fixed (seed {stream_seed(0, 'certify-fixed')})" in c.value for c in at.caption)
+    assert any(f"certify-fixed (seed {short_seed(stream_seed(0, 'certify-fixed'))})" in c.value for c in at.caption)
     assert any("Cohen certificate" in s.value for s in at.success) or any("abstains" in w.value for w in at.warning)
 
     # after choosing sigma by watching the radius, fresh noise: a new stream, recorded in the URL
     next(b for b in at.button if b.label == "Fresh noise").click().run()
     _clean(at, "fresh noise")
     assert _param(at, "draw") == "1"
-    assert any(f"certify-fixed-1 (seed {stream_seed(0, 'certify-fixed-1')})" in c.value for c in at.caption)
+    fresh = short_seed(stream_seed(0, "certify-fixed-1"))
+    assert any(f"certify-fixed-1 (seed {fresh})" in c.value for c in at.caption)
 
     _widget(at, "slider", "cert_sigma").set_value(0.5).run()
     _clean(at, "sigma")
-    assert _param(at, "sigma") == "0.50" and "sigma = 0.50" in _vote_figure(at)["layout"]["title"]["text"]
+    assert _param(at, "sigma") == "0.50" and "σ = 0.50" in _vote_figure(at)["layout"]["title"]["text"]
     _widget(at, "select_slider", "cert_n").set_value(100).run()
     _clean(at, "n")
     assert _param(at, "n") == "100" and "n = 100 " in _vote_figure(at)["layout"]["title"]["text"]
@@ -121,17 +141,24 @@ def test_table_gives_every_row_its_own_stream_and_a_plain_verdict():
     table = _table(at)
     assert list(table["certificate"].str.split(" ").str[0]) == ["Fixed", "Data-dependent", "Data-dependent", "Lipschitz"]
     streams = {p: stream_seed(seed, p) for p in ("certify-fixed", "certify-dd", "memory", "lipschitz")}
-    assert list(table["noise stream"]) == [f"{p} (seed {s})" for p, s in streams.items()]
+    assert list(table["noise stream"]) == list(streams)
+    # the seed is shown short (its last six digits); the full one is in the CSV (tests/app/test_certificates_verdicts)
+    assert list(table["seed"]) == ["…" + str(s)[-6:] for s in streams.values()]
     assert len(set(streams.values())) == 4 and stream_seed(seed, "landscape") not in streams.values()
+    sentences = _sentences(at)
+    assert set(sentences) == set(table["certificate"]) | {"ClusTR (nearest centre, default digits model)"}
     for _, row in table.iterrows():
-        assert row["status"] in ("guarantee", "not a guarantee", "abstains")
-        if row["status"] == "guarantee":
-            assert row["verdict"].startswith("A guarantee") and not pd.isna(row["class"]) and row["radius"] > 0
+        status = _status(row["verdict"])
+        assert status in ("guarantee", "not a guarantee", "abstains")
+        sentence = sentences[row["certificate"]]  # said once, under the table, never as a cut-off column
+        if status == "guarantee":
+            assert sentence.startswith("A guarantee") and not pd.isna(row["class"]) and row["radius"] > 0
         else:
-            assert row["verdict"].startswith("Not a guarantee")
-        if row["status"] == "abstains":  # an abstaining row is never called sound
+            assert sentence.startswith("Not a guarantee")
+        if status == "abstains":  # an abstaining row is never called sound
             assert pd.isna(row["class"]) and row["radius"] == 0
-    assert table.iloc[1]["status"] != "guarantee"  # data-dependent without memory is never a guarantee for G
+    assert _status(table.iloc[1]["verdict"]) != "guarantee"  # data-dependent alone is never a guarantee for G
+    assert not any(len(str(v)) > 40 for v in table.to_numpy().ravel())  # no cell a reader has to scroll
     # ClusTR sits in its own table
     other = [df.value for df in at.dataframe if df.value["certificate"].str.startswith("ClusTR").any()]
     assert len(other) == 1 and other[0].iloc[0]["noise stream"] == "none (deterministic)"
@@ -139,7 +166,8 @@ def test_table_gives_every_row_its_own_stream_and_a_plain_verdict():
     # the memory keeps its answer for a query it has seen (same image again)
     _widget(at, "select_slider", "cert_r_lip").set_value(0.2).run()
     _clean(at, "r_lip")
-    assert "seen before" in _table(at).iloc[2]["verdict"] or _table(at).iloc[2]["status"] == "abstains"
+    memory = _table(at).iloc[2]
+    assert "seen before" in _sentences(at)[memory["certificate"]] or _status(memory["verdict"]) == "abstains"
 
 
 def test_landscape_view_draws_the_landscape_and_both_sigmas():
@@ -147,8 +175,8 @@ def test_landscape_view_draws_the_landscape_and_both_sigmas():
     _clean(at, "landscape")
     figs = _figures(at)
     names = [tr.get("name", "") for f in figs for tr in f["data"]]
-    assert "current sigma = 0.30" in names and any(n.startswith("optimised sigma_x = ") for n in names)
-    assert any(f"seed {stream_seed(0, 'landscape')}" in c.value for c in at.caption)
+    assert "current σ = 0.30" in names and any(n.startswith("optimised σ_x = ") for n in names)
+    assert any(f"seed {short_seed(stream_seed(0, 'landscape'))}" in c.value for c in at.caption)
 
 
 @pytest.mark.parametrize("kind", list(GARBAGE))
@@ -342,4 +370,5 @@ def test_colour_images_go_through_every_view(monkeypatch):
     _clean(at, "cifar10 landscape")
     _widget(at, "radio", "cert_view").set_value("table").run()
     _clean(at, "cifar10 table")
-    assert len(_table(at)) == 4 and set(_table(at)["status"]) <= {"guarantee", "not a guarantee", "abstains"}
+    statuses = {_status(v) for v in _table(at)["verdict"]}
+    assert len(_table(at)) == 4 and statuses <= {"guarantee", "not a guarantee", "abstains"}

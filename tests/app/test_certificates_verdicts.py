@@ -30,8 +30,8 @@ def test_fixed_row_is_a_guarantee_only_when_certify_answers(linear_certs):
     far, mid = linear_certs
     assert far.label == 1 and mid.label < 0  # the far point certifies; the point on the boundary abstains
     row = verdicts.fixed_row(far, 0.25, 1000, 0.001, far.seed)
-    assert row["status"] == "guarantee" and row["verdict"].startswith("A guarantee for g_sigma")
-    assert "99.9 %" in row["verdict"] and row["noise stream"] == f"certify-fixed (seed {far.seed})"
+    assert row["status"] == "guarantee" and row["verdict"].startswith("A guarantee for g_σ")
+    assert "99.9 %" in row["verdict"] and row["noise stream"] == "certify-fixed" and row["seed"] == far.seed
     # the radius shown is sigma * Phi^-1(p_lower) with p_lower the Clopper-Pearson bound of the votes
     from scipy.stats import norm
 
@@ -62,7 +62,7 @@ class _Lip:
 
 def test_data_dependent_row_is_never_a_guarantee():
     row = verdicts.dd_row(_Cert(3, 0.4, 0.97), 0.31, 0.25, 0.001, 7)
-    assert row["status"] == "not a guarantee" and "only for g at the fixed sigma_x = 0.310" in row["verdict"]
+    assert row["status"] == "not a guarantee" and "only for g at the fixed σ_x = 0.310" in row["verdict"]
     assert verdicts.dd_row(_Cert(-1, 0.0, 0.4), 0.31, 0.25, 0.001, 7)["status"] == "abstains"
 
 
@@ -75,7 +75,7 @@ def test_memory_and_lipschitz_rows_that_abstain_are_not_sound():
     row = verdicts.memory_row(2, 0.3, 0.3, 0.9, "shrunk", 5, 0.001, 1)
     assert row["status"] == "guarantee" and "M = 5" in row["verdict"]
     ok = verdicts.lipschitz_row(_Lip(4, 0.2, 0.5, 0.25, 0.99, "certified", 4), 0.1, 0.001, 9)
-    assert ok["status"] == "guarantee" and ok["noise stream"] == "lipschitz (seed 9)"
+    assert ok["status"] == "guarantee" and (ok["noise stream"], ok["seed"]) == ("lipschitz", 9)
     # the library's radius-0 case: CERTIFY answered but the worst case fails -> the row abstains
     for lc in (_Lip(-1, 0.0, 0.5, 0.25, 0.99, "abstain", 4), _Lip(4, 0.0, 0.5, 0.25, 0.99)):
         row = verdicts.lipschitz_row(lc, 0.1, 0.001, 9)
@@ -86,5 +86,35 @@ def test_memory_and_lipschitz_rows_that_abstain_are_not_sound():
 
 def test_clustr_row_is_deterministic():
     row = verdicts.clustr_row({"label": 3, "input_radius": 0.05, "sound": True, "note": "n"})
-    assert row["status"] == "guarantee" and row["noise stream"] == "none (deterministic)"
+    assert row["status"] == "guarantee" and row["noise stream"] == "none (deterministic)" and row["seed"] is None
     assert verdicts.clustr_row({"label": 3, "input_radius": 0.05, "sound": False, "note": "x"})["status"] != "guarantee"
+
+
+def test_short_seed_keeps_the_last_six_digits():
+    assert verdicts.short_seed(9169569808264330027) == "…330027"
+    assert verdicts.short_seed(330027) == "330027" and verdicts.short_seed(7) == "7"
+    assert verdicts.short_seed(None) == "none"
+
+
+def test_table_shows_short_words_and_the_csv_keeps_full_seeds_and_sentences(linear_certs):
+    """The table has one short verdict per row; the CSV keeps what the table shortens, exactly: 19-digit
+    seeds (above 2**53, which a float column would round) and the full sentences."""
+    import io
+
+    import pandas as pd
+
+    from ui.certificates import view_table
+
+    far, mid = linear_certs
+    big = 2**63 - 25  # the largest kind of stream seed; float64 cannot hold it
+    rows = [verdicts.fixed_row(far, 0.25, 1000, 0.001, big),
+            verdicts.clustr_row({"label": 3, "input_radius": 0.05, "sound": True, "note": "n"}),  # seed None
+            verdicts.fixed_row(mid, 0.25, 1000, 0.001, mid.seed)]
+    shown = view_table._table(rows)
+    assert list(shown["verdict"].str.split(" ", n=1).str[1]) == ["guarantee", "guarantee", "abstains"]
+    assert list(shown["seed"]) == ["…" + str(big)[-6:], "none", verdicts.short_seed(mid.seed)]
+    assert "status" not in shown.columns and shown["verdict"].str.len().max() < 20
+    csv = pd.read_csv(io.BytesIO(view_table.table_csv(rows)), dtype={"seed": str})
+    assert list(csv["seed"].fillna("")) == [str(big), "", str(mid.seed)]
+    assert list(csv["verdict"]) == [r["verdict"] for r in rows] and list(csv["status"]) == [r["status"] for r in rows]
+    assert csv["class"].isna().tolist() == [False, False, True]

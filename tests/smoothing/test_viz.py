@@ -139,15 +139,73 @@ def test_landscape_markers_are_legend_lines_not_overlapping_text():
     s = np.round(np.arange(1, 21) * 0.05, 2)
     r = np.maximum(0, 1 - (s - 0.4) ** 2 * 4)
     fig = landscape_figure(s, r, r * 0.9, 3.2 * s, np.full(20, 0.9), np.full(20, 0.85), np.full(20, 0.95),
-                           sigma_opt=0.301, path_sigma=np.array([0.25, 0.28]), path_surrogate=np.array([0.5, 0.6]),
-                           current_sigma=0.30)
+                           sigma_opt=0.301, path_sigma=np.array([0.25, 0.28, 0.301]), current_sigma=0.30)
     # two close sigmas: no text annotation on the plot, both named in the legend with their values
     assert not [a for a in fig.layout.annotations if a.text]
     legend = [tr.name for tr in fig.data if tr.showlegend is not False]
-    assert "current sigma = 0.30" in legend and "optimised sigma_x = 0.30" in legend
-    # round tick steps on both axes
-    assert fig.layout.xaxis.dtick in (0.1, 0.2, 0.5) and fig.layout.xaxis2.dtick == fig.layout.xaxis.dtick
+    assert "current σ = 0.30" in legend and "optimised σ_x = 0.30" in legend
+    # round tick steps on every panel, one shared σ axis
+    assert fig.layout.xaxis.dtick in (0.1, 0.2, 0.5)
+    assert fig.layout.xaxis2.dtick == fig.layout.xaxis3.dtick == fig.layout.xaxis.dtick
     assert fig.layout.legend.orientation == "h" and fig.layout.legend.y < 0  # below the axes
+
+
+def test_landscape_legends_use_the_prose_symbols():
+    s = np.linspace(0.1, 1.0, 10)
+    fig = landscape_figure(s, s, s, s, s, s, s, sigma_opt=0.5, path_sigma=s[:3], current_sigma=0.2)
+    text = " ".join(str(tr.name) for tr in fig.data) + " " + " ".join(
+        str(ax.title.text) for ax in (fig.layout.xaxis3, fig.layout.yaxis, fig.layout.yaxis2))
+    assert "σ" in text and "p̲_A" in text and "R̃(σ)" in text and "Φ⁻¹" in text
+    for ascii_name in ("sigma", "p_lower", "p_hat", "Phi", "alpha", "R~"):
+        assert ascii_name not in text, ascii_name
+
+
+def _trace(fig: go.Figure, prefix: str):
+    return next(tr for tr in fig.data if str(tr.name).startswith(prefix))
+
+
+def test_ascent_path_has_its_own_strip_with_start_end_and_order():
+    """The ascent never covers the landscape: it lives on the third row (x = σ_t on the shared σ axis,
+    y = step t), with the start σ_0 and the end σ_x marked, and at most 21 marked steps in step order."""
+    s = np.round(np.arange(1, 21) * 0.05, 2)
+    rng = np.random.default_rng(0)
+    path = 0.25 + np.cumsum(rng.normal(0.0005, 0.01, 201))  # a long, noisy ascent of 200 steps
+    path[0] = 0.25
+    fig = landscape_figure(s, s, s, s, s, s, s, sigma_opt=path[-1], path_sigma=path)
+    for tr in fig.data:  # nothing of the ascent on the landscape rows
+        if "ascent" in str(tr.name) or str(tr.name).startswith(("start", "end")):
+            assert tr.yaxis == "y3" and tr.xaxis == "x3"
+    line = _trace(fig, "ascent σ_t")
+    steps = np.asarray(line.y)
+    assert 2 <= len(steps) <= 21 and steps[0] == 0 and steps[-1] == 200 and np.all(np.diff(steps) > 0)
+    assert np.allclose(line.x, path[steps])  # the path's own values at those steps, in step order
+    assert len([tr for tr in fig.data if tr.yaxis == "y3" and tr.type == "scatter" and tr.x[0] != tr.x[-1]]) == 1
+    start, end = _trace(fig, "start σ_0"), _trace(fig, "end σ_x")
+    assert (start.x[0], start.y[0]) == (path[0], 0) and (end.x[0], end.y[0]) == (path[-1], 200)
+    assert start.marker.symbol != end.marker.symbol
+    rng_y = fig.layout.yaxis3.range
+    assert rng_y[0] > 200 and rng_y[1] < 0  # step 0 at the top: read downwards
+    # without a path: two rows, as before
+    fig = landscape_figure(s, s, s, s, s, s, s)
+    assert "yaxis3" not in fig.layout.to_plotly_json() and not any(tr.yaxis == "y3" for tr in fig.data)
+
+
+def test_sigma_path_figure_marks_start_and_end_and_smooths_the_noisy_surrogate():
+    sh = np.linspace(0.25, 0.35, 51)
+    rh = np.where(np.arange(50) % 2 == 0, 1.0, 0.0)  # a surrogate that alternates 1, 0, 1, 0 ...
+    rh[7] = np.nan  # a failed estimate is skipped by the mean, not spread to its neighbours
+    fig = sigma_path_figure(sh, rh)
+    mean = _trace(fig, "R̃_t, mean of the last")
+    window = int(mean.name.split("last ")[1].split(" ")[0])
+    assert window == 5
+    # brute force: the mean of the finite values among the last `window` steps
+    for t in range(50):
+        vals = rh[max(0, t - window + 1):t + 1]
+        assert mean.y[t] == pytest.approx(np.nanmean(vals))
+    raw = _trace(fig, "R̃_t (one step")
+    assert raw.mode == "markers" and np.allclose(raw.y, rh, equal_nan=True)
+    start, end = _trace(fig, "start σ_0"), _trace(fig, "end σ_x")
+    assert (start.x[0], end.x[0]) == (0, 50) and (start.y[0], end.y[0]) == (sh[0], sh[-1])
 
 
 def test_other_figures_keep_legends_off_the_axes():

@@ -31,7 +31,7 @@ GALLERY = 12
 METHODS = {"cohen": "Gaussian augmentation (Cohen)", "smoothadv": "SmoothAdv", "macer": "MACER",
            "plain": "Undefended (no noise)"}
 
-VIEWS = {"votes": "Noise and votes", "landscape": "Sigma landscape and DDRS", "table": "Every certificate",
+VIEWS = {"votes": "Noise and votes", "landscape": "σ landscape and DDRS", "table": "Every certificate",
          "dataset": "Dataset"}
 
 SOURCES = {"test": "Test set", "upload": "Upload a PNG"}

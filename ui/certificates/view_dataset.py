@@ -20,21 +20,21 @@ def _describe(kind: str, cfg: dict) -> tuple[str, str, bool]:
 
     if cfg.get("source") == "imported":
         name = cfg.get("name") or cfg.get("path") or "published log"
-        return (f"imported: {name} (sigma={cfg.get('sigma')})",
+        return (f"imported: {name} (σ = {cfg.get('sigma')})",
                 "imported from a published log (Cohen-format radii as the authors report them)", True)
     if kind == DD_KIND:
         dd = " DD-trained" if cfg.get("dd_trained") else ""
-        return (f"data-dependent sigma0={cfg.get('sigma0')} [{cfg.get('model')}@{cfg.get('train_sigma')}{dd}] "
-                f"n={cfg.get('n')}", "NOT a guarantee (certifies g at sigma_x only)", False)
+        return (f"data-dependent σ_0 = {cfg.get('sigma0')} [{cfg.get('model')}@{cfg.get('train_sigma')}{dd}] "
+                f"n={cfg.get('n')}", "NOT a guarantee (certifies g at σ_x only)", False)
     if isinstance(cfg.get("source"), dict):
         src = cfg["source"]
-        return (f"data-dependent + memory sigma0={src.get('sigma0')} [{src.get('model')}@{src.get('train_sigma')}] "
+        return (f"data-dependent + memory σ_0 = {src.get('sigma0')} [{src.get('model')}@{src.get('train_sigma')}] "
                 f"n={src.get('n')}", "guarantee (memory classifier)", True)
     if cfg.get("checkpoint"):
         model = f"checkpoint {cfg['checkpoint']}"
     else:
         model = f"{cfg.get('model', '?')}@{cfg.get('train_sigma', cfg.get('sigma'))}"
-    return f"fixed sigma={cfg.get('sigma')} [{model}] n={cfg.get('n')}", "guarantee (Cohen)", True
+    return f"fixed σ = {cfg.get('sigma')} [{model}] n={cfg.get('n')}", "guarantee (Cohen)", True
 
 
 def _dataset_of(kind: str, cfg: dict) -> str | None:
@@ -100,7 +100,7 @@ def render(dataset: str, method: str, train_sigma: float, sigma: float, n: int, 
     if builtin and dataset == "digits":
         d1, d2 = st.columns([1, 2])
         k_img = d1.select_slider("Test images", K_IMAGES_CHOICES, key="cert_k_img")
-        if d2.button(f"Certify {k_img} test images: fixed sigma = {sigma:.2f} and data-dependent, n = {n:,}"):
+        if d2.button(f"Certify {k_img} test images: fixed σ = {sigma:.2f} and data-dependent, n = {n:,}"):
             with guard("certifying test images"), compute.store_errors():
                 from robustcore.smoothing.dd_training import run_dd_comparison
 
@@ -116,9 +116,34 @@ def render(dataset: str, method: str, train_sigma: float, sigma: float, n: int, 
     render_reproduce()
 
 
+def compact_reproduce(table: pd.DataFrame, digits: int = 3) -> tuple[pd.DataFrame, bool]:
+    """The reproduce table for reading: each "<name> mean" / "<name> std" pair becomes one column "<name>"
+    holding "mean ± std" (rounded to ``digits``), and "sigma" in names and cells becomes "σ".
+
+    Returns the table and whether any pair was merged (columns without a partner are kept as they are).
+    """
+    out, paired = {}, False
+    for col in table.columns:
+        if col.endswith(" std") and f"{col[:-4]} mean" in table.columns:
+            continue  # merged into its mean
+        if col.endswith(" mean") and f"{col[:-5]} std" in table.columns:
+            mean, std = table[col], table[f"{col[:-5]} std"]
+            out[col[:-5]] = [f"{m:.{digits}f} ± {d:.{digits}f}" if pd.notna(m) and pd.notna(d) else ""
+                             for m, d in zip(mean, std)]
+            paired = True
+        else:
+            out[col] = table[col]
+    shown = pd.DataFrame(out)
+    shown.columns = [str(c).replace("sigma", "σ") for c in shown.columns]
+    for col in shown.columns:
+        if shown[col].dtype == object:
+            shown[col] = shown[col].map(lambda v: v.replace("sigma", "σ") if isinstance(v, str) else v)
+    return shown, paired
+
+
 def render_reproduce() -> None:
     """The saved DDRS headline comparison (``robustcore reproduce smoothing``), or a one-line note."""
-    st.subheader("Data-dependent vs fixed sigma (reproduce table)")
+    st.subheader("Data-dependent vs fixed σ (reproduce table)")
     with guard("reading the saved reproduce table"):
         from robustcore.reproduce import load_result
 
@@ -128,7 +153,13 @@ def render_reproduce() -> None:
                     "(mean and spread over seeds on mnist-5k) and saves it for this page.")
             return
         table, md = saved
-        st.dataframe(table, hide_index=True, width="stretch", height="content")  # every row visible
-        st.caption("Rerun with `robustcore reproduce smoothing` (add `--device cuda` on a GPU).")
+        shown, paired = compact_reproduce(table)
+        st.dataframe(shown, hide_index=True, width="stretch", height="content")  # every row visible
+        c1, c2 = st.columns([1, 5], vertical_alignment="center")
+        c1.download_button("CSV", lambda: table.to_csv(index=False).encode(), file_name="smoothing-reproduce.csv",
+                           mime="text/csv", key="cert_reproduce__csv", on_click="ignore", icon=":material/download:",
+                           help="The saved table with every digit (means and standard deviations apart).")
+        c2.caption(("Accuracies, ACR and mean σ: mean ± standard deviation over the seeds. " if paired else "")
+                   + "Rerun with `robustcore reproduce smoothing` (add `--device cuda` on a GPU).")
         with st.expander("Protocol and the command that printed it"):
             st.markdown(md)

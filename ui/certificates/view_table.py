@@ -11,34 +11,65 @@ from ui.certificates.context import PageContext
 from ui.certificates.view_votes import fresh_noise_button
 from ui.common import guard
 
-_COLUMNS = {"radius": st.column_config.NumberColumn(format="%.4f"),
-            "p_lower": st.column_config.NumberColumn(format="%.4f"),
-            "sigma": st.column_config.NumberColumn(format="%.3f"),
-            "verdict": st.column_config.TextColumn(width="large", help="Also written out below the table."),
-            "class": st.column_config.NumberColumn(help="Empty when the row abstains.")}
+# plain symbols every text font has (colour emoji are missing on many Linux machines and drew as boxes)
+_STATUS_WORDS = {verdicts.GUARANTEE: "✓ guarantee", verdicts.NOT_GUARANTEE: "⚠ not a guarantee",
+                 verdicts.ABSTAINS: "∅ abstains"}
 
+_COLUMNS = {"certificate": st.column_config.TextColumn("certificate", width=230),
+            "verdict": st.column_config.TextColumn(
+                "verdict", width=150, help="Guarantee, not a guarantee, or abstains; the sentence saying why is "
+                                           "under *Why each verdict* below the table (and in the CSV)."),
+            "class": st.column_config.NumberColumn("class", width=60, help="Empty when the row abstains."),
+            "radius": st.column_config.NumberColumn("radius", format="%.4f", width=80, help="ℓ2 radius."),
+            "sigma": st.column_config.NumberColumn("σ", format="%.3f", width=65),
+            "p_lower": st.column_config.NumberColumn(
+                "p̲_A", format="%.4f", width=75, help="Clopper-Pearson lower bound on the top class's probability."),
+            "noise stream": st.column_config.TextColumn("noise stream", width=120),
+            "seed": st.column_config.TextColumn(
+                "seed", width=90, help="Last 6 digits of the stream's 64-bit seed; the CSV holds the full seed.")}
 
-_ORDER = ["certificate", "status", "class", "radius", "sigma", "p_lower", "noise stream", "verdict"]
+_ORDER = ["certificate", "verdict", "class", "radius", "sigma", "p_lower", "noise stream", "seed"]
+_CSV_ORDER = ["certificate", "status", "class", "radius", "sigma", "p_lower", "noise stream", "seed", "verdict"]
 
 
 def _table(rows: list[dict]) -> pd.DataFrame:
-    table = pd.DataFrame(rows)[_ORDER]
+    """The table as shown: a short verdict word and a short seed (the sentences and full seeds are in the CSV)."""
+    table = pd.DataFrame(rows)
     table["class"] = table["class"].astype("Int64")
-    return table
+    table["verdict"] = table["status"].map(_STATUS_WORDS)
+    table["seed"] = [verdicts.short_seed(r["seed"]) for r in rows]  # from the ints: the column may be float
+    return table[_ORDER]
 
 
-def _verdicts(rows: list[dict]) -> None:
-    """Each row's verdict as a sentence to read (the table's last column is too narrow for them)."""
-    icons = {"guarantee": ":material/verified:", "not a guarantee": ":material/warning:",
-             "abstains": ":material/block:"}
-    st.markdown("\n".join(f"- {icons.get(r['status'], '')} **{r['certificate']}**: {r['verdict']}" for r in rows))
+def table_csv(rows: list[dict]) -> bytes:
+    """Every row with its status, full 64-bit seed and full verdict sentence, as CSV bytes."""
+    table = pd.DataFrame(rows)[_CSV_ORDER]
+    table["class"] = table["class"].astype("Int64")
+    # from the row dicts as Python ints: pandas turns an int column with a None into float64, which would
+    # round a 19-digit seed
+    table["seed"] = pd.Series([r["seed"] for r in rows], dtype=object)
+    return table.to_csv(index=False).encode()
+
+
+def show_table(rows: list[dict], key: str) -> None:
+    """The compact table, a CSV of everything, and the verdict sentences in an expander (said once)."""
+    st.dataframe(_table(rows), hide_index=True, width="stretch", column_config=_COLUMNS)
+    c1, c2 = st.columns([1, 5], vertical_alignment="center")
+    c1.download_button("CSV", lambda rows=rows: table_csv(rows), file_name=f"{key}.csv", mime="text/csv",
+                       key=f"{key}__csv", on_click="ignore", icon=":material/download:",
+                       help="Every row with its status, full seed and the sentence saying why.")
+    with c2.expander("Why each verdict"):
+        icons = {verdicts.GUARANTEE: ":material/verified:", verdicts.NOT_GUARANTEE: ":material/warning:",
+                 verdicts.ABSTAINS: ":material/block:"}
+        st.markdown("\n".join(f"- {icons.get(r['status'], '')} **{r['certificate']}**: {r['verdict']}"
+                               for r in rows))
 
 
 def render(ctx: PageContext, steps: int, lr: float) -> None:
     """Fixed sigma, data-dependent sigma, memory and Lipschitz sigma, each from its own noise stream."""
     st.subheader("Every certificate for this image")
     c1, c2 = st.columns([2, 1])
-    r_lip = c1.select_slider("Lipschitz constant r of ln sigma (Lipschitz-sigma row)", R_LIP_CHOICES, key="cert_r_lip")
+    r_lip = c1.select_slider("Lipschitz constant r of ln σ (Lipschitz-σ row)", R_LIP_CHOICES, key="cert_r_lip")
     fresh_noise_button(c2)
     s = ctx.streams
     rows: list[dict] = []
@@ -65,9 +96,8 @@ def render(ctx: PageContext, steps: int, lr: float) -> None:
                                            float(r_lip), ctx.n, ctx.seed, ctx.num_classes)
         rows.append(verdicts.lipschitz_row(lc, float(r_lip), ALPHA, getattr(lc, "stream_seed", None) or s["lipschitz"]))
     if rows:
-        st.dataframe(_table(rows), hide_index=True, width="stretch", column_config=_COLUMNS)
-        _verdicts(rows)
-        st.caption("Radii are l2 distances in [0, 1] pixel units. Each row draws its own noise stream "
+        show_table(rows, "cert_table")
+        st.caption("Radii are ℓ2 distances in [0, 1] pixel units. Each row draws its own noise stream "
                    "(purpose and seed shown), derived from the sidebar's seed: no certificate reuses noise that "
                    "the landscape, the optimiser, the gallery or another row has seen.")
     if mem is not None and c2.button("Reset this memory"):
@@ -75,7 +105,7 @@ def render(ctx: PageContext, steps: int, lr: float) -> None:
             mem.clear()
         st.rerun()
     render_other_models(ctx)
-    with st.expander("Why is a data-dependent sigma not certified by Cohen's theorem?"):
+    with st.expander("Why is a data-dependent σ not certified by Cohen's theorem?"):
         st.markdown(
             "Cohen's theorem is about **one** smoothed classifier $g_\\sigma$. The data-dependent classifier "
             "$G(x') = g_{\\sigma(x')}(x')$ uses a different $\\sigma$ at every point of the ball, so the ball "
@@ -106,5 +136,4 @@ def render_other_models(ctx: PageContext) -> None:
     with guard("computing the ClusTR certificate"):
         res = compute.clustr_certificate(ctx.x)
         row = verdicts.clustr_row(res)
-        st.dataframe(_table([row]), hide_index=True, width="stretch", column_config=_COLUMNS)
-        _verdicts([row])
+        show_table([row], "cert_table_clustr")

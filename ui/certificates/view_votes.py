@@ -6,6 +6,7 @@ import streamlit as st
 
 from robustcore.viz.smoothing import image_grid, vote_histogram
 from ui.certificates import compute
+from ui.certificates.verdicts import short_seed
 from ui.certificates.config import ALPHA, GALLERY
 from ui.certificates.context import PageContext
 from ui.common import guard, show_figure
@@ -25,7 +26,7 @@ def render_gallery(ctx: PageContext) -> None:
                   + (f"<br>R={radii[i]:.2f}" if i in radii else "") for i, p in zip(range(page0, stop), preds)]
         st.caption(f"Gallery (test images {page0}-{stop - 1}; * = chosen): true class y, clean prediction f"
                    + (f", stored radius R from {run_label}" if run_label else
-                      " (no stored certification run for this model and sigma yet: the Dataset view or "
+                      " (no stored certification run for this model and σ yet: the Dataset view or "
                       "`robustcore certify` makes one)"))
         show_figure(image_grid(np.asarray(ctx.X[page0:stop]), titles, ncols=6, size=90), key="cert_gallery",
                     csv=False, width="content")
@@ -54,16 +55,18 @@ def render(ctx: PageContext) -> None:
         show_figure(image_grid(np.concatenate([ctx.x[None], noisy]), ["input"] + [f"f = {p}" for p in npred],
                                ncols=6, size=72), key="cert_noisy", container=a, csv=False,
                     width="content")
-        a.caption(f"Noisy copies from the stream gallery (seed {s['gallery']}); they never enter a certificate.")
+        a.caption(f"Noisy copies from the stream gallery (seed {short_seed(s['gallery'])}); they never enter a "
+                  "certificate.", help=f"Full seed of the gallery stream: {s['gallery']}")
         show_figure(vote_histogram(cert.counts, cert.candidate, ctx.label,
-                                   f"Votes of n = {ctx.n:,} fresh samples, sigma = {ctx.sigma:.2f}"),
+                                   f"Votes of n = {ctx.n:,} fresh samples, σ = {ctx.sigma:.2f}"),
                     key="cert_votes", container=b)
-        b.caption(f"Stream {cert.purpose} (seed {cert.seed}), drawn for this certificate only.")
+        b.caption(f"Stream {cert.purpose} (seed {short_seed(cert.seed)}), drawn for this certificate only.",
+                  help=f"Full seed of the {cert.purpose} stream: {cert.seed}")
         fresh_noise_button(b)
         if cert.label < 0:
-            st.warning(f"CERTIFY abstains: p_lower = {cert.p_lower:.4f} < 1/2 for class {cert.candidate}. Not a "
-                       "guarantee: more samples or another sigma may certify.")
+            st.warning(f"CERTIFY abstains: $\\underline{{p_A}}$ = {cert.p_lower:.4f} < 1/2 for class "
+                       f"{cert.candidate}. Not a guarantee: more samples or another σ may certify.")
         else:
-            st.success(f"Cohen certificate: class **{cert.label}** on the l2 ball of radius **{cert.radius:.4f}**, "
-                       f"p_lower = {cert.p_lower:.4f} ({int(cert.counts[cert.label]):,} of {ctx.n:,} votes). A "
-                       f"guarantee for g_sigma with probability >= 1 - alpha = {100 * (1 - ALPHA):g} %.")
+            st.success(f"Cohen certificate: class **{cert.label}** on the ℓ2 ball of radius **{cert.radius:.4f}**, "
+                       f"$\\underline{{p_A}}$ = {cert.p_lower:.4f} ({int(cert.counts[cert.label]):,} of {ctx.n:,} "
+                       f"votes). A guarantee for $g_\\sigma$ with probability ≥ 1 − α = {100 * (1 - ALPHA):g} %.")
