@@ -271,6 +271,38 @@ def test_reproduce_table_or_a_note(monkeypatch):
     _clean(at, "reproduce table")
     assert any(list(df.value.columns) == list(table.columns) for df in at.dataframe)
     assert any("robustcore reproduce smoothing" in c.value for c in at.caption)
+    # mean and std side by side become one "mean ± std" column, as the saved table has them
+    table = pd.DataFrame({"method": ["fixed sigma", "data-dependent sigma"], "sound": ["yes", "no (g at sigma_x only)"],
+                          "acc@0.25 mean": [0.84333, 0.8367], "acc@0.25 std": [0.011547, 0.0],
+                          "ACR mean": [0.58, 0.70], "seeds": [3, 3]})
+    at = _page(view="dataset")
+    _clean(at, "reproduce table with spreads")
+    shown = next(df.value for df in at.dataframe if "method" in df.value.columns)
+    assert list(shown.columns) == ["method", "sound", "acc@0.25", "ACR mean", "seeds"]
+    assert list(shown["acc@0.25"]) == ["0.843 ± 0.012", "0.837 ± 0.000"] and list(shown["seeds"]) == [3, 3]
+    assert list(shown["method"]) == ["fixed σ", "data-dependent σ"] and shown["sound"][1] == "no (g at σ_x only)"
+    assert any("mean ± standard deviation" in c.value for c in at.caption)
+
+
+def test_page_certificates_equal_the_library_at_any_forward_batch():
+    """The page runs CERTIFY on small images with a smaller forward batch (faster on a CPU); the votes, and so
+    every certificate, are those of the library's default batch of 2000 (the noise stream is the same)."""
+    import torch
+
+    from robustcore.smoothing.certify import Smooth
+    from robustcore.smoothing.training import smoothing_model
+    from ui.certificates import compute
+    from ui.certificates.config import BATCH
+
+    model = smoothing_model("cohen", 0.25)
+    model = model[0] if isinstance(model, tuple) else model
+    x = np.random.default_rng(0).random((1, 8, 8)).astype(np.float32)
+    assert compute.batch_size(x) < BATCH and compute.batch_size(np.zeros((3, 32, 32))) == BATCH
+    for n in (1000, 4321):  # 4321: a last batch shorter than the others
+        page = compute.cohen_certificate(("t", n), model, x, 0.5, n, 3, "certify-fixed", 10)
+        ref = Smooth(model, 10, 0.5).certify(torch.from_numpy(x), n0=100, n=n, alpha=0.001, seed=3,
+                                             purpose="certify-fixed", batch_size=BATCH)
+        assert np.array_equal(page.counts, ref.counts) and (page.label, page.radius) == (ref.label, ref.radius)
 
 
 def test_a_damaged_store_is_one_sentence(own_store):

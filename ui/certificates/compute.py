@@ -27,6 +27,8 @@ from ui.certificates.config import (
     METHODS,
     N0,
     PURPOSES,
+    SMALL_IMAGE_BATCH,
+    SMALL_IMAGE_PIXELS,
 )
 from ui.common import StreamlitProgress
 
@@ -143,6 +145,11 @@ def stored_radii(model_key: tuple, dataset: str, sigma: float, version: tuple) -
 
 
 # ------------------------------------------------------------------ certificates (one stream each)
+def batch_size(x: np.ndarray) -> int:
+    """Forward batch of CERTIFY for the image ``x`` (see ``config.SMALL_IMAGE_BATCH``)."""
+    return SMALL_IMAGE_BATCH if np.size(x) <= SMALL_IMAGE_PIXELS else BATCH
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def noisy_samples(model_key: tuple, _model, x: np.ndarray, sigma: float, seed: int, k: int = 11):
     """``k`` noisy copies of x and their predictions, from the "gallery" stream (``seed`` is that stream)."""
@@ -163,10 +170,10 @@ def cohen_certificate(model_key: tuple, _model, x: np.ndarray, sigma: float, n: 
     """
     from robustcore.smoothing.certify import Smooth
 
-    bar = StreamlitProgress(f"CERTIFY at sigma = {sigma:.2f} with n = {n:,} samples")
+    bar = StreamlitProgress(f"CERTIFY at σ = {sigma:.2f} with n = {n:,} samples")
     try:
         return Smooth(_model, num_classes, sigma).certify(torch.from_numpy(x), n0=N0, n=n, alpha=ALPHA, seed=seed,
-                                                          purpose=purpose, batch_size=BATCH,
+                                                          purpose=purpose, batch_size=batch_size(x),
                                                           progress=lambda f: bar(f, "sampling"))
     finally:
         bar.done()
@@ -243,7 +250,7 @@ def lipschitz_certificate(model_key: tuple, _model, x: np.ndarray, dataset: str,
     # the library derives the "lipschitz" stream itself when its result records it; else derive it here
     derives = "stream_seed" in {f.name for f in dataclasses.fields(LipschitzSigmaCertificate)}
     return certify_lipschitz_sigma(_model, torch.from_numpy(x), knn_sigma(dataset, root, sigma_base, r), r=r,
-                                   num_classes=num_classes, n0=N0, n=n, alpha=ALPHA, batch_size=BATCH,
+                                   num_classes=num_classes, n0=N0, n=n, alpha=ALPHA, batch_size=batch_size(x),
                                    seed=seed if derives else stream_seed(seed, "lipschitz"))
 
 

@@ -15,6 +15,11 @@ SIGMA_MIN, SIGMA_MAX, SIGMA_STEP = 0.02, 1.0, 0.01
 ALPHA = 0.001
 N0 = 100
 BATCH = 2000
+#: Forward batch for small images (at most SMALL_IMAGE_PIXELS values, e.g. 8x8 digits): on a CPU a batch of
+#: 500 digits stays in cache and CERTIFY runs about 2x faster than with 2000 (n = 10,000: 0.10 s against
+#: 0.17 s on 2 threads); 28x28 and 32x32 images gain nothing from it, so they keep BATCH. The counts do
+#: not depend on the batch (a CPU normal_ stream is the same for any chunking into multiples of 16 values).
+SMALL_IMAGE_BATCH, SMALL_IMAGE_PIXELS = 500, 256
 #: The landscape is exploratory: a fixed 500 samples at each of 20 sigmas (0.05, 0.10, ..., 1.00).
 LANDSCAPE_SIGMAS = np.round(np.arange(1, 21) * 0.05, 2)
 LANDSCAPE_N = 500
