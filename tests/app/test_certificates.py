@@ -404,3 +404,40 @@ def test_colour_images_go_through_every_view(monkeypatch):
     _clean(at, "cifar10 table")
     statuses = {_status(v) for v in _table(at)["verdict"]}
     assert len(_table(at)) == 4 and statuses <= {"guarantee", "not a guarantee", "abstains"}
+
+
+def test_progress_bar_appears_only_for_long_work_and_redraws_sparingly(monkeypatch):
+    """Fast work draws no bar at all (no message to the browser); long work gets one, redrawn at most every
+    ``every`` seconds, and removed at the end."""
+    from ui.certificates import compute
+
+    drawn = []
+
+    class Bar:
+        def __init__(self, label):
+            drawn.append(("new", label))
+
+        def __call__(self, fraction, message=""):
+            drawn.append(("draw", fraction))
+
+        def done(self):
+            drawn.append(("done",))
+
+    clock = {"t": 0.0}
+    monkeypatch.setattr(compute, "StreamlitProgress", Bar)
+    monkeypatch.setattr(compute, "time", type("Clock", (), {"perf_counter": staticmethod(lambda: clock["t"])}))
+    fast = compute.LazyProgress("fast", delay=0.3, every=0.1)
+    for i in range(20):  # 20 updates within 0.2 s
+        clock["t"] = i * 0.01
+        fast(i / 20)
+    fast.done()
+    assert drawn == []
+    clock["t"] = 0.0
+    slow = compute.LazyProgress("slow", delay=0.3, every=0.1)
+    for i in range(101):  # 101 updates over 1 s: drawn from 0.3 s on, about every 0.1 s
+        clock["t"] = i * 0.01
+        slow(i / 100)
+    slow.done()
+    assert drawn[0] == ("new", "slow") and drawn[-1] == ("done",)
+    draws = [d[1] for d in drawn if d[0] == "draw"]
+    assert draws[0] == pytest.approx(0.3) and 6 <= len(draws) <= 8 and draws == sorted(draws)

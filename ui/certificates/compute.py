@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -84,7 +85,7 @@ def builtin_model(dataset: str, method: str, train_sigma: float, arch: str):
     from robustcore.nets import default_model
     from robustcore.smoothing.training import smoothing_model
 
-    bar = StreamlitProgress(f"Loading the {METHODS[method]} model (trained once, then cached)...")
+    bar = LazyProgress(f"Loading the {METHODS[method]} model (trained once, then cached)...")
     try:
         if method in ("cohen", "plain") and (dataset != "digits" or arch == "digits-mlp"):
             model, info = default_model(arch, progress=bar, noise_sigma=0.0 if method == "plain" else train_sigma)
@@ -144,6 +145,32 @@ def stored_radii(model_key: tuple, dataset: str, sigma: float, version: tuple) -
     return dict(zip(df["index"].astype(int), df["radius"].astype(float))), label
 
 
+class LazyProgress:
+    """A ``progress(fraction, message)`` callback whose bar appears only once the work has lasted ``delay``
+    seconds, then redraws at most every ``every`` seconds.
+
+    Every redraw is a message to the browser: a CERTIFY of 0.1 s or a 100-step ascent otherwise sent tens
+    of them (and a bar that flashed up and vanished); long work still shows its bar.
+    """
+
+    def __init__(self, label: str, delay: float = 0.3, every: float = 0.1):
+        self.label, self.delay, self.every = label, float(delay), float(every)
+        self.start, self.last, self.bar = time.perf_counter(), -np.inf, None
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        now = time.perf_counter()
+        if now - self.start < self.delay or now - self.last < self.every:
+            return
+        if self.bar is None:
+            self.bar = StreamlitProgress(self.label)
+        self.bar(fraction, message)
+        self.last = now
+
+    def done(self) -> None:
+        if self.bar is not None:
+            self.bar.done()
+
+
 # ------------------------------------------------------------------ certificates (one stream each)
 def batch_size(x: np.ndarray) -> int:
     """Forward batch of CERTIFY for the image ``x`` (see ``config.SMALL_IMAGE_BATCH``)."""
@@ -170,7 +197,7 @@ def cohen_certificate(model_key: tuple, _model, x: np.ndarray, sigma: float, n: 
     """
     from robustcore.smoothing.certify import Smooth
 
-    bar = StreamlitProgress(f"CERTIFY at σ = {sigma:.2f} with n = {n:,} samples")
+    bar = LazyProgress(f"CERTIFY at σ = {sigma:.2f} with n = {n:,} samples")
     try:
         return Smooth(_model, num_classes, sigma).certify(torch.from_numpy(x), n0=N0, n=n, alpha=ALPHA, seed=seed,
                                                           purpose=purpose, batch_size=batch_size(x),
@@ -184,7 +211,7 @@ def landscape(model_key: tuple, _model, x: np.ndarray, seed: int):
     """The exploratory sigma landscape (common random numbers from the stream ``stream_seed(seed, "landscape")``)."""
     from robustcore.smoothing.landscape import sigma_landscape
 
-    bar = StreamlitProgress("Sigma landscape (common random numbers)")
+    bar = LazyProgress("σ landscape (common random numbers)")
     try:
         return sigma_landscape(_model, torch.from_numpy(x), LANDSCAPE_SIGMAS, n=LANDSCAPE_N, alpha=ALPHA, seed=seed,
                                progress=bar)
@@ -208,7 +235,7 @@ def dd_sigma(model_key: tuple, _model, x: np.ndarray, sigma0: float, steps: int,
     at sigma_x with purpose "certify-dd" gives the fresh-sample one)."""
     from robustcore.smoothing.ddsigma import optimize_sigma
 
-    bar = StreamlitProgress("Optimising sigma (DDRS)")
+    bar = LazyProgress("Optimising σ (DDRS)")
     try:
         path = optimize_sigma(_model, torch.from_numpy(x).unsqueeze(0), sigma0=sigma0, steps=steps, lr=lr,
                               n_samples=DD_SAMPLES, seed=seed, sigma_min=0.02, sigma_max=2.0, progress=bar)
