@@ -104,9 +104,11 @@ def image_grid(images: np.ndarray, titles: Sequence[str] | None = None, ncols: i
 
 # Roles of the bars of the vote histogram: (legend name, colour). Colour marks the special classes, so the
 # axis labels stay plain class names (a label such as "1 (true)" once made plotly drop the winning bar).
+# CERTIFY picks its candidate class on n0 separate selection samples, so with few samples the candidate
+# need not be the tallest bar of these votes: the legend says "candidate", never "top class".
 VOTE_ROLES = {
-    "both": ("predicted = true class", _C_OPT),
-    "predicted": ("predicted (top class)", _C_SURR),
+    "both": ("candidate = true class", _C_OPT),
+    "predicted": ("candidate (picked on the n₀ selection samples)", _C_SURR),
     "true": ("true class", _C_RADIUS),
     "other": ("other classes", "#B0B0B0"),
 }
@@ -116,15 +118,16 @@ def vote_histogram(counts: np.ndarray, candidate: int | None = None, true_label:
                    title: str = "Votes of the noisy samples", class_names: Sequence[str] | None = None) -> go.Figure:
     """Bar chart of class votes ``counts[c] = #{i: f(x + eps_i) = c}`` on a categorical class axis.
 
-    The predicted class (the one CERTIFY bounds) and the true class are marked by colour and named in
-    the legend; every class is a category of its own, so every class with votes has a visible bar.
+    CERTIFY's candidate class (the one it bounds, picked on separate selection samples, so not always the
+    tallest bar) and the true class are marked by colour and named in the legend; every class is a category
+    of its own, so every class with votes has a visible bar.
 
     Parameters
     ----------
     counts : array (K,)
         Non-negative vote counts.
     candidate : int, optional
-        The predicted (top) class.
+        CERTIFY's candidate class (the top class of its n0 selection samples).
     true_label : int, optional
         The true class of the image (None when unknown, e.g. an uploaded image).
     title : str
@@ -266,8 +269,11 @@ def landscape_figure(sigmas: np.ndarray, radius: np.ndarray, surrogate: np.ndarr
     for row in range(1, rows + 1):
         fig.update_xaxes(dtick=_nice_step(span), tick0=0, row=row, col=1)
     fig.update_xaxes(title_text="σ", row=rows, col=1)
-    fig.update_layout(height=620 if has_path else 540, margin=dict(l=60, r=10, t=20, b=40),
-                      legend=dict(orientation="h", yanchor="top", y=-0.1, x=0))
+    height, top, bottom = (620 if has_path else 540), 20, 40
+    # the legend's top 75 px under the plot area: clear of the σ tick labels and axis title, also in the
+    # paper style's larger fonts
+    fig.update_layout(height=height, margin=dict(l=60, r=10, t=top, b=bottom),
+                      legend=dict(orientation="h", yanchor="top", y=-75 / (height - top - bottom), x=0))
     return fig
 
 

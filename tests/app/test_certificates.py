@@ -146,7 +146,7 @@ def test_table_gives_every_row_its_own_stream_and_a_plain_verdict():
     assert list(table["seed"]) == ["…" + str(s)[-6:] for s in streams.values()]
     assert len(set(streams.values())) == 4 and stream_seed(seed, "landscape") not in streams.values()
     sentences = _sentences(at)
-    assert set(sentences) == set(table["certificate"]) | {"ClusTR (nearest centre, default digits model)"}
+    assert set(sentences) == set(table["certificate"]) | {"ClusTR (nearest centre)"}
     for _, row in table.iterrows():
         status = _status(row["verdict"])
         assert status in ("guarantee", "not a guarantee", "abstains")

@@ -93,7 +93,7 @@ def test_clustr_row_is_deterministic():
 def test_short_seed_keeps_the_last_six_digits():
     assert verdicts.short_seed(9169569808264330027) == "…330027"
     assert verdicts.short_seed(330027) == "330027" and verdicts.short_seed(7) == "7"
-    assert verdicts.short_seed(None) == "none"
+    assert verdicts.short_seed(None) == "—"
 
 
 def test_table_shows_short_words_and_the_csv_keeps_full_seeds_and_sentences(linear_certs):
@@ -112,7 +112,7 @@ def test_table_shows_short_words_and_the_csv_keeps_full_seeds_and_sentences(line
             verdicts.fixed_row(mid, 0.25, 1000, 0.001, mid.seed)]
     shown = view_table._table(rows)
     assert list(shown["verdict"].str.split(" ", n=1).str[1]) == ["guarantee", "guarantee", "abstains"]
-    assert list(shown["seed"]) == ["…" + str(big)[-6:], "none", verdicts.short_seed(mid.seed)]
+    assert list(shown["seed"]) == ["…" + str(big)[-6:], "—", verdicts.short_seed(mid.seed)]
     assert "status" not in shown.columns and shown["verdict"].str.len().max() < 20
     csv = pd.read_csv(io.BytesIO(view_table.table_csv(rows)), dtype={"seed": str})
     assert list(csv["seed"].fillna("")) == [str(big), "", str(mid.seed)]

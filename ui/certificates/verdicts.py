@@ -15,13 +15,13 @@ def _pct(alpha: float) -> str:
 
 def short_seed(seed: int | None, digits: int = 6) -> str:
     """A 64-bit stream seed in short form for reading: its last ``digits`` decimal digits after an ellipsis
-    ("…330027"); seeds with at most ``digits`` digits are shown whole, None as "none".
+    ("…330027"); seeds with at most ``digits`` digits are shown whole, None (no noise) as "—".
 
     The short form is for telling streams apart on screen; the full value (needed to replay a stream) is
     in the table's CSV and the captions' tooltips.
     """
     if seed is None:
-        return "none"
+        return "—"
     text = str(int(seed))
     return text if len(text) <= digits else "…" + text[-digits:]
 
@@ -106,10 +106,10 @@ def lipschitz_row(lc, r: float, alpha: float, seed: int) -> dict:
 
 def clustr_row(res: dict) -> dict:
     """The ClusTR certificate of the default ClusTR model (a different model from f; deterministic)."""
-    name = "ClusTR (nearest centre, default digits model)"
+    name = "ClusTR (nearest centre)"
     if not res.get("sound"):
         return _row(name, res.get("label"), res.get("input_radius"), None, None, "none (deterministic)", None,
                     NOT_GUARANTEE, f"Not a guarantee, because {res.get('note') or 'the model did not certify it'}.")
     return _row(name, res["label"], res["input_radius"], None, None, "none (deterministic)", None, GUARANTEE,
-                f"A deterministic guarantee for the ClusTR model's nearest-centre rule (not for f or g): no ℓ2 "
-                f"perturbation smaller than {res['input_radius']:.4f} changes its class. {res.get('note', '')}")
+                f"A deterministic guarantee for the default digits ClusTR model's nearest-centre rule (not for f or "
+                f"g): no ℓ2 perturbation smaller than {res['input_radius']:.4f} changes its class. {res.get('note', '')}")

@@ -53,7 +53,7 @@ def table_csv(rows: list[dict]) -> bytes:
 
 def show_table(rows: list[dict], key: str) -> None:
     """The compact table, a CSV of everything, and the verdict sentences in an expander (said once)."""
-    st.dataframe(_table(rows), hide_index=True, width="stretch", column_config=_COLUMNS)
+    st.dataframe(_table(rows), hide_index=True, width="stretch", column_config=_COLUMNS, placeholder="—")
     c1, c2 = st.columns([1, 5], vertical_alignment="center")
     c1.download_button("CSV", lambda rows=rows: table_csv(rows), file_name=f"{key}.csv", mime="text/csv",
                        key=f"{key}__csv", on_click="ignore", icon=":material/download:",

@@ -7,7 +7,7 @@ import streamlit as st
 from robustcore.viz.smoothing import image_grid, vote_histogram
 from ui.certificates import compute
 from ui.certificates.verdicts import short_seed
-from ui.certificates.config import ALPHA, GALLERY
+from ui.certificates.config import ALPHA, GALLERY, N0
 from ui.certificates.context import PageContext
 from ui.common import guard, show_figure
 
@@ -60,7 +60,8 @@ def render(ctx: PageContext) -> None:
         show_figure(vote_histogram(cert.counts, cert.candidate, ctx.label,
                                    f"Votes of n = {ctx.n:,} fresh samples, σ = {ctx.sigma:.2f}"),
                     key="cert_votes", container=b)
-        b.caption(f"Stream {cert.purpose} (seed {short_seed(cert.seed)}), drawn for this certificate only.",
+        b.caption(f"Stream {cert.purpose} (seed {short_seed(cert.seed)}), drawn for this certificate only. CERTIFY "
+                  f"picks its candidate class on {N0} selection samples first, then counts these n votes for it.",
                   help=f"Full seed of the {cert.purpose} stream: {cert.seed}")
         fresh_noise_button(b)
         if cert.label < 0:
