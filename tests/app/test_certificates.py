@@ -297,7 +297,9 @@ def test_page_certificates_equal_the_library_at_any_forward_batch():
     model = smoothing_model("cohen", 0.25)
     model = model[0] if isinstance(model, tuple) else model
     x = np.random.default_rng(0).random((1, 8, 8)).astype(np.float32)
-    assert compute.batch_size(x) < BATCH and compute.batch_size(np.zeros((3, 32, 32))) == BATCH
+    assert compute.batch_size(x, model) < BATCH and compute.batch_size(np.zeros((3, 32, 32)), model) == BATCH
+    # off the CPU (an accelerator; "meta" stands in for one here) the page keeps the library's batch
+    assert compute.batch_size(x, torch.nn.Linear(2, 2, device="meta")) == BATCH
     for n in (1000, 4321):  # 4321: a last batch shorter than the others
         page = compute.cohen_certificate(("t", n), model, x, 0.5, n, 3, "certify-fixed", 10)
         ref = Smooth(model, 10, 0.5).certify(torch.from_numpy(x), n0=100, n=n, alpha=0.001, seed=3,
