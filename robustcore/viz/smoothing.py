@@ -348,7 +348,13 @@ def certified_accuracy_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]
         fig.add_trace(go.Scatter(x=np.asarray(r), y=np.asarray(acc), name=name, mode="lines", line_shape="hv",
                                  line=dict(dash=dash)))
     n = max(len(curves), 1)
-    fig.update_layout(xaxis_title="l2 radius r", yaxis_title="certified accuracy at r", yaxis_range=[0, 1.02],
+    # the radius axis ends a little after the largest radius any curve still certifies (a grid that runs on
+    # at accuracy 0 would squeeze the curves into the left of the plot)
+    reach = [float(np.max(np.asarray(r, float)[np.asarray(acc, float) > 0])) for r, acc in curves.values()
+             if np.any(np.asarray(acc, float) > 0)]
+    if reach and max(reach) > 0:
+        fig.update_xaxes(range=[0, 1.1 * max(reach)])
+    fig.update_layout(xaxis_title="ℓ2 radius r", yaxis_title="certified accuracy at r", yaxis_range=[0, 1.02],
                       height=380 + 22 * n, margin=dict(l=60, r=10, t=20, b=40),
                       legend=dict(orientation="h", yanchor="top", y=-0.15 * 380 / (380 + 22 * n), x=0))
     fig.update_yaxes(tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0])

@@ -217,6 +217,17 @@ def test_other_figures_keep_legends_off_the_axes():
     assert fig.layout.legend.y < 0
 
 
+def test_certified_accuracy_axis_ends_near_the_largest_certified_radius():
+    r = np.linspace(0, 2, 201)
+    fig = certified_accuracy_figure({"a": (r, np.where(r < 0.6, 0.8, 0.0)), "b": (r, np.where(r <= 0.85, 0.5, 0.0)),
+                                     "none": (r, np.zeros_like(r))})
+    lo, hi = fig.layout.xaxis.range
+    assert lo == 0 and 0.85 < hi <= 0.85 * 1.1 + 1e-9  # every certified point visible, no long tail of zeros
+    assert fig.layout.xaxis.title.text == "ℓ2 radius r"
+    fig = certified_accuracy_figure({"none": (r, np.zeros_like(r))})
+    assert fig.layout.xaxis.range is None  # nothing certified: plotly's own range
+
+
 def _png(arr: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="PNG")
