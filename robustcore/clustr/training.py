@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,8 @@ __all__ = [
     "load_or_train",
     "default_clustr_model",
     "page_model",
+    "page_model_is_cached",
+    "model_cache_path",
     "margin_loss",
     "pgd_accuracy",
     "linear_head_radius",
@@ -572,12 +575,28 @@ def default_clustr_model(progress: ProgressFn | None = None, dataset: str = "dig
     return model
 
 
+def model_cache_path(config: dict[str, Any]) -> Path:
+    """Where `load_or_train` keeps the trained model for `config` (the file may not exist yet)."""
+    from robustcore.nets.cache import cache_dir, config_hash
+
+    _check_config(config)
+    return cache_dir() / "models" / f"clustr-{config['kind']}-{config_hash(config)}.pt"
+
+
+def _page_config(dataset: str) -> dict[str, Any]:
+    check_choice("dataset", dataset, ("digits", "mnist-5k"))
+    return model_config("clustr", feature_dim=2, epochs=PAGE_CONFIG["epochs"], dataset=dataset)
+
+
 def page_model(progress: ProgressFn | None = None, dataset: str = "digits") -> ClusterClassifier:
     """The page's ClusTR model with a 2-D embedding ("digits" or "mnist-5k"; trained on first use, cached)."""
-    check_choice("dataset", dataset, ("digits", "mnist-5k"))
-    model, _ = load_or_train(model_config("clustr", feature_dim=2, epochs=PAGE_CONFIG["epochs"], dataset=dataset),
-                             progress)
+    model, _ = load_or_train(_page_config(dataset), progress)
     return model
+
+
+def page_model_is_cached(dataset: str = "digits") -> bool:
+    """Whether `page_model(dataset=dataset)` loads from the disk cache instead of training."""
+    return model_cache_path(_page_config(dataset)).exists()
 
 
 def linear_head_radius(model: nn.Sequential, X: torch.Tensor) -> dict[str, np.ndarray | float]:

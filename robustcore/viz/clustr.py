@@ -2,7 +2,8 @@
 
 One colour per class (shared by points, centres and cells); the nearest-centre decision boundary
 (Voronoi edges between centres of different classes) is black, edges inside a class light grey;
-the certified feature ball is a green circle; attack paths are orange.
+the certified feature ball is a green circle; attack paths are orange. Centre labels are annotations
+(drawn above every trace, on a white halo) so the points never hide them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"
                 "#bcbd22", "#17becf"]
 CERT_COLOR = "#00a651"
 ATTACK_COLOR = "#ff6600"
+# Okabe-Ito orange, blue, bluish green, reddish purple: told apart under the common colour-vision
+# deficiencies and in greyscale (orange is light, blue dark)
+HIST_COLORS = ["#E69F00", "#0072B2", "#009E73", "#CC79A7"]
 
 
 def _color(c: int) -> str:
@@ -122,26 +126,32 @@ def embedding_figure(
         fig.add_trace(go.Scatter(x=F[wrong, 0], y=F[wrong, 1], mode="markers", name="misclassified",
                                  marker=dict(color=[_color(c) for c in labels[wrong]], size=9, symbol="x"),
                                  customdata=np.nonzero(wrong)[0], hovertemplate="image %{customdata} (misclassified)<extra></extra>"))
-    fig.add_trace(go.Scatter(x=C[:, 0], y=C[:, 1], mode="markers+text", name="centres",
-                             text=[str(int(c)) for c in center_labels], textposition="top center",
+    fig.add_trace(go.Scatter(x=C[:, 0], y=C[:, 1], mode="markers", name="centres",
+                             customdata=[int(c) for c in center_labels],
                              marker=dict(color=[_color(c) for c in center_labels], size=15, symbol="star",
                                          line=dict(color="black", width=1)),
-                             hovertemplate="centre of class %{text}<extra></extra>"))
+                             hovertemplate="centre of class %{customdata}<extra></extra>"))
+    # class labels as annotations: plotly draws them above every trace (a text trace sits in the trace
+    # order, under later points), on a white halo so they stay readable over points and shading
+    for (cx, cy), c in zip(C, center_labels):
+        fig.add_annotation(x=float(cx), y=float(cy), text=f"<b>{int(c)}</b>", showarrow=False, yshift=15,
+                           font=dict(size=13, color="black"), bgcolor="rgba(255,255,255,0.85)",
+                           bordercolor=_color(c), borderwidth=1.5, borderpad=1)
     if selected is not None:
         r0 = F[selected]
         theta = np.linspace(0, 2 * np.pi, 181)
         if radius is not None and radius > 0:
             fig.add_trace(go.Scatter(x=r0[0] + radius * np.cos(theta), y=r0[1] + radius * np.sin(theta), mode="lines",
-                                     line=dict(color=CERT_COLOR, width=2, dash="dash"), name="closed-form radius R_f"))
+                                     line=dict(color=CERT_COLOR, width=2, dash="dash"), name="closed-form radius R<sub>f</sub>"))
         if exact_radius is not None and exact_radius > 0 and (radius is None or abs(exact_radius - radius) > 1e-9 * max(radius, 1e-12)):
             fig.add_trace(go.Scatter(x=r0[0] + exact_radius * np.cos(theta), y=r0[1] + exact_radius * np.sin(theta),
-                                     mode="lines", line=dict(color=CERT_COLOR, width=3), name="exact radius"))
+                                     mode="lines", line=dict(color=CERT_COLOR, width=3), name="exact radius R*"))
         if rival_point is not None:
             fig.add_trace(go.Scatter(x=[r0[0], rival_point[0]], y=[r0[1], rival_point[1]], mode="lines+markers",
                                      line=dict(color=CERT_COLOR, width=1, dash="dot"), marker=dict(size=6, color=CERT_COLOR),
                                      name="nearest boundary point"))
         if nearest_centers is not None:
-            for k, (cidx, name, dash) in enumerate(zip(nearest_centers, ("nearest centre μ_i", "rival centre μ_j"),
+            for k, (cidx, name, dash) in enumerate(zip(nearest_centers, ("nearest centre μ<sub>i</sub>", "rival centre μ<sub>j</sub>"),
                                                       ("solid", "dash"))):
                 mu = C[int(cidx)]
                 fig.add_trace(go.Scatter(x=[r0[0], mu[0]], y=[r0[1], mu[1]], mode="lines", name=name,
@@ -175,15 +185,48 @@ def digit_figure(image: np.ndarray, title: str = "", adversarial: np.ndarray | N
     return fig
 
 
-def radius_histogram(radii: dict[str, np.ndarray], title: str = "Certified input radius (l2) over the test set",
-                     xaxis: str = "input radius R_f / L") -> go.Figure:
-    """Overlaid histograms of certified radii, one per named model/rule."""
+def radius_histogram(radii: dict[str, np.ndarray], title: str = "Certified input radius (ℓ2) over the test set",
+                     xaxis: str = "certified input radius (ℓ2)", bins: int = 40) -> go.Figure:
+    """Histograms of certified radii on shared bins, one per named model/rule.
+
+    The first series is drawn as filled bars, the others as step outlines over them, each in its own
+    colour-blind-safe colour: series that nearly coincide (a tight bound beside its exact value) stay
+    visible both. Non-finite values are left out (the caller says how many).
+
+    Parameters
+    ----------
+    radii : legend name -> (n,) radii; at most four series.
+    title, xaxis : figure and x-axis titles.
+    bins : number of equal-width bins over the common finite range.
+    """
+    if not radii or len(radii) > len(HIST_COLORS):
+        raise ValueError(f"radius_histogram draws 1 to {len(HIST_COLORS)} series; got {len(radii)}.")
+    arrays = {name: np.asarray(r, dtype=np.float64).ravel() for name, r in radii.items()}
+    finite = np.concatenate([a[np.isfinite(a)] for a in arrays.values()])
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if hi <= lo:  # all equal: one bin around the value
+        hi = lo + max(abs(lo), 1.0) * 1e-3
+    edges = np.linspace(lo, hi, int(bins) + 1)
+    mids, width = (edges[:-1] + edges[1:]) / 2, edges[1] - edges[0]
     fig = go.Figure()
-    for name, r in radii.items():
-        fig.add_trace(go.Histogram(x=np.asarray(r), name=name, opacity=0.6, nbinsx=40))
-    fig.update_layout(barmode="overlay", title=title, xaxis_title=xaxis, yaxis_title="images", height=380,
+    for k, (name, a) in enumerate(arrays.items()):
+        counts, _ = np.histogram(a[np.isfinite(a)], bins=edges)
+        hover = "%{customdata[0]:.4g} to %{customdata[1]:.4g}: %{y} images<extra>" + name + "</extra>"
+        cd = np.stack([edges[:-1], edges[1:]], axis=1)
+        if k == 0:
+            fig.add_trace(go.Bar(x=mids, y=counts, width=width, name=name, customdata=cd, hovertemplate=hover,
+                                 marker=dict(color=HIST_COLORS[0], line=dict(width=0)), opacity=0.85))
+        else:
+            # a closed step outline (down to 0 at both ends), so a bar hidden by the filled series still shows
+            xs = np.concatenate([[edges[0]], edges, [edges[-1]]])
+            ys = np.concatenate([[0], counts, [counts[-1], 0]])
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=HIST_COLORS[k], width=2.5, shape="hv",
+                                                                           dash=("solid", "dash", "dot")[(k - 1) % 3]),
+                                     name=name, hoverinfo="skip"))
+    fig.update_layout(barmode="overlay", bargap=0, title=title, xaxis_title=xaxis, yaxis_title="images", height=380,
                       legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
                       margin=dict(l=60, r=20, t=50, b=90))
+    fig.update_xaxes(range=[edges[0] - width, edges[-1] + width])
     return fig
 
 
@@ -203,7 +246,7 @@ def lipschitz_figure(names: Sequence[str], norms: Sequence[float], lower: float 
     lo, hi = float(np.floor(np.log10(min(vals)))), float(np.ceil(np.log10(max(vals))))
     hi = hi + 1 if hi <= lo else hi
     fig.update_layout(title="Lipschitz constant of the embedding", yaxis_type="log", height=420,
-                      yaxis_title="l2 operator norm", yaxis_range=[lo, hi],
+                      yaxis_title="ℓ2 operator norm", yaxis_range=[lo, hi],
                       legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0),
                       margin=dict(l=60, r=20, t=50, b=110))
     fig.update_xaxes(type="category", title="layer")  # layer names are categories, never numbers

@@ -120,3 +120,22 @@ def test_config_validation_recipes_and_cli_registration():
     args = parser.parse_args(["clustr-train", "--models", "clustr", "--epochs", "3", "--eps-linf", "0.1"])
     assert args.func is cli._cmd_clustr_train and args.epochs == 3 and args.eps_linf == [0.1]
     assert cli.KINDS == MODEL_KINDS and set(cli.DATASETS) == set(DATASETS) and set(cli.RECIPES) == set(RECIPES)
+
+
+def test_model_cache_path_is_where_load_or_train_saves(tmp_path, monkeypatch):
+    """The page asks `page_model_is_cached` before starting a background training: it must name the very file
+    `load_or_train` writes, or the page would train twice (or never)."""
+    from robustcore.clustr import training
+
+    monkeypatch.setenv("ROBUSTCORE_CACHE", str(tmp_path))
+    cfg = model_config("clustr", dataset="digits", epochs=0, limit=200, feature_dim=2, hidden=[8])
+    path = training.model_cache_path(cfg)
+    assert not path.exists()
+    _, info = training.load_or_train(cfg)
+    assert info["path"] == str(path) and path.exists()
+    page_cfg = training._page_config("digits")
+    assert training.page_model_is_cached("digits") is False
+    training.model_cache_path(page_cfg).write_bytes(b"")  # existence is all it checks
+    assert training.page_model_is_cached("digits") is True
+    with pytest.raises(ValueError):
+        training.page_model_is_cached("cifar10")
