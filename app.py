@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import mark_app_sidebar, render_sidebar
+from ui.common import configure_torch_threads, mark_app_sidebar, render_sidebar
 
 st.set_page_config(page_title="robustcore", page_icon=":material/shield:", layout="wide")
+configure_torch_threads()  # once per server process: half the cores (see its docstring)
 
 PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),

@@ -9,7 +9,7 @@ is idle again (the app's ``data-test-script-state`` back at ``notRunning`` with 
 time AppTest needs for the same rerun (script time only: the difference is building, sending and drawing
 figures; n/a where AppTest cannot replay the input). A widget that cannot be driven is skipped with the reason.
 
-    python benchmarks/pages.py [--pages tropical certificates ...] [--widgets 5] [--no-apptest]
+    python benchmarks/pages.py [--pages tropical certificates ...] [--widgets 5] [--no-apptest] [--torch-threads N]
 
 Targets (issue 15): every page renders in < 2 s warm; median wait after an everyday interaction < 1 s and none
 > 2 s, warm. The numbers depend on the machine (and on its load: the script prints ``uptime``'s load average);
@@ -188,6 +188,8 @@ def main() -> int:
     ap.add_argument("--pages", nargs="+", choices=list(PAGES), default=list(PAGES))
     ap.add_argument("--widgets", type=int, default=5, help="widgets per page to act on (default 5)")
     ap.add_argument("--no-apptest", action="store_true", help="skip the AppTest column")
+    ap.add_argument("--torch-threads", type=int, default=None,
+                    help="torch threads of the server (ROBUSTCORE_TORCH_THREADS; default: the app's, half the cores)")
     args = ap.parse_args()
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min)",
@@ -195,7 +197,9 @@ def main() -> int:
     rows = []
     all_waits = []
     log = ROOT / "test-artifacts" / "benchmark-server.log"
-    with streamlit_server(log) as url, chromium() as browser:
+    env = {} if args.torch_threads is None else {"ROBUSTCORE_TORCH_THREADS": str(args.torch_threads)}
+    print(f"server torch threads: {env.get('ROBUSTCORE_TORCH_THREADS', 'app default (half the cores)')}", flush=True)
+    with streamlit_server(log, env=env) as url, chromium() as browser:
         ctx = browser.new_context(viewport={"width": 1500, "height": 1100})
         page = ctx.new_page()
         # Home first: the server picks its page navigation on the first script run.

@@ -48,6 +48,37 @@ class Settings:
     model_bytes: bytes | None = None
 
 
+_THREADS_SET: list[int] = []
+
+
+def configure_torch_threads() -> int:
+    """Set torch's intra-op threads for the dashboard's server process once: ``$ROBUSTCORE_TORCH_THREADS`` or
+    half the CPU cores (at least 1). Returns the number set.
+
+    Why not torch's default (every core): the pages run many small batches (8x8 to 32x32 images, a few hundred
+    to a few thousand samples), where OpenMP threads that spin-wait cost more than they give, and on a small
+    machine the browser drawing the figures needs a core too. On the 2-core build machine with other work
+    running, one thread made the certificates page's sigma landscape 4-5x and CERTIFY (n = 10^4 to 10^5) 2-5x
+    faster than two (``benchmarks/pages.py`` compares both with ``--torch-threads``).
+    """
+    import os
+
+    if _THREADS_SET:
+        return _THREADS_SET[0]
+    raw = os.environ.get("ROBUSTCORE_TORCH_THREADS", "").strip()
+    try:
+        n = int(raw) if raw else max(1, (os.cpu_count() or 2) // 2)
+    except ValueError:
+        log.warning("ROBUSTCORE_TORCH_THREADS=%r is not an integer; using half the cores.", raw)
+        n = max(1, (os.cpu_count() or 2) // 2)
+    n = min(max(n, 1), os.cpu_count() or 1)
+    import torch
+
+    torch.set_num_threads(n)
+    _THREADS_SET.append(n)
+    return n
+
+
 def _devices() -> list[str]:
     try:
         import torch

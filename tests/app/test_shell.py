@@ -116,3 +116,25 @@ def test_a_shared_link_names_its_dataset():
     bad.query_params["dataset"] = "/etc/passwd"
     bad.run()
     assert bad.main.markdown[-1].value.startswith("digits|") and not bad.exception
+
+
+def test_server_torch_threads_follow_the_environment_or_half_the_cores(monkeypatch):
+    import os
+
+    import torch
+
+    import ui.common as common
+
+    before = torch.get_num_threads()
+    try:
+        for raw, want in (("1", 1), ("", max(1, (os.cpu_count() or 2) // 2)), ("abc", max(1, (os.cpu_count() or 2) // 2)),
+                          ("-3", 1), ("100000", os.cpu_count())):
+            monkeypatch.setattr(common, "_THREADS_SET", [])
+            monkeypatch.setenv("ROBUSTCORE_TORCH_THREADS", raw)
+            assert common.configure_torch_threads() == want
+            assert torch.get_num_threads() == want
+            # once per process: a second call keeps the first choice whatever the environment says now
+            monkeypatch.setenv("ROBUSTCORE_TORCH_THREADS", "1" if want != 1 else "2")
+            assert common.configure_torch_threads() == want
+    finally:
+        torch.set_num_threads(before)
