@@ -33,6 +33,8 @@ page_header(
     r"\qquad R_{\mathrm{in}}(x) = \frac{R_f(\phi(x))}{L},\quad L = \prod_l \|W_l\|_2",
 )
 SERVED = ("mnist-5k", "digits")
+# notation in messages (Streamlit renders $...$ as LaTeX), named once so every f-string writes it alike
+RIN, RSTAR = r"$R_{\mathrm{in}}$", r"$R^*$"
 DATA_LABELS = {"mnist-5k": "mnist-5k (real 28×28 MNIST, 1,000 test images)", "digits": "digits (8×8, 450 test images)"}
 side = settings.dataset if settings.dataset in SERVED else None
 if "cl_data" not in st.session_state:
@@ -49,17 +51,18 @@ set_url_state(data=data_name)
 
 with st.expander("The quantities on this page, and which one is tight", expanded=False):
     st.markdown(
-        "- **Decision rule**: c(x) = class of argmin_m ‖φ(x) − μ_m‖; μ_i is the nearest centre.\n"
-        "- **Closed-form radius R_f** (the paper's certificate, equation above): the distance from r to the "
-        "nearest bisector between μ_i and a centre μ_j of another class. With **one centre per class it is "
+        r"- **Decision rule**: $c(x) = \mathrm{class}\big(\arg\min_m \|\phi(x) - \mu_m\|\big)$; $\mu_i$ is the nearest "
+        "centre.\n"
+        "- **Closed-form radius $R_f$** (the paper's certificate, equation above): the distance from r to the "
+        "nearest bisector between $\\mu_i$ and a centre $\\mu_j$ of another class. With **one centre per class it is "
         "exact** (the class region is a convex Voronoi cell). With K > 1 centres per class (here K = 2) it is a "
-        "sound **lower bound**: to flip, r must cross at least the bisector between μ_i and the winning centre.\n"
+        "sound **lower bound**: to flip, r must cross at least the bisector between $\\mu_i$ and the winning centre.\n"
         "- **Exact radius**: the distance to the nearest region where some other-class centre beats every "
         "own-class centre, a small quadratic programme per rival (solved exactly by active-set enumeration):")
-    st.latex(r"R^{\star}(r) = \min_{j:\,\mathrm{class}(j)\neq c}\ \min_{y}\ \|y-r\| \ \ \text{s.t.}\ "
+    st.latex(r"R^{*}(r) = \min_{j:\,\mathrm{class}(j)\neq c}\ \min_{y}\ \|y-r\| \ \ \text{s.t.}\ "
              r"\|y-\mu_j\| \le \|y-\mu_o\|\ \ \forall o:\ \mathrm{class}(o)=c")
     st.markdown(
-        "- **Input radius** R_in = R*/L with L the product of the exact spectral norms of the embedding's "
+        "- **Input radius** $R_{\\mathrm{in}} = R^*/L$ with $L$ the product of the exact spectral norms of the embedding's "
         "linear layers (ReLU is 1-Lipschitz). It is a deterministic guarantee for the nearest-centre rule "
         "(not for the soft magnet rule), but L is an upper bound and usually loose: the page shows it beside "
         "a certified *lower* bound of the true constant (the largest Jacobian norm over the test images).\n"
@@ -198,34 +201,34 @@ def embedding_section(dataset: str, data: dict) -> None:
             if picked != i:
                 st.session_state["_cl_pending_img"] = picked
                 st.rerun(scope="fragment")
-        show_figure(V.digit_figure(data["X"][i, 0], f"image {i} (true {data['y'][i]}) | after the attack",
+        show_figure(V.digit_figure(data["X"][i, 0], f"image {i} (true {data['y'][i]}): clean | attacked",
                                    adversarial=att["final"][0]), key="cl_digit", container=c_ctl, csv=False)
         m = st.columns(3) + st.columns(3)
         m[0].metric("true / predicted", f"{data['y'][i]} / {data['pred'][i]}")
-        m[1].metric("closed-form R_f", f"{R_closed:.4g}")
-        m[2].metric("exact radius R*", f"{R_exact:.4g}")
-        m[3].metric("Lipschitz bound L", f"{L:.4g}")
-        m[4].metric("input radius R*/L (ℓ2)", f"{R_in:.4g}")
+        m[1].metric("closed-form $R_f$", f"{R_closed:.4g}")
+        m[2].metric("exact radius $R^*$", f"{R_exact:.4g}")
+        m[3].metric("Lipschitz bound $L$", f"{L:.4g}")
+        m[4].metric("input radius $R^*/L$ (ℓ2)", f"{R_in:.4g}")
         m[5].metric("attack: max feature shift", f"{att['max_shift']:.4g}")
         if data["pred"][i] != data["y"][i]:
             st.warning("This image is misclassified: the certificate guarantees the (wrong) predicted class.")
         eps = mult * R_in
         if att["flipped"]:
-            msg = (f"PGD with ℓ2 budget ε = {eps:.4g} ({mult:g} × R_in) **changed the decision** to "
+            msg = (f"PGD with ℓ2 budget ε = {eps:.4g} ({mult:g} × {RIN}) **changed the decision** to "
                    f"{att['final_pred']} (its path leaves the certified circle: max feature shift "
-                   f"{att['max_shift']:.4g} > R* = {R_exact:.4g}).")
+                   f"{att['max_shift']:.4g} > {RSTAR} = {R_exact:.4g}).")
             if mult <= 1.0:  # never expected: the certificate says this is impossible
                 st.error("Certificate violated: " + msg)
             else:
                 st.info(msg + " Expected: the budget exceeds the certified radius.")
         else:
             shift, bound = att["max_shift"], L * att["max_dx"]
-            txt = (f"PGD with ℓ2 budget ε = {eps:.4g} ({mult:g} × R_in) did not change the decision. Max feature "
+            txt = (f"PGD with ℓ2 budget ε = {eps:.4g} ({mult:g} × {RIN}) did not change the decision. Max feature "
                    f"shift along the path {shift:.4g} " + ("≤" if shift <= bound * (1 + 1e-6) + 1e-9 else ">")
-                   + f" L·‖δ‖ = {bound:.4g}")
+                   + f" $L\\,\\|\\delta\\|$ = {bound:.4g}")
             if mult <= 1.0:
-                txt += (" ≤ R*: the path stays inside the certified circle, as guaranteed." if shift <= R_exact * (1 + 1e-6)
-                        else f" but exceeds R* = {R_exact:.4g}.")
+                txt += (f" ≤ {RSTAR}: the path stays inside the certified circle, as guaranteed." if shift <= R_exact * (1 + 1e-6)
+                        else f" but exceeds {RSTAR} = {R_exact:.4g}.")
             st.success(txt)
         if st.button("Find the smallest budget PGD needs to flip this image", key="cl_flip"):
             flip = _smallest_flip(dataset, i, R_in, int(steps))

@@ -3,6 +3,7 @@ it, the attack at the certified radius never flips the decision on the page, a c
 image, and the saved reproduction is shown."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -39,9 +40,12 @@ def test_clustering_page_renders_attacks_and_keeps_url_state():
     assert len(at.get("plotly_chart")) >= 4  # embedding, digit, Lipschitz bars, radius histogram
     assert len(at.latex) >= 1
     m = _metrics(at)
-    for label in ("closed-form R_f", "exact radius R*", "Lipschitz bound L", "input radius R*/L (ℓ2)"):
+    for label in ("closed-form $R_f$", "exact radius $R^*$", "Lipschitz bound $L$", "input radius $R^*/L$ (ℓ2)"):
         assert label in m
-    assert float(m["exact radius R*"]) >= float(m["closed-form R_f"]) * (1 - 1e-3)
+    assert float(m["exact radius $R^*$"]) >= float(m["closed-form $R_f$"]) * (1 - 1e-3)
+    # the input radius on show is the exact feature radius over the Lipschitz bound, not the closed form's
+    assert float(m["input radius $R^*/L$ (ℓ2)"]) == pytest.approx(
+        float(m["exact radius $R^*$"]) / float(m["Lipschitz bound $L$"]), rel=2e-3)
     # at the certified radius the attack never flips, for several images
     for img in (0, 123, 449):
         at.number_input(key="cl_img").set_value(img).run()
@@ -55,6 +59,14 @@ def test_clustering_page_renders_attacks_and_keeps_url_state():
     at.button(key="cl_flip").click().run()
     assert not at.exception and not at.error
     assert any("ε ≈" in i.value or "no flip" in i.value for i in at.info)
+    # the page prepared mnist-5k in a background thread (model on disk, certificates cached): once it is done,
+    # switching the data set draws no progress bar and leaves the page clean
+    for th in threading.enumerate():
+        if th.name == "clustr-page-model-mnist-5k":
+            th.join(timeout=240)
+    at.radio(key="cl_data").set_value("mnist-5k").run()
+    assert not at.exception and not at.error
+    assert at.number_input(key="cl_img").max == 999 and not at.get("progress")
 
 
 @pytest.mark.slow
