@@ -9,6 +9,8 @@ with all F kernels (a depthwise convolution), a ReLU follows, and a 1 x 1 convol
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -45,7 +47,8 @@ class GaborConv2d(nn.Module):
     relu : bool
         ReLU between the bank and the mixing (the paper's layer has it).
     seed : int or None
-        Seed for the standard-normal initialisation of the Gabor parameters.
+        Seed for the standard-normal initialisation of the Gabor parameters and, from a generator of
+        its own, of the 1 x 1 mixing (``None``: the mixing draws from torch's global RNG).
     alpha_init : {"ones", "randn"}
         Initial scale of every kernel: ones (ours, every kernel starts at unit scale) or a
         standard normal draw (the official code).
@@ -111,6 +114,25 @@ class GaborConv2d(nn.Module):
         self.alpha_init = alpha_init
         self.register_buffer("thetas", torch.as_tensor(orientations_for(self.orientations), dtype=torch.float32))
         self.mix = nn.Conv2d(self.in_channels * self.num_kernels, self.out_channels, 1, bias=bias)
+        if seed is not None:
+            self._seeded_mix_init(int(seed))
+
+    def _seeded_mix_init(self, seed: int) -> None:
+        """Redraw the 1 x 1 mixing from a generator of its own, seeded with ``seed``.
+
+        Why: ``nn.Conv2d`` draws from torch's global RNG, so a seeded layer's mixing depended on whatever
+        ran before it. The redraw repeats torch's default initialisation (Kaiming-uniform with a = sqrt 5,
+        bias uniform in +-1/sqrt(fan_in)) on a fresh generator, so the layer built right after
+        ``torch.manual_seed(seed)`` (as ``training.build_variant`` does) keeps exactly its old weights; the
+        construction above still consumes the global stream as before, so the layers built after this one
+        (and the saved results) are unchanged too.
+        """
+        gen = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            nn.init.kaiming_uniform_(self.mix.weight, a=math.sqrt(5), generator=gen)
+            if self.mix.bias is not None:
+                bound = 1.0 / math.sqrt(self.mix.weight.shape[1]) if self.mix.weight.shape[1] > 0 else 0.0
+                nn.init.uniform_(self.mix.bias, -bound, bound, generator=gen)
 
     @property
     def num_kernels(self) -> int:

@@ -67,3 +67,27 @@ def test_forward_equals_conv_bank_relu_and_1x1_conv():
         z = torch.relu(Fn.conv2d(x, layer.kernels().repeat(2, 1, 1, 1), padding=2, groups=2))
         ref = Fn.conv2d(z, layer.mix.weight, layer.mix.bias)
         torch.testing.assert_close(layer(x), ref, rtol=1e-5, atol=1e-5)
+
+
+def test_seeded_layer_ignores_global_rng_and_matches_torch_default_init():
+    import torch
+    from torch import nn
+
+    from robustcore.gabor import GaborConv2d
+
+    torch.manual_seed(123)
+    a = GaborConv2d(2, 5, 5, families=2, orientations=4, seed=11)
+    torch.rand(1000)  # the global stream moves on between the two constructions
+    b = GaborConv2d(2, 5, 5, families=2, orientations=4, seed=11)
+    for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(pa, pb), name
+    assert not torch.equal(a.mix.weight, GaborConv2d(2, 5, 5, families=2, orientations=4, seed=12).mix.weight)
+    # Independent reference: torch's own Conv2d initialisation right after manual_seed(seed) (what the
+    # saved reproduction's build_variant gets), and the global stream is consumed as by a plain Conv2d.
+    torch.manual_seed(11)
+    ref = nn.Conv2d(2 * 8, 5, 1)
+    after_ref = torch.rand(4)
+    torch.manual_seed(11)
+    c = GaborConv2d(2, 5, 5, families=2, orientations=4, seed=11)
+    assert torch.equal(c.mix.weight, ref.weight) and torch.equal(c.mix.bias, ref.bias)
+    assert torch.equal(torch.rand(4), after_ref)
