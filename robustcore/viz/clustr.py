@@ -164,7 +164,7 @@ def embedding_figure(
         fig.add_trace(go.Scatter(x=[r0[0]], y=[r0[1]], mode="markers", name=f"image {selected}",
                                  marker=dict(color="black", size=12, symbol="circle-open", line=dict(width=3))))
     fig.update_layout(title=title, xaxis_title="feature 1", yaxis_title="feature 2", height=820,
-                      legend=dict(orientation="h", yanchor="top", y=-0.08, xanchor="left", x=0),
+                      legend=dict(orientation="h", yanchor="top", y=-0.11, xanchor="left", x=0),
                       margin=dict(l=50, r=10, t=50, b=40), clickmode="event+select")
     # a square plot area with equal scales (circles look round), legend below so it never covers the axes
     fig.update_xaxes(range=[box[0], box[1]], constrain="domain")
@@ -224,7 +224,7 @@ def radius_histogram(radii: dict[str, np.ndarray], title: str = "Certified input
                                                                            dash=("solid", "dash", "dot")[(k - 1) % 3]),
                                      name=name, hoverinfo="skip"))
     fig.update_layout(barmode="overlay", bargap=0, title=title, xaxis_title=xaxis, yaxis_title="images", height=380,
-                      legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
+                      legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0),
                       margin=dict(l=60, r=20, t=50, b=90))
     fig.update_xaxes(range=[edges[0] - width, edges[-1] + width])
     return fig
@@ -247,7 +247,7 @@ def lipschitz_figure(names: Sequence[str], norms: Sequence[float], lower: float 
     hi = hi + 1 if hi <= lo else hi
     fig.update_layout(title="Lipschitz constant of the embedding", yaxis_type="log", height=420,
                       yaxis_title="ℓ2 operator norm", yaxis_range=[lo, hi],
-                      legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0),
+                      legend=dict(orientation="h", yanchor="top", y=-0.32, xanchor="left", x=0),
                       margin=dict(l=60, r=20, t=50, b=110))
     fig.update_xaxes(type="category", title="layer")  # layer names are categories, never numbers
     from robustcore.viz.style import decade_ticks
