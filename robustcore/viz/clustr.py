@@ -91,8 +91,9 @@ def embedding_figure(
     box = _box(np.concatenate(pts))
     fig = go.Figure()
     if show_cells:
-        xs = np.linspace(box[0], box[1], 160)
-        ys = np.linspace(box[2], box[3], 160)
+        # 120 x 120 cells: the exact boundaries are drawn as lines on top, so the shading needs no finer grid
+        xs = np.linspace(box[0], box[1], 120)
+        ys = np.linspace(box[2], box[3], 120)
         P = np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
         d = ((P[:, None, :] - C[None]) ** 2).sum(-1)
         cls = center_labels[np.argmin(d, axis=1)].reshape(len(ys), len(xs))
@@ -117,13 +118,14 @@ def embedding_figure(
         fig.add_trace(go.Scatter(x=bd_x, y=bd_y, mode="lines", line=dict(color="black", width=2),
                                  name="decision boundary", hoverinfo="skip"))
     wrong = np.zeros(len(F), bool) if predictions is None else np.asarray(predictions) != labels
+    F32 = F.astype(np.float32)  # drawn points: float32 is finer than a pixel and halves what is sent
     for c in np.unique(labels):
         m = (labels == c) & ~wrong
-        fig.add_trace(go.Scatter(x=F[m, 0], y=F[m, 1], mode="markers", name=f"digit {c}", legendgroup=f"c{c}",
+        fig.add_trace(go.Scatter(x=F32[m, 0], y=F32[m, 1], mode="markers", name=f"digit {c}", legendgroup=f"c{c}",
                                  marker=dict(color=_color(c), size=6, opacity=0.75),
                                  customdata=np.nonzero(m)[0], hovertemplate="image %{customdata}<extra>digit " + str(c) + "</extra>"))
     if wrong.any():
-        fig.add_trace(go.Scatter(x=F[wrong, 0], y=F[wrong, 1], mode="markers", name="misclassified",
+        fig.add_trace(go.Scatter(x=F32[wrong, 0], y=F32[wrong, 1], mode="markers", name="misclassified",
                                  marker=dict(color=[_color(c) for c in labels[wrong]], size=9, symbol="x"),
                                  customdata=np.nonzero(wrong)[0], hovertemplate="image %{customdata} (misclassified)<extra></extra>"))
     fig.add_trace(go.Scatter(x=C[:, 0], y=C[:, 1], mode="markers", name="centres",
@@ -177,7 +179,8 @@ def digit_figure(image: np.ndarray, title: str = "", adversarial: np.ndarray | N
     img = np.asarray(image, dtype=np.float64).reshape(-1, np.asarray(image).shape[-1])
     panels = [img] if adversarial is None else [img, np.asarray(adversarial, dtype=np.float64).reshape(img.shape)]
     z = np.concatenate([np.pad(p, ((0, 0), (0, 1)), constant_values=np.nan) for p in panels], axis=1)[:, :-1]
-    fig = go.Figure(go.Heatmap(z=z[::-1], colorscale="gray_r", zmin=0, zmax=1, showscale=False,
+    # float32: pixels need no more digits, and the figure sent to the browser halves
+    fig = go.Figure(go.Heatmap(z=z[::-1].astype(np.float32), colorscale="gray_r", zmin=0, zmax=1, showscale=False,
                                hovertemplate="pixel %{z:.3f}<extra></extra>"))
     fig.update_layout(title=dict(text=title, font=dict(size=13)), height=260, margin=dict(l=10, r=10, t=40, b=10))
     fig.update_xaxes(visible=False)
