@@ -153,7 +153,7 @@ if problem is not None:
         def _adaptive_fragment():
             sec.adaptive_header()
             init_state("bs_axis", "axis", "iterations", str, AXES)
-            axis = st.radio("x axis of the τ_k plot", AXES, horizontal=True, key="bs_axis")
+            axis = st.radio("x axis of the τₖ plot", AXES, horizontal=True, key="bs_axis")
             set_url_state(axis=axis)
             with guard("drawing the adaptive runs"):
                 sec.adaptive_section(runs, ts, p.n, axis)

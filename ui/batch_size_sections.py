@@ -23,6 +23,7 @@ from robustcore.batchsize import (
 )
 from robustcore.viz.batchsize import (
     complexity_figure,
+    display_label,
     estimators_figure,
     step_size_figure,
     suboptimality_figure,
@@ -80,6 +81,19 @@ def _fmt(v: float) -> str:
     return "not reached" if not math.isfinite(v) else f"{v:.3g}"
 
 
+def fair_note(runs: dict, ts: int) -> str:
+    """Why the fair baseline's curve lies on the tau* curve, with the measured step ratio."""
+    fair, star = runs.get(FAIR_LABEL), runs.get(f"tau* = {ts}")
+    if fair is None or star is None or not fair.gamma.size or not star.gamma.size:
+        return ""
+    gap = float(np.max(np.abs(fair.gamma / star.gamma[0] - 1.0)))
+    same = "the same step" if gap <= 1e-9 else f"steps within {gap:.2%} of each other"
+    return (f" The fair baseline (dashed, open circles) lies on the τ* = {ts} line by construction: at τ* "
+            "the bound schedule's step lies between γ(τ*) and 1/(2𝓛(τ*)), which τ*, next to the crossing "
+            f"of the two branches, makes (nearly) equal; here the two runs use {same}, and differ only by their random "
+            "batches.")
+
+
 def guided_view(p, ts: int, rel_eps: float) -> None:
     """'Start here': what tau is, what the plots show, what to try, before any equation."""
     with st.container(border=True):
@@ -117,7 +131,8 @@ def cost_section(pkey, data, p, ts, tc, lmax, h_arg, rel_eps, r0, sampling, node
     st.caption(f"Bound: T(τ*)/n = {cur['passes'][i]:.3g} passes at τ* = {ts}, against "
                f"{cur['passes'][0]:.3g} at τ = {lo} and {cur['passes'][-1]:.3g} at τ = n. The bound is "
                "a worst case, so measured runs (markers: median over 3 seeds, bars: quartiles; "
-               f"budget {epochs} passes) lie below it.")
+               f"budget {epochs} passes) lie below it. The two dashed branches are drawn down to the "
+               "axis' lowest decade (the noise branch falls to 0 at τ = n).")
     if sw is not None:
         c, b = sw["constant"], sw["bound"]
         lines = []
@@ -147,12 +162,12 @@ def runs_section(pkey, data, p, ts, rel_eps, sampling, nodes, epochs, seed, esti
     st.markdown(
         "Six methods, each under its own named rule:\n"
         "- **τ = 1, τ\\*, τ = n**: fixed batch, Theorem 3.1's constant step γ(τ) (knows h̄);\n"
-        f"- **{md(FAIR_LABEL)}**: fixed τ\\*, with the step-size schedule of our bound rule (knows h̄) — the "
+        f"- **{md(display_label(FAIR_LABEL))}**: fixed τ\\*, with the step-size schedule of our bound rule (knows h̄) — the "
         "fair baseline for it: same schedule, only τ differs;\n"
-        f"- **{md(PLUGIN_LABEL)}**: before each batch, plugs an estimate ĥ of h̄ and the final ε into the τ\\* "
+        f"- **{md(display_label(PLUGIN_LABEL))}**: before each batch, plugs an estimate ĥ of h̄ and the final ε into the τ\\* "
         "formula and the step size (our reconstruction of Alfarra et al.);\n"
-        f"- **{md(BOUND_LABEL)}**: the same plug-in, but with the accuracy the error bound says we are at, "
-        "max(ε, r̄_k), instead of the final ε (our change).")
+        f"- **{md(display_label(BOUND_LABEL))}**: the same plug-in, but with the accuracy the error bound says we are at, "
+        "max(ε, r̄ₖ), instead of the final ε (our change).")
     res = None
     with guard("running SGD"):
         res = comparison(pkey, rel_eps, sampling, nodes, epochs, seed, estimator, _data=data)
@@ -160,17 +175,11 @@ def runs_section(pkey, data, p, ts, rel_eps, sampling, nodes, epochs, seed, esti
         return None
     rec, runs = res
     show_figure(suboptimality_figure(runs, rel_eps), key="bs_sub")
-    note = ""
-    fair, star = runs.get(FAIR_LABEL), runs.get(f"tau* = {ts}")
-    if fair is not None and star is not None and fair.gamma.size and star.gamma.size \
-            and np.allclose(fair.gamma, star.gamma[0], rtol=1e-9):
-        note = (f" The fair baseline lies under the τ* = {ts} line: at τ* the bound schedule cannot enlarge "
-                "the step, since γ(τ*) = 1/(2𝓛(τ*)) already.")
     st.caption(f"Seed {seed}; each run stops at ε or when the next batch would exceed the budget of "
-               f"{epochs} passes.{note}")
+               f"{epochs} passes.{fair_note(runs, ts)}")
     summ = summarise_comparison(rec)
     table = pd.DataFrame({
-        "method": summ["method"],
+        "method": [display_label(m) for m in summ["method"]],
         "passes to reach ε (mean ± std)": [
             "not reached" if r["reached"] == 0 else
             f"{r['passes to eps mean']:.3g}" + ("" if not np.isfinite(r["passes to eps std"])
@@ -189,7 +198,7 @@ def runs_section(pkey, data, p, ts, rel_eps, sampling, nodes, epochs, seed, esti
                       key="bs_more_budget")
     elif summ["reached"].min() < summ["seeds"].max():
         nxt = [e for e in epoch_choices if e > epochs]
-        missing = ", ".join(summ.loc[summ["reached"] < summ["seeds"], "method"])
+        missing = ", ".join(map(display_label, summ.loc[summ["reached"] < summ["seeds"], "method"]))
         st.info(f"Not every seed reached ε within {epochs} passes for: {missing}.")
         if nxt:
             st.button(f"Raise the budget to {nxt[0]} passes", on_click=raise_budget, args=(nxt[0],),
@@ -198,14 +207,15 @@ def runs_section(pkey, data, p, ts, rel_eps, sampling, nodes, epochs, seed, esti
 
 
 def adaptive_header() -> None:
-    st.subheader("3. The adaptive batch size τ_k")
+    st.subheader("3. The adaptive batch size τₖ")
     st.markdown(
         f"Both adaptive rules at once. The **{md(PLUGIN_LABEL)}** plugs the final ε in from the start: h(x⁰) "
         "usually exceeds h̄ by orders of magnitude, so it starts near full batch. The **bound schedule** "
-        "(ours) plugs in max(ε, r̄_k), where r̄_k follows Theorem 3.1's one-step recursion from "
-        "r̄₀ = ‖x⁰ − x*‖², so τ_k grows from small values to τ\\* as the bound reaches ε. The band is the "
+        "(ours) plugs in max(ε, r̄ₖ), where r̄ₖ follows Theorem 3.1's one-step recursion from "
+        "r̄₀ = ‖x⁰ − x*‖², so τₖ grows from small values to τ\\* as the bound reaches ε. The band is the "
         "**certified bracket** on τ\\* from the current iterate (it needs f*, which this page has and a "
-        "user would not).")
+        "user would not); it is drawn once it spans at most 3/4 of the axis, since before that it "
+        "covers nearly all of [1, n].")
 
 
 def adaptive_section(runs, ts: int, n: int, axis: str) -> None:
@@ -213,16 +223,20 @@ def adaptive_section(runs, ts: int, n: int, axis: str) -> None:
     show_figure(tau_trajectory_figure(ours, ts, n, "passes" if axis == "data passes" else "iterations",
                                       others={PLUGIN_LABEL: runs[PLUGIN_LABEL]}), key="bs_tau")
     tail = lambda tr: np.median(tr.tau[-max(tr.tau.size // 5, 1):]) if tr.tau.size else float("nan")  # noqa: E731
-    st.caption(f"Median τ_k over the last fifth of each run: bound schedule {tail(ours):.0f}, plug-in "
+    st.caption(f"Median τₖ over the last fifth of each run: bound schedule {tail(ours):.0f}, plug-in "
                f"{tail(runs[PLUGIN_LABEL]):.0f}, against τ* = {ts}. Runs stop at ε.")
-    show_figure(step_size_figure(runs), key="bs_gamma")
+    # folded: a sixth chart costs every page load about 0.15 s of browser time
+    with st.expander("Step sizes γₖ of every run"):
+        show_figure(step_size_figure(runs), key="bs_gamma")
+        st.caption("Fixed τ with Theorem 3.1's γ(τ) keeps one step; the bound schedule starts large "
+                   "and falls to the constant step as its accuracy reaches ε.")
 
 
 def estimators_header() -> None:
     st.subheader("4. Other batch-size rules on the same run")
     st.markdown(
         "At the iterates of our bound-schedule run: the **gradient noise scale** of McCandlish et al. "
-        "(2018), B_simple = tr Σ/‖∇f‖² (exact, and their two-batch estimate with b = 8, B = 64), and the "
+        "(2018), $B_{\\text{simple}} = \\operatorname{tr}\\Sigma/\\|\\nabla f\\|^2$ (exact, and their two-batch estimate with b = 8, B = 64), and the "
         "smallest batch passing the **norm test** of Byrd et al. (2012) with the without-replacement "
         "variance. Both grow as x → x* (the gradient vanishes) while τ* stays finite, because its accuracy "
         "is fixed by ε. Log axis capped at n.")
@@ -244,9 +258,11 @@ def headline_table(table: pd.DataFrame) -> pd.DataFrame:
         txt = "not reached" if k == 0 or not np.isfinite(m) else (
             f"{m:.3g}" + (f" ± {sd:.2g}" if np.isfinite(sd) else ""))
         tau = str(r["tau"])
-        cells.setdefault(r["method"], {})[r["setting"]] = (
+        cells.setdefault(display_label(r["method"]), {})[r["setting"]] = (
             f"{txt} ({k}/{int(r['seeds'])})" + ("" if tau == "adaptive" else f", τ = {tau}"))
-    return pd.DataFrame.from_dict(cells, orient="index").rename_axis("method").reset_index()
+    out = pd.DataFrame.from_dict(cells, orient="index").rename_axis("method").reset_index()
+    # the saved settings read "lam=0.1": the page writes λ
+    return out.rename(columns=lambda c: c.replace("lam=", "λ = "))
 
 
 def headline_section() -> None:
@@ -285,8 +301,8 @@ def formulas_section(sampling: str, nodes: int) -> None:
         st.latex(r"\tau_k=\tau^*\big(\hat h_{k-1},\ \varepsilon_k\big),\qquad "
                  r"\hat h_k=\beta^{|S_k|}\hat h_{k-1}+(1-\beta^{|S_k|})\frac1{|S_k|}\sum_{i\in S_k}"
                  r"\|\nabla f_i(x^k)\|^2")
-        st.markdown("with ε_k = ε (plug-in, as in the paper) or ε_k = max(ε, r̄_k) (bound schedule, ours), "
-                    "r̄_{k+1} = (1 − γ_k μ) r̄_k + 2γ_k² σ²(τ_k; ĥ). The certified bracket on τ* uses")
+        st.markdown("with εₖ = ε (plug-in, as in the paper) or εₖ = max(ε, r̄ₖ) (bound schedule, ours), "
+                    "r̄ₖ₊₁ = (1 − γₖ μ) r̄ₖ + 2γₖ² σ²(τₖ; ĥ). The certified bracket on τ* uses")
         st.latex(r"\bar h\in\Big[\big(\sqrt{h(x)}-r\big)_+^2,\ \big(\sqrt{h(x)}+r\big)^2\Big],\quad "
                  r"r=\sqrt{2L_{\max}(f(x)-f^*)}")
         if sampling == "distributed":

@@ -2,6 +2,8 @@
 and no URL can make the page read a file on the server."""
 from __future__ import annotations
 
+import json
+import re
 import time
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from sklearn.datasets import dump_svmlight_file
 from streamlit.testing.v1 import AppTest
 
 from robustcore.batchsize import BOUND_LABEL, FAIR_LABEL, LIBSVM_DIR_ENV, PLUGIN_LABEL
+from robustcore.viz.batchsize import display_label
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "batch_size.py")
 
@@ -46,8 +49,10 @@ def test_page_opens_guided_and_names_both_rules():
     assert len(at.get("plotly_chart")) == 5
     assert len([b for b in at.get("download_button")]) >= 5
     methods = list(_runs_table(at)["method"])
-    assert methods[0] == "tau = 1" and methods[1].startswith("tau* = ") and methods[2] == "tau = n"
-    assert methods[3:] == [FAIR_LABEL, PLUGIN_LABEL, BOUND_LABEL]
+    # shown with Greek letters, as in the prose (the library's labels are ASCII)
+    assert methods[0] == "τ = 1" and methods[1].startswith("τ* = ") and methods[2] == "τ = n"
+    assert methods[3:] == [display_label(m) for m in (FAIR_LABEL, PLUGIN_LABEL, BOUND_LABEL)]
+    assert not any("tau" in m for m in methods)
     # mean and spread over 3 seeds
     col = _runs_table(at)["passes to reach ε (mean ± std)"]
     assert all("±" in v or v == "not reached" for v in col)
@@ -55,6 +60,12 @@ def test_page_opens_guided_and_names_both_rules():
     # the measured sweep sits on the theory figure
     cplx = at.get("plotly_chart")[0].proto.spec
     assert "measured, constant step" in cplx and "measured, bound step schedule" in cplx
+    # figure text in the prose's notation: trace names and annotations never spell tau / eps / sigma
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        texts = [t.get("name") or "" for t in spec["data"]]
+        texts += [a.get("text") or "" for a in spec["layout"].get("annotations", [])]
+        assert not [t for t in texts if re.search(r"\btau|\beps\b|sigma|_k\b", t)], texts
 
     ts0 = int(at.dataframe[0].value["τ*"].iloc[0])
     at.select_slider(key="bs_eps").set_value(1e-3).run()
