@@ -95,7 +95,7 @@ def one_filter() -> Family:
         st.caption(
             f"Here |X'| = {int(gc['NX'][0])}, m* = {gc['m'][0]:.4g}, |Y'| = {int(gc['NY'][0])}, "
             f"n* = {gc['n'][0]:.4g} (distinct rotated grid coordinates and the smallest non-zero ones). "
-            "The exact constant is max over the n×n DFT frequencies of |K^(u, v)| (the red cross). "
+            "The exact constant is max over the n×n DFT frequencies of |K̂(u, v)| (the red cross). "
             "The bound does not depend on λ or ψ; at orientations off the axes the rotated grid has many "
             "distinct coordinates (|X'| up to k²) and a small m*, so the bound grows loose."
         )
@@ -104,19 +104,21 @@ def one_filter() -> Family:
             # "+ 0.0" turns -0.0 into 0.0, so the caption never reads "theta = -0"
             st.caption(
                 f"The same kernel in OpenCV's convention (`cv2.getGaborKernel`, pixel units, kernel rotated 180°): "
-                f"sigma = {cv['sigma']:.3g} px, theta = {cv['theta'] + 0.0:.3g} rad, lambd = {cv['lambd']:.3g} px, "
-                f"gamma = {cv['gamma']:.3g}, psi = {cv['psi']:.3g}."
+                f"`sigma` = {cv['sigma']:.3g} px, `theta` = {cv['theta'] + 0.0:.3g} rad, `lambd` = {cv['lambd']:.3g} "
+                f"px, `gamma` = {cv['gamma']:.3g}, `psi` = {cv['psi']:.3g}."
             )
     with st.expander("Why the bound holds (and what 'recalled' means here)"):
         st.markdown(
             "The formula is the paper's as quoted in a published reading note; the exact definitions of |X'|, m*, "
             "n* in the paper's theorem were not available to us, so we use the reading that we can **prove**:\n"
-            "1. a single-channel convolution has spectral norm max_ω |K^(ω)| ≤ Σ|g| (triangle inequality; zero "
+            "1. a single-channel convolution has spectral norm max_ω |K̂(ω)| ≤ Σ|g| (triangle inequality; zero "
             "padding and striding never raise it);\n"
-            "2. |cos| ≤ 1 leaves the envelope |α| e^{-σ²x'²} e^{-σ²γ²y'²};\n"
-            "3. grid points map one-to-one to pairs (x', y'), so Σ over the grid ≤ (Σ_{x'∈X'} e^{-σ²x'²})"
-            "(Σ_{y'∈Y'} e^{-σ²γ²y'²}) with X', Y' the sets of **distinct** rotated coordinates;\n"
-            "4. in each sum the term at 0 is 1 and each other term is at most e^{-σ²m*²} (resp. n*).\n\n"
+            "2. |cos| ≤ 1 leaves the envelope $|\\alpha|\\, e^{-\\sigma^2 x'^2} e^{-\\sigma^2\\gamma^2 y'^2}$;\n"
+            "3. grid points map one-to-one to pairs (x', y'), so the sum over the grid is at most "
+            "$\\big(\\sum_{x' \\in X'} e^{-\\sigma^2 x'^2}\\big)\\big(\\sum_{y' \\in Y'} e^{-\\sigma^2\\gamma^2 y'^2}\\big)$ "
+            "with X', Y' the sets of **distinct** rotated coordinates;\n"
+            "4. in each sum the term at 0 is 1 and each other term is at most $e^{-\\sigma^2 m^{*2}}$ "
+            "(resp. $e^{-\\sigma^2\\gamma^2 n^{*2}}$).\n\n"
             "The chain exact ≤ Σ|g| ≤ bound is what the three numbers above show; it is tested on thousands of "
             "random parameter draws. σ and γ enter only squared, so a learnt σ < 0 is the same filter as |σ|. "
             "For the whole layer (bank, ReLU, 1×1 mixing W):"
@@ -156,9 +158,10 @@ def the_bank(fam: Family) -> tuple[np.ndarray, list[str], int]:
         show_figure(gallery, key="g_gallery")
         show_figure(bars, key="g_bars")
         st.markdown(
-            f"Whole bank on one channel (one input, R outputs): exact norm max_ω √(Σ_f |K^_f(ω)|²) = **{be:.4g}**, "
-            f"closed-form √(Σ_f L_f²) = **{bb:.4g}** (ratio {bb / be:.3g}). With the ReLU and a 1×1 mixing W the "
-            "layer bound multiplies this by ‖W‖₂."
+            "Whole bank on one channel (one input, R outputs): exact norm "
+            rf"$\max_\omega \sqrt{{\sum_f |\hat K_f(\omega)|^2}}$ = **{be:.4g}**, "
+            rf"closed-form $\sqrt{{\sum_f L_f^2}}$ = **{bb:.4g}** (ratio {bb / be:.3g}). "
+            "With the ReLU and a 1×1 mixing W the layer bound multiplies this by ‖W‖₂."
         )
     return bank, labels, R
 
@@ -219,8 +222,11 @@ def regulariser_at_work(fam: Family, R: int) -> None:
         path = _path(fam, R, rk, int(rsteps), float(rlr))
         show_figure(V.regularizer_path_figure(path), key="g_path")
         st.caption(f"|σ|: {abs(path['sigma'][0][0]):.3g} → {abs(path['sigma'][-1][0]):.3g}; closed-form layer bound "
-                   f"{path['layer_bound'][0]:.4g} → {path['layer_bound'][-1]:.4g}; ‖W‖·exact bank norm "
-                   f"{path['layer_exact_product'][0]:.4g} → {path['layer_exact_product'][-1]:.4g}.")
+                   f"{path['layer_bound'][0]:.4g} → {path['layer_bound'][-1]:.4g}; ‖W‖₂·exact bank norm "
+                   f"{path['layer_exact_product'][0]:.4g} → {path['layer_exact_product'][-1]:.4g}. "
+                   "Solid lines: the layer; dashed with markers: the bank alone, in the same colour. Each layer "
+                   "value is ‖W‖₂ times the bank's by construction, so where the regulariser leaves W alone (the "
+                   "paper's term) the pairs run parallel, a constant ‖W‖₂ apart on the log axis.")
 
 
 @st.cache_data(show_spinner=False)
@@ -256,5 +262,7 @@ def on_a_real_image(bank: np.ndarray, labels: list[str]) -> None:
             show_figure(_image_figure(img, bank, tuple(labels)), key="g_image", csv=False)
             st.caption("Gray image (downsampled to at most 192 pixels a side) and the response of each kernel "
                        "(cross-correlation, zero padding) to the image minus its mean gray level, so that a kernel's "
-                       "DC gain does not swamp the picture; each response is shown relative to its own peak. A wider "
-                       "k shows the oriented structure better on a real image.")
+                       "DC gain does not swamp the picture; each response is shown relative to its own peak"
+                       + (f", drawn as means over {f}×{f} pixel blocks (a tile is about 130 pixels wide on screen)"
+                          if (f := V.block_factor(img.shape)) > 1 else "")
+                       + ". A wider k shows the oriented structure better on a real image.")
