@@ -152,11 +152,14 @@ if problem is not None:
         @st.fragment
         def _adaptive_fragment():
             sec.adaptive_header()
+            a1, a2 = st.columns(2)
             init_state("bs_axis", "axis", "iterations", str, AXES)
-            axis = st.radio("x axis of the τₖ plot", AXES, horizontal=True, key="bs_axis")
-            set_url_state(axis=axis)
+            axis = a1.radio("x axis of the τₖ plot", AXES, horizontal=True, key="bs_axis")
+            init_state("bs_steps", "steps", False, bool)
+            steps = a2.toggle("also show the step sizes γₖ of every run", key="bs_steps")
+            set_url_state(axis=axis, steps=int(steps) if steps else None)
             with guard("drawing the adaptive runs"):
-                sec.adaptive_section(runs, ts, p.n, axis)
+                sec.adaptive_section(runs, ts, p.n, axis, steps)
 
         @st.fragment
         def _estimators_fragment():

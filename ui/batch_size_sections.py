@@ -218,15 +218,15 @@ def adaptive_header() -> None:
         "covers nearly all of [1, n].")
 
 
-def adaptive_section(runs, ts: int, n: int, axis: str) -> None:
+def adaptive_section(runs, ts: int, n: int, axis: str, steps: bool = False) -> None:
     ours = runs[BOUND_LABEL]
     show_figure(tau_trajectory_figure(ours, ts, n, "passes" if axis == "data passes" else "iterations",
                                       others={PLUGIN_LABEL: runs[PLUGIN_LABEL]}), key="bs_tau")
     tail = lambda tr: np.median(tr.tau[-max(tr.tau.size // 5, 1):]) if tr.tau.size else float("nan")  # noqa: E731
     st.caption(f"Median τₖ over the last fifth of each run: bound schedule {tail(ours):.0f}, plug-in "
                f"{tail(runs[PLUGIN_LABEL]):.0f}, against τ* = {ts}. Runs stop at ε.")
-    # folded: a sixth chart costs every page load about 0.15 s of browser time
-    with st.expander("Step sizes γₖ of every run"):
+    if steps:
+        # drawn on request only: an expander would still send and draw the chart on every load
         show_figure(step_size_figure(runs), key="bs_gamma")
         st.caption("Fixed τ with Theorem 3.1's γ(τ) keeps one step; the bound schedule starts large "
                    "and falls to the constant step as its accuracy reaches ε.")

@@ -46,8 +46,8 @@ def test_page_opens_guided_and_names_both_rules():
     text = _text(at)
     # the guided view comes before any equation, and every figure goes through show_figure (CSV button)
     assert "Start here" in text
-    assert len(at.get("plotly_chart")) == 5
-    assert len([b for b in at.get("download_button")]) >= 5
+    assert len(at.get("plotly_chart")) == 4
+    assert len([b for b in at.get("download_button")]) >= 4
     methods = list(_runs_table(at)["method"])
     # shown with Greek letters, as in the prose (the library's labels are ASCII)
     assert methods[0] == "τ = 1" and methods[1].startswith("τ* = ") and methods[2] == "τ = n"
@@ -75,7 +75,17 @@ def test_page_opens_guided_and_names_both_rules():
 
     at.selectbox(key="bs_samp").set_value("replacement").run()
     _ok(at)
-    assert len(at.get("plotly_chart")) == 5
+    assert len(at.get("plotly_chart")) == 4
+
+    # the step-size figure is drawn on request only, and the request is kept in the URL
+    at.toggle(key="bs_steps").set_value(True).run()
+    _ok(at)
+    charts = at.get("plotly_chart")
+    assert [c.key for c in charts] == ["bs_cplx", "bs_sub", "bs_tau", "bs_gamma", "bs_est_fig"]
+    assert at.query_params["steps"] in (["1"], "1")
+    again = _page(steps=1, eps=1e-3, samp="replacement")
+    _ok(again)
+    assert again.toggle(key="bs_steps").value is True and len(again.get("plotly_chart")) == 5
 
 
 def test_no_url_reads_a_server_file():
@@ -139,7 +149,7 @@ def test_distributed_offers_divisors_of_n():
     at = _page(prob="scikit-learn: digits", samp="distributed", lam=0.1, ep=1)  # n = 1797 = 3 x 599
     _ok(at)
     assert at.select_slider(key="bs_nodes").options == ["3"]
-    assert len(at.get("plotly_chart")) == 5
+    assert len(at.get("plotly_chart")) == 4
     at = _page(prob="scikit-learn: breast_cancer", samp="distributed", lam=0.1, ep=1)  # n = 569, prime
     _ok(at)
     assert "distributed" not in at.selectbox(key="bs_samp").options
@@ -163,4 +173,4 @@ def test_mnist_5k_logistic_regression():
     consts = at.dataframe[0].value
     assert int(consts["n"].iloc[0]) == 800 and int(consts["d"].iloc[0]) == 784
     assert any("mnist-5k" in c.value and "784 pixels" in c.value for c in at.caption)
-    assert len(at.get("plotly_chart")) == 5
+    assert len(at.get("plotly_chart")) == 4
