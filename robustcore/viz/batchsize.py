@@ -75,15 +75,16 @@ def log_axis(fig: go.Figure, which: str, lo: float, hi: float, row: int | None =
 
 
 def _log_hline(fig: go.Figure, y: float, text: str, color: str, side: str = "right",
-               dash: str = "dash") -> None:
-    """A horizontal line at ``y`` on a log y axis with its label just above it, at one end.
+               dash: str = "dash", above: bool = True) -> None:
+    """A horizontal line at ``y`` on a log y axis with its label just above (or below) it, at
+    one end.
 
     plotly places annotations on log axes in log10 units (``add_hline``'s own label lands at
     10**y), so the label is placed by hand; labels of different lines go to different ends.
     """
     fig.add_hline(y=y, line=dict(color=color, dash=dash, width=_LINE_W))
     fig.add_annotation(x=1.0 if side == "right" else 0.0, xref="paper", y=math.log10(y), yref="y",
-                       text=text, showarrow=False, yanchor="bottom",
+                       text=text, showarrow=False, yanchor="bottom" if above else "top",
                        xanchor="right" if side == "right" else "left", font=dict(color=color))
 
 
@@ -264,7 +265,8 @@ def tau_trajectory_figure(traj, tau_star: int, n: int, x_axis: str = "passes",
         fig.add_trace(go.Scatter(x=xk[idx], y=tr.tau[idx], name=f"τₖ, {display_label(lab)}",
                                  mode="lines", line=dict(color=method_color(lab, i),
                                                          dash=_DASH.get(lab), width=_LINE_W)))
-    _log_hline(fig, tau_star, f"τ* = {tau_star}", _TAU_STAR, "right")
+    # below the line: the plug-in rule's tau_k ends just above tau*, at the right
+    _log_hline(fig, tau_star, f"τ* = {tau_star}", _TAU_STAR, "right", above=False)
     log_axis(fig, "y", 1, n, title_text="batch size τₖ")
     fig.update_xaxes(title_text="data passes" if x_axis == "passes" else "iteration k")
     fig.update_layout(height=400, margin=dict(t=30, b=40), legend=_LEGEND)
@@ -283,7 +285,11 @@ def suboptimality_figure(trajs: Mapping, rel_eps: float) -> go.Figure:
         idx = _thin(tr.dist2.size)
         fig.add_trace(go.Scatter(x=tr.passes[idx], y=np.maximum(tr.rel_error[idx], 1e-300),
                                  name=_run_name(label, trajs, twin), **_run_style(label, i, twin)))
-    _log_hline(fig, rel_eps, f"target ε = {rel_eps:g}", "black", "right", dash="dot")
+    # the target is named in the legend: a label on the plot would sit on whichever run crosses
+    # eps at that end
+    fig.add_hline(y=rel_eps, line=dict(color="black", dash="dot", width=_LINE_W))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"target ε = {rel_eps:g}",
+                             line=dict(color="black", dash="dot", width=_LINE_W)))
     lo = min(rel_eps / 10, min((float(np.nanmin(np.maximum(t.rel_error, 1e-300)))
                                 for t in trajs.values()), default=rel_eps))
     log_axis(fig, "y", max(lo, 1e-12), 1.0, title_text="‖x − x*‖² / ‖x⁰ − x*‖²")

@@ -164,7 +164,8 @@ def test_long_runs_are_thinned_to_what_the_eye_can_see():
     tr = runs["tau = 1"]
     assert tr.dist2.size > 5000
     fig = vb.suboptimality_figure(runs, 1e-3)
-    (line,) = fig.data
+    line, target = fig.data
+    assert target.name == "target ε = 0.001" and fig.layout.shapes[0].y0 == 1e-3
     assert len(line.x) <= 400
     # both ends kept: the curve starts at 1 and ends at the run's last error
     assert line.y[0] == pytest.approx(1.0) and line.y[-1] == pytest.approx(tr.rel_error[-1])
