@@ -169,3 +169,23 @@ def test_long_runs_are_thinned_to_what_the_eye_can_see():
     assert len(line.x) <= 400
     # both ends kept: the curve starts at 1 and ends at the run's last error
     assert line.y[0] == pytest.approx(1.0) and line.y[-1] == pytest.approx(tr.rel_error[-1])
+
+
+def _fake_fixed(label, tau, gammas, k=6):
+    g = np.asarray(gammas, float)
+    d = np.geomspace(1.0, 1e-3, k + 1)
+    return SimpleNamespace(label=label, tau=np.full(k, float(tau)), gamma=g, dist2=d, rel_error=d,
+                           passes=np.arange(k + 1) * tau / 100.0)
+
+
+def test_same_rule_is_named_only_when_batch_and_steps_agree():
+    star = _fake_fixed("tau* = 50", 50, [0.3] * 6)
+    twin = _fake_fixed(FAIR_LABEL, 50, [0.3] * 6)
+    near = _fake_fixed(FAIR_LABEL, 50, [0.301] + [0.3] * 5)
+    other_tau = _fake_fixed(FAIR_LABEL, 40, [0.3] * 6)
+    assert vb.same_rule(twin, star) and not vb.same_rule(near, star) and not vb.same_rule(other_tau, star)
+    for fair, named in ((twin, True), (near, False)):
+        fig = vb.suboptimality_figure({"tau* = 50": star, FAIR_LABEL: fair}, 1e-2)
+        fair_tr = next(tr for tr in fig.data if tr.name.startswith("fixed τ*"))
+        assert ("same τ and step as τ*" in fair_tr.name) == named
+        assert fair_tr.line.dash == "dash" and "markers" in fair_tr.mode  # visible over τ* either way
