@@ -80,3 +80,21 @@ def test_decade_ticks_refuse_non_positive():
     for bad in ((0, 1), (-1, 10), (1, math.inf), (math.nan, 1)):
         with pytest.raises(ValueError):
             decade_ticks(*bad)
+
+
+def test_paper_style_keeps_unstyled_reference_lines_visible():
+    # simple_white alone gives shapes width 0: an add_vline without its own width would vanish in print
+    fig = go.Figure(go.Scatter(x=[1, 2, 3], y=[1, 4, 9]))
+    fig.add_vline(x=2)
+    fig.add_hrect(y0=2, y1=3)
+    fig.add_hline(y=5, line=dict(width=3, color="red"))
+    styled = apply_paper_style(fig)
+    d = styled.layout.template.layout.shapedefaults
+    for shape in styled.layout.shapes:
+        width = shape.line.width if shape.line.width is not None else d.line.width
+        opacity = shape.opacity if shape.opacity is not None else d.opacity
+        assert width > 0 and opacity is not None and opacity >= 0.99
+    assert styled.layout.shapes[2].line.width == 3 and styled.layout.shapes[2].line.color == "red"  # own style kept
+    import plotly.io as pio
+
+    assert pio.templates["simple_white"].layout.shapedefaults.line.width == 0  # the global template is untouched

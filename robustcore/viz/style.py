@@ -18,6 +18,20 @@ PRINT_COLORS = ["#000000", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00"
 _DATA_KEYS = ("x", "y", "z", "r", "theta", "text", "customdata")
 
 
+def _paper_template() -> go.layout.Template:
+    """plotly's ``simple_white`` with visible shape defaults.
+
+    ``simple_white`` gives shapes a line width of 0 and a 30 % opacity, so a reference line drawn without an
+    explicit width (``add_vline(x=tau_star)``) vanishes in print and a band turns into a grey box; here a shape
+    without its own style keeps a 2 px dark line at full opacity and a light fill.
+    """
+    import plotly.io as pio
+
+    t = go.layout.Template(pio.templates["simple_white"])
+    t.layout.shapedefaults = dict(line=dict(width=2, color="#333333"), fillcolor="rgba(0, 0, 0, 0.12)", opacity=1)
+    return t
+
+
 def apply_paper_style(fig: go.Figure, font_size: int = 16) -> go.Figure:
     """Return a copy of ``fig`` restyled for print: white background, larger fonts, print colours.
 
@@ -31,11 +45,11 @@ def apply_paper_style(fig: go.Figure, font_size: int = 16) -> go.Figure:
     Returns
     -------
     plotly Figure
-        A copy with the ``simple_white`` template, the Okabe-Ito colourway applied to every trace that has
-        no explicit colour, and axis lines and ticks in black.
+        A copy with the ``simple_white`` template (with visible shape defaults), the Okabe-Ito colourway
+        applied to every trace that has no explicit colour, and axis lines and ticks in black.
     """
     out = go.Figure(fig)
-    out.update_layout(template="simple_white", font=dict(size=font_size, color="black"),
+    out.update_layout(template=_paper_template(), font=dict(size=font_size, color="black"),
                       paper_bgcolor="white", plot_bgcolor="white", colorway=PRINT_COLORS)
     out.update_xaxes(showline=True, linecolor="black", ticks="outside", tickcolor="black", mirror=False)
     out.update_yaxes(showline=True, linecolor="black", ticks="outside", tickcolor="black", mirror=False)

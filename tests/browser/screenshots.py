@@ -43,6 +43,7 @@ SHOTS = [
     ("batch_size", "batch_size", None),
     ("batch_size-input", "batch_size", ("radio", -1)),
     ("batch_size-paper", "batch_size", ("paper", 0)),
+    ("batch_size-steps", "batch_size?steps=1", None),
 ]
 
 
