@@ -24,7 +24,7 @@ page_header(
     "Tropical geometry of decision boundaries",
     "A one-hidden-layer ReLU net f(x) = B max(Ax + c₁, 0) + c₂ (weights A, c₁, B, c₂) is, class by class, a "
     "difference of two tropical (max-plus) polynomials. For a class pair (i, j) its decision boundary "
-    "**𝒟** = {f_i = f_j} lies in the tropical hypersurface **T(R)** of R = H_i⊙Q_j ⊕ H_j⊙Q_i, whose dual "
+    "**𝒟** = {f_i = f_j} lies in the tropical hypersurface **𝒯(R)** of R = H_i⊙Q_j ⊕ H_j⊙Q_i, whose dual "
     "subdivision δ(R) is built on the convex hull of two zonotopes Z₁, Z₂ with generator matrices G₁, G₂ "
     "(Alfarra, Bibi, Hammoud, Gaafar, Ghanem, *On the Decision Boundaries of Neural Networks: A Tropical Geometry "
     "Perspective*, TPAMI 2022). Weights may be any real numbers: the integer-weight assumption of Zhang et al. is "

@@ -90,7 +90,7 @@ def render_pruning(net: ShallowReluNet | None, X: np.ndarray | None, y: np.ndarr
         r"\quad G_{ij}=\mathrm{Diag}[\mathrm{ReLU}(B_i)+\mathrm{ReLU}(-B_j)]\,A"
     )
     st.caption(
-        "For k = 2 the two ordered pairs give the paper's G₁ and G₂. ||X||_{2,1} sums row norms, so whole generators "
+        "For k = 2 the two ordered pairs give the paper's G₁ and G₂. ‖X‖₂,₁ sums row norms, so whole generators "
         "(hidden units) drop. The paper's solver is only recalled ('alternating / proximal'); we use block-coordinate "
         "descent that provably never increases the objective. λ is bisected so that exactly round(ratio·p) units drop. "
         "Ratio = fraction of the entries of A and B set to zero."
@@ -330,6 +330,33 @@ def _attack_cached(arrs: tuple, x0: np.ndarray, eps1: float, eps2: float, lam: f
     return res, pgd_inf, pgd_l2
 
 
+def _cell(value, applies: bool = True) -> str:
+    """One number of the attack table: 4 significant digits, or a dash with the reason."""
+    if not applies:
+        return "— (inputs only)"
+    if value is None:
+        return "— (no verified success)"
+    v = float(value)
+    return f"{v:.4g}" if np.isfinite(v) else "— (not finite)"
+
+
+def attack_table(res, pgd_runs: list) -> pd.DataFrame:
+    """The attack comparison as text cells: never a bare None or NaN (a dash says why the cell is empty).
+
+    ``res`` is a ``TropicalAttackResult``; ``pgd_runs`` holds (label, dict with success, norm_l2, norm_linf).
+    """
+    ok = bool(res.success)
+    rows = [{"method": "tropical (ADMM)", "verified success": "yes" if ok else "no",
+             "‖η‖₂": _cell(res.norm_l2 if ok else None), "‖η‖∞": _cell(res.norm_linf if ok else None),
+             "max |Ã − A|": _cell(res.weight_change if ok else None)}]
+    for label, run in pgd_runs:
+        got = bool(run["success"])
+        rows.append({"method": label, "verified success": "yes" if got else "no",
+                     "‖η‖₂": _cell(run["norm_l2"] if got else None), "‖η‖∞": _cell(run["norm_linf"] if got else None),
+                     "max |Ã − A|": _cell(None, applies=False)})
+    return pd.DataFrame(rows)
+
+
 def render_attack(net: ShallowReluNet | None, X: np.ndarray | None, y: np.ndarray | None, seed: int,
                   settings=None) -> None:
     """The tropical attack at one point: ADMM over (eta, A~), verified, against PGD."""
@@ -366,8 +393,8 @@ def render_attack(net: ShallowReluNet | None, X: np.ndarray | None, y: np.ndarra
     box4 = _box_of(Xs)
     box = (min(box4[0], box4[2]), max(box4[1], box4[3]))
     c1, c2, c3, c4 = st.columns(4)
-    eps1 = c2.slider("ε1 (l∞ on η)", 0.05, 2.0, 1.0, 0.05, key="trop_attack_eps1")
-    eps2 = c3.slider("ε2 (max |Ã − A|)", 0.05, 3.0, 1.0, 0.05, key="trop_attack_eps2")
+    eps1 = c2.slider("ε₁ (ℓ∞ bound on η)", 0.05, 2.0, 1.0, 0.05, key="trop_attack_eps1")
+    eps2 = c3.slider("ε₂ (max |Ã − A|)", 0.05, 3.0, 1.0, 0.05, key="trop_attack_eps2")
     fp = hash((_net_key(net), Xs.tobytes(), box))
     default_idx = _default_point((net.A, net.c1, net.B, net.c2), Xs, box)
     if st.session_state.get("_trop_attack_fp") != fp:
@@ -403,14 +430,8 @@ def render_attack(net: ShallowReluNet | None, X: np.ndarray | None, y: np.ndarra
         polys["attacked"] = res.net_tilde
     show_figure(polytopes_figure(polys, title="Decision polytope conv(Z₁ ∪ … ∪ Z_k): before and after (Ã)"),
                 key="trop_attack_dual", container=b)
-    st.dataframe(pd.DataFrame([
-        {"method": "tropical (ADMM)", "success (verified)": res.success, "||η||_2": res.norm_l2 if res.success else None,
-         "||η||_∞": res.norm_linf if res.success else None, "max |Ã − A|": res.weight_change if res.success else None},
-        {"method": "PGD l∞, smallest ε found", "success (verified)": bool(pgd_inf["success"]),
-         "||η||_2": pgd_inf["norm_l2"], "||η||_∞": pgd_inf["norm_linf"], "max |Ã − A|": None},
-        {"method": "PGD l2, smallest ε found", "success (verified)": bool(pgd_l2["success"]),
-         "||η||_2": pgd_l2["norm_l2"], "||η||_∞": pgd_l2["norm_linf"], "max |Ã − A|": None},
-    ]), hide_index=True, width="stretch")
+    st.dataframe(attack_table(res, [("PGD ℓ∞, smallest ε found", pgd_inf), ("PGD ℓ2, smallest ε found", pgd_l2)]),
+                 hide_index=True, width="stretch")
     st.caption("PGD: robustcore.attacks.pgd_attack (30 steps, 10 bisection steps) with bisection on ε; neither attack proves a minimum.")
 
 
@@ -462,8 +483,8 @@ def _render_digits_attack(settings=None) -> None:
                             url_state("attack_img", 0, int, min_value=0, max_value=n_test - 1, step=1),
                             key=f"trop_attack_img_{ds}")
     set_url_state(attack_img=int(index))
-    eps1 = c2.slider("ε1 (l∞ on η, pixels)", 0.02, 0.5, 0.3, 0.02, key="trop_attack_deps1")
-    eps2 = c3.slider("ε2 (max |Ã − A|)", 0.01, 0.2, 0.05, 0.01, key="trop_attack_deps2")
+    eps1 = c2.slider("ε₁ (ℓ∞ bound on η, pixels)", 0.02, 0.5, 0.3, 0.02, key="trop_attack_deps1")
+    eps2 = c3.slider("ε₂ (max |Ã − A|)", 0.01, 0.2, 0.05, 0.01, key="trop_attack_deps2")
     with st.spinner("Running the ADMM attack and PGD on the image..."):
         res, pgd, labels, truth, side = _digits_attack_cached(ds, int(index), float(eps1), float(eps2), 1.0)
     if res.success:
@@ -475,9 +496,4 @@ def _render_digits_attack(settings=None) -> None:
     show_figure(digits_attack_figure(res.x0, res.x_adv if res.success else None,
                                      pgd["x_adv"] if pgd["success"] else None, labels, side=side),
                 key="trop_attack_digits")
-    st.dataframe(pd.DataFrame([
-        {"method": "tropical (ADMM)", "success (verified)": res.success, "||η||_2": res.norm_l2 if res.success else None,
-         "||η||_∞": res.norm_linf if res.success else None, "max |Ã − A|": res.weight_change if res.success else None},
-        {"method": "PGD l∞, smallest ε found", "success (verified)": bool(pgd["success"]),
-         "||η||_2": pgd["norm_l2"], "||η||_∞": pgd["norm_linf"], "max |Ã − A|": None},
-    ]), hide_index=True, width="stretch")
+    st.dataframe(attack_table(res, [("PGD ℓ∞, smallest ε found", pgd)]), hide_index=True, width="stretch")

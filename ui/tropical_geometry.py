@@ -111,8 +111,8 @@ def render_geometry(chosen: Chosen) -> None:
         st.latex(r"\mathcal{D} \subseteq \mathcal{T}(R(x)),\qquad \delta(R(x)) = \mathrm{ConvexHull}(Z_1, Z_2)")
         st.markdown("**With biases** (a derived extension, not the paper's statement): c₁ and c₂ lift the zonotopes "
                     "to P₁, P₂ ⊂ ℝ³ and the dual subdivision becomes the projection of the upper faces of their hull. "
-                    "The decision boundary 𝒟 is exactly the union of the pieces of T(R) dual to *bridging* edges (a "
-                    "vertex of P₁ joined to one of P₂); the rest of T(R) lies on neuron lines.")
+                    "The decision boundary 𝒟 is exactly the union of the pieces of 𝒯(R) dual to *bridging* edges (a "
+                    "vertex of P₁ joined to one of P₂); the rest of 𝒯(R) lies on neuron lines.")
         st.latex(r"\delta(R) = \pi\big(\mathrm{UF}(\mathrm{conv}(P_1 \cup P_2))\big),\quad "
                  r"\mathcal{T}(R) = \mathcal{D} \cup \{A_l x + c_{1,l} = 0 : w_{1,l} > 0,\ f_i > f_j\} "
                  r"\cup \{A_l x + c_{1,l} = 0 : w_{2,l} > 0,\ f_j > f_i\}")
@@ -134,10 +134,10 @@ def render_geometry(chosen: Chosen) -> None:
         dense = net.p > 64  # tens of thousands of pieces: off by default, so the figures stay quick to send
         show_regions = l1.checkbox("linear regions", True, key="trop_show_regions")
         show_neurons = l2.checkbox("neuron lines", True, key="trop_show_neurons")
-        show_T = l3.checkbox("T(R)", not dense, key=f"trop_show_T_{dense}")
+        show_T = l3.checkbox("𝒯(R)", not dense, key=f"trop_show_T_{dense}")
         show_sub = l4.checkbox("δ(R) edges", not dense, key=f"trop_show_sub_{dense}")
     if net.p > 64:
-        st.caption(f"p = {net.p}: T(R) and the δ(R) edges have tens of thousands of pieces and are off by default "
+        st.caption(f"p = {net.p}: 𝒯(R) and the δ(R) edges have tens of thousands of pieces and are off by default "
                    "(turn them on under 'View box and layers'); the counts below are exact either way.")
 
     geo = None
@@ -163,7 +163,7 @@ def render_geometry(chosen: Chosen) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown(f"**Input space.** Linear regions (cells of the neuron lines A_l x + c₁,l = 0), "
-                    f"**T(R)** (black) and the decision boundary **𝒟** = {{f_{i} = f_{j}}} (green).")
+                    f"**𝒯(R)** (black) and the decision boundary **𝒟** = {{f_{i} = f_{j}}} (green).")
         st.latex(rf"\mathcal{{D}} = \{{x : f_{i}(x) = f_{j}(x)\}} \subseteq \mathcal{{T}}(R),\quad "
                  rf"R = H_{i}\odot Q_{j} \oplus H_{j}\odot Q_{i}")
         hl_key = None if hl_region is None else tuple(np.atleast_1d(hl_region).tolist())
@@ -198,10 +198,10 @@ def render_geometry(chosen: Chosen) -> None:
                   "neuron lines nearly coincide), and the two constructions round differently there."))
     if geo.sub.kind == "flat":
         st.caption("All lifted points are coplanar (e.g. no biases): δ(R) is the single polygon conv(Z₁ ∪ Z₂) and "
-                   "T(R) is a fan of rays from one point, as in Theorem 2.")
+                   "𝒯(R) is a fan of rays from one point, as in Theorem 2.")
     elif geo.sub.kind in ("segment", "point"):
         st.caption(f"The Newton polytope is a {geo.sub.kind} (all generators parallel or zero): R depends on one "
-                   "direction only and T(R) is a set of parallel lines.")
+                   "direction only and 𝒯(R) is a set of parallel lines.")
 
     with st.expander("3-D lifted view: P₁, P₂ ⊂ ℝ³ and the upper hull", expanded=False):
         from robustcore.viz.tropical import lifted_figure
@@ -239,7 +239,7 @@ def slice_and_projection_view(net: ShallowReluNet, i: int, j: int, X=None, y=Non
         return
     has_data = X is not None and len(X) >= 3 and X.shape[1] == net.d
     st.warning(f"The exact 2-D picture needs d = 2; this net has d = {net.d}. Below: Z₁ and Z₂ projected on a "
-               "plane, and the exact regions, T(R) and 𝒟 on the 2-D slice x = x₀ + U t through x₀ along that plane.")
+               "plane, and the exact regions, 𝒯(R) and 𝒟 on the 2-D slice x = x₀ + U t through x₀ along that plane.")
     frames = (["PCA of the data"] if has_data else []) + ["two input axes"]
     a0, a1, a2 = st.columns(3)
     frame = a0.radio("plane", frames, key="trop_frame", horizontal=True)
@@ -265,7 +265,7 @@ def slice_and_projection_view(net: ShallowReluNet, i: int, j: int, X=None, y=Non
         box = auto_box(T2, sn)
         geo = _geometry(sn.A, sn.c1, sn.B, sn.c2, box, i, j)
         _counts_panel(geo)
-        fig = input_space_figure(geo, sn, T2, y, title=f"Slice x = x₀ + U t ({desc}): exact regions, T(R), 𝒟")
+        fig = input_space_figure(geo, sn, T2, y, title=f"Slice x = x₀ + U t ({desc}): exact regions, 𝒯(R), 𝒟")
         if show_argmax:
             xs, ys = _segments_xy(_argmax_boundary(sn.A, sn.c1, sn.B, sn.c2, box))
             fig.add_scatter(x=xs, y=ys, mode="lines", line=dict(color="black", width=3, dash="dot"),

@@ -21,7 +21,7 @@ PRESETS = {
     "2 units, bias-free (Theorem 2)": dict(
         A=[[1.0, 0.3], [-0.4, 1.0]], c1=[0.0, 0.0], B=[[1.0, -1.0], [-0.5, 1.2]], c2=[0.0, 0.0],
         text="Two hidden units and no biases. Every lifted point has height 0, so δ(R) is the whole polygon "
-             "conv(Z₁ ∪ Z₂) with no interior edge and T(R) is a fan of rays from the origin, one per hull edge "
+             "conv(Z₁ ∪ Z₂) with no interior edge and 𝒯(R) is a fan of rays from the origin, one per hull edge "
              "and orthogonal to it (the paper's Theorem 2). Each unit feeds one zonotope only, and where both units "
              "are off (the cone Ax ≤ 0) f₁ = f₂ = 0: a full-dimensional tie region (shaded), because the common point "
              "s of Z₁ and Z₂ is a vertex of their hull. The next preset avoids it."),
@@ -31,12 +31,12 @@ PRESETS = {
         text="Three units whose weight rows positively span the plane, so only x = 0 has all units off and there is "
              "no tie region. The decision boundary 𝒟 is exactly the rays along the outward normals of the two "
              "**bridging** edges of conv(Z₁ ∪ Z₂), those joining a vertex of Z₁ to one of Z₂; the other hull edges "
-             "give the rest of T(R)."),
+             "give the rest of 𝒯(R)."),
     "2 units with biases": dict(
         A=[[1.0, 0.3], [-0.4, 1.0]], c1=[0.5, -0.3], B=[[1.0, -1.0], [-0.5, 1.2]], c2=[0.2, -0.1],
         text="The same weights with biases. c₁ tilts each lifted generator (height w_j c₁_j) and c₂ lifts each "
-             "zonotope: the projected zonotopes do not move, but δ(R) now has interior edges and T(R) has bounded "
-             "segments. Each piece of T(R) is orthogonal to its dual edge."),
+             "zonotope: the projected zonotopes do not move, but δ(R) now has interior edges and 𝒯(R) has bounded "
+             "segments. Each piece of 𝒯(R) is orthogonal to its dual edge."),
     "3 units: 7 regions": dict(
         A=[[1.0, 0.2], [-0.3, 1.0], [0.8, -0.9]], c1=[0.5, -0.5, -0.5], B=[[1.2, -0.7, 0.5], [-0.6, 1.0, -0.8]],
         c2=[0.0, 0.1],
@@ -46,8 +46,8 @@ PRESETS = {
     "16 units (random)": dict(
         random=16,
         text="Sixteen random hidden units. The zonotopes have 2 × (number of distinct directions) vertices; the "
-             "linear regions stay below 1 + 16 + 120 = 137. T(R) (black) is much larger than 𝒟 (green): a neuron "
-             "whose two output weights share a sign puts its whole line into T(R)."),
+             "linear regions stay below 1 + 16 + 120 = 137. 𝒯(R) (black) is much larger than 𝒟 (green): a neuron "
+             "whose two output weights share a sign puts its whole line into 𝒯(R)."),
     "3 classes, 6 units": dict(
         random=6, k=3,
         text="Three classes. Pick a class pair (i, j) to see that pair's zonotopes and its set {f_i = f_j}; the "

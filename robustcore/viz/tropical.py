@@ -1,7 +1,7 @@
 """Plotly figures for the tropical geometry page (pure functions: data in, figure out).
 
 Colours are shared across panels: class i / Z_G1 red, class j / Z_G2 blue, points shared by
-both zonotopes purple, T(R) black, the decision boundary B green.
+both zonotopes purple, 𝒯(R) black, the decision boundary B green.
 """
 
 from __future__ import annotations
@@ -65,6 +65,11 @@ def _polylines(polys: list) -> tuple[np.ndarray, np.ndarray]:
     return Q[:, 0], Q[:, 1]
 
 
+def _sub(n: int) -> str:
+    """An index as Unicode subscript digits (f₀, f₁₂), as the page's prose writes them."""
+    return str(int(n)).translate(str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋"))
+
+
 def _segments_xy(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """x, y arrays of segments (n, 2, 2) separated by NaN."""
     S = np.asarray(S, dtype=float).reshape(-1, 2, 2)
@@ -93,7 +98,7 @@ def input_space_figure(
     show_boundary: bool = True,
     title: str | None = None,
 ) -> go.Figure:
-    """Input space: data, neuron lines, linear regions coloured by class, T(R) and B.
+    """Input space: data, neuron lines, linear regions coloured by class, 𝒯(R) and B.
 
     ``geo`` is a ``robustcore.tropical.PairGeometry``; ``net`` the ShallowReluNet it came from.
     Region centroids carry the hover text (activation pattern, dual vertex) and customdata =
@@ -148,15 +153,15 @@ def input_space_figure(
     if show_T and len(geo.T_segments):
         xs, ys = _segments_xy(geo.T_segments)
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="black", width=1.6),
-                                 name="T(R): tropical hypersurface", hoverinfo="skip"))
+                                 name="𝒯(R): tropical hypersurface", hoverinfo="skip"))
     if show_boundary and len(geo.B_dual):
         xs, ys = _segments_xy(geo.B_dual)
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=BOUNDARY_COLOR, width=4),
-                                 name=f"decision boundary f{geo.i} = f{geo.j}", hoverinfo="skip"))
+                                 name=f"decision boundary f{_sub(geo.i)} = f{_sub(geo.j)}", hoverinfo="skip"))
     for P in geo.ties:
         xs, ys = _polylines([P])
         fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", mode="lines", fillcolor=_rgba(BOUNDARY_COLOR, 0.3),
-                                 line=dict(color=BOUNDARY_COLOR), name="tie region f_i = f_j", hoverinfo="skip"))
+                                 line=dict(color=BOUNDARY_COLOR), name=f"tie region f{_sub(geo.i)} = f{_sub(geo.j)}", hoverinfo="skip"))
     if X is not None and len(X):
         X, y = _decimate(np.asarray(X), y)
         yy = np.zeros(len(X), dtype=int) if y is None else np.asarray(y, dtype=int)
@@ -177,7 +182,7 @@ def input_space_figure(
                                  name=f"selected region{'s' if len(hl) > 1 else ''} {', '.join(map(str, hl[:6]))}",
                                  hoverinfo="skip"))
     fig.update_layout(
-        title=title or f"Input space: regions, T(R) and 𝒟 = {{f{geo.i} = f{geo.j}}}",
+        title=title or f"Input space: regions, 𝒯(R) and 𝒟 = {{f{_sub(geo.i)} = f{_sub(geo.j)}}}",
         xaxis=dict(range=[xmin, xmax], title="x₁", constrain="domain"),
         yaxis=dict(range=[ymin, ymax], title="x₂", scaleanchor="x", scaleratio=1),
         height=560, margin=dict(l=10, r=10, t=50, b=10),
@@ -342,25 +347,27 @@ def training_replay_figure(boundaries: list, epochs: list, X: np.ndarray, y: np.
     if len(epochs) > 21:  # the eye needs no more frames; each frame is sent to the browser
         keep = np.unique(np.linspace(0, len(epochs) - 1, 21).round().astype(int))
         epochs, boundaries = [epochs[k] for k in keep], [boundaries[k] for k in keep]
+    # One epoch control on the page: the Streamlit slider above chooses the snapshot the geometry shows; this
+    # figure only plays the stored epochs client side, naming the epoch in its title (no second slider).
+    title = "Replay of training: epoch {}"
     frames = []
     for e, S in zip(epochs, boundaries):
         xs, ys = _segments_xy(np.round(np.asarray(S, dtype=float), 4))
-        frames.append(go.Frame(data=[go.Scatter(x=xs, y=ys)], traces=[n_data], name=str(e)))
+        frames.append(go.Frame(data=[go.Scatter(x=xs, y=ys)], traces=[n_data], name=str(e),
+                               layout=dict(title=dict(text=title.format(e)))))
     fig.frames = frames
-    steps = [dict(method="animate", label=str(e), args=[[str(e)], dict(mode="immediate", frame=dict(duration=0, redraw=False),
-                                                                    transition=dict(duration=0))]) for e in epochs]
     fig.update_layout(
-        title="Replay: the decision boundary during training",
+        title=dict(text=title.format(epochs[-1]), y=0.98, yanchor="top"),
         xaxis=dict(range=[box[0], box[1]], title="x₁", constrain="domain"),
         yaxis=dict(range=[box[2], box[3]], title="x₂", scaleanchor="x", scaleratio=1),
-        height=380, margin=dict(l=10, r=10, t=40, b=10), showlegend=False,
-        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.12, xanchor="left", yanchor="top",
+        height=400, margin=dict(l=10, r=10, t=80, b=10), showlegend=False,
+        # the buttons sit in the top margin, right of the title's line, clear of the axes and their titles
+        updatemenus=[dict(type="buttons", direction="left", x=1.0, y=1.0, xanchor="right", yanchor="bottom",
+                          pad=dict(b=4), showactive=False,
                           buttons=[dict(label="▶ play", method="animate",
-                                        args=[None, dict(frame=dict(duration=250, redraw=False), fromcurrent=True,
+                                        args=[None, dict(frame=dict(duration=300, redraw=True), fromcurrent=False,
                                                          transition=dict(duration=0))]),
                                    dict(label="❚❚ pause", method="animate",
                                         args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))])])],
-        sliders=[dict(active=len(epochs) - 1, steps=steps, x=0.25, len=0.75, y=-0.08, yanchor="top",
-                      currentvalue=dict(prefix="epoch ", font=dict(size=12)), pad=dict(t=0))],
     )
     return fig

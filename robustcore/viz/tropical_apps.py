@@ -147,7 +147,7 @@ def boundaries_figure(
         xs, ys = _segments_xy(argmax_boundary_cells(net, box))
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, line=_line(name)))
     fig.update_layout(title=title, height=460, margin={"t": 50, "b": 30, "l": 30, "r": 10},
-                      xaxis={"range": [box[0], box[1]], "title": "x1"}, yaxis={"range": [box[2], box[3]], "title": "x2"},
+                      xaxis={"range": [box[0], box[1]], "title": "x₁"}, yaxis={"range": [box[2], box[3]], "title": "x₂"},
                       legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0.0})
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return fig
@@ -212,10 +212,10 @@ def attack_input_figure(
         nets["attacked (A~) boundary"] = net_tilde
     fig = boundaries_figure(nets, box, X, y, title=title)
     fig.data[-1].line.dash = "dash" if net_tilde is not None else None
-    fig.add_trace(go.Scatter(x=[x0[0]], y=[x0[1]], mode="markers", name="x0",
+    fig.add_trace(go.Scatter(x=[x0[0]], y=[x0[1]], mode="markers", name="x₀",
                              marker={"size": 14, "color": "black", "symbol": "x"}))
     if x_adv is not None:
-        fig.add_trace(go.Scatter(x=[x0[0], x_adv[0]], y=[x0[1], x_adv[1]], mode="lines+markers", name="x0 + eta (tropical)",
+        fig.add_trace(go.Scatter(x=[x0[0], x_adv[0]], y=[x0[1], x_adv[1]], mode="lines+markers", name="x₀ + η (tropical)",
                                  marker={"size": [1, 12], "color": METHOD_COLORS["attacked"], "symbol": "star"},
                                  line={"color": METHOD_COLORS["attacked"]}))
     if x_pgd is not None:
@@ -237,24 +237,24 @@ def objective_figure(history: list[float] | np.ndarray, title: str = "Tropical o
 
 def digits_attack_figure(x0: np.ndarray, x_adv: np.ndarray | None, x_pgd: np.ndarray | None,
                          labels: dict[str, int | None], side: int = 8) -> go.Figure:
-    """An 8 x 8 digit, the tropical perturbation eta, the tropical adversarial image and the PGD image.
+    """An 8 x 8 digit, the tropical perturbation η, the tropical adversarial image and the PGD image.
 
     ``labels`` gives the network's class for "x0", "tropical" and "pgd" (None if that attack failed).
     """
-    panels = [("x0", x0)]
+    panels = [("x₀", x0)]
     if x_adv is not None:
-        panels += [("eta = x_adv - x0", x_adv - x0), ("x0 + eta (tropical)", x_adv)]
+        panels += [("η = x_adv − x₀", x_adv - x0), ("x₀ + η (tropical)", x_adv)]
     if x_pgd is not None:
         panels.append(("PGD image", x_pgd))
     titles = []
     for name, _ in panels:
-        key = "x0" if name == "x0" else ("tropical" if "tropical" in name else ("pgd" if "PGD" in name else None))
+        key = "x0" if name == "x₀" else ("tropical" if "tropical" in name else ("pgd" if "PGD" in name else None))
         lab = labels.get(key) if key else None
         titles.append(f"{name}" + (f": class {lab}" if lab is not None else ""))
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=titles, horizontal_spacing=0.05)
     for col, (name, img) in enumerate(panels, start=1):
         im = np.asarray(img).reshape(side, side)
-        signed = name.startswith("eta")
+        signed = name.startswith("η")
         lim = float(np.abs(im).max()) or 1.0
         fig.add_trace(go.Heatmap(z=im[::-1], colorscale="RdBu" if signed else "Greys",
                                  zmin=-lim if signed else 0.0, zmax=lim if signed else 1.0,

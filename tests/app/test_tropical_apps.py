@@ -109,3 +109,23 @@ def test_attack_digits_image():
     assert not at.exception and not at.error
     assert at.success or at.warning
     assert len(at.get("plotly_chart")) == 1
+
+
+def test_attack_table_never_prints_none_or_nan():
+    from types import SimpleNamespace
+
+    from ui.tropical_apps import attack_table
+
+    failed = SimpleNamespace(success=False, norm_l2=None, norm_linf=None, weight_change=None)
+    won = SimpleNamespace(success=True, norm_l2=0.123456, norm_linf=0.05, weight_change=0.01)
+    pgd_fail = {"success": False, "norm_l2": None, "norm_linf": float("nan")}
+    pgd_ok = {"success": True, "norm_l2": 1.5, "norm_linf": float("inf")}
+    for res in (failed, won):
+        table = attack_table(res, [("PGD a", pgd_fail), ("PGD b", pgd_ok)])
+        text = table.astype(str).to_numpy().ravel()
+        assert not any(t in ("None", "nan", "inf", "NaN") for t in text)
+        assert all(isinstance(t, str) and t for t in text)
+    table = attack_table(won, [("PGD b", pgd_ok)])
+    assert table.loc[0, "‖η‖₂"] == "0.1235" and table.loc[1, "‖η‖₂"] == "1.5"
+    assert table.loc[1, "‖η‖∞"].startswith("—") and table.loc[1, "max |Ã − A|"] == "— (inputs only)"
+    assert attack_table(failed, [])["‖η‖₂"][0] == "— (no verified success)"

@@ -32,10 +32,10 @@ def test_figures_carry_the_geometry() -> None:
     y = (X[:, 0] > 0).astype(int)
     f_in = input_space_figure(geo, net, X, y, highlight_region=[0, 1])
     names = _names(f_in)
-    assert any(n.startswith("T(R)") for n in names) and any(n.startswith("decision boundary") for n in names)
+    assert any(n.startswith("𝒯(R)") for n in names) and any(n.startswith("decision boundary") for n in names)
     assert "selected regions 0, 1" in names and "data: class 0" in names
-    # the T(R) trace draws exactly the computed segments (NaN-separated)
-    t = next(tr for tr in f_in.data if (tr.name or "").startswith("T(R)"))
+    # the 𝒯(R) trace draws exactly the computed segments (NaN-separated)
+    t = next(tr for tr in f_in.data if (tr.name or "").startswith("𝒯(R)"))
     xs = np.asarray(t.x, dtype=float)
     assert np.isnan(xs).sum() == len(geo.T_segments)
     # centroid markers: one per region, customdata[0] = region index (the page's link)
@@ -87,3 +87,29 @@ def test_ten_class_legend_stays_small_and_replay_has_a_play_button():
     bounds = [decision_boundary_cells(ShallowReluNet(s.A, s.c1, s.B[:2], s.c2[:2]), box) for s in snaps]
     rf = training_replay_figure(bounds, [0, 10], X, None, box)
     assert len(rf.frames) == 2 and rf.layout.updatemenus[0].buttons[0].label.startswith("▶")
+
+
+def test_replay_has_one_epoch_control_and_buttons_clear_of_the_axes():
+    """The page's Streamlit slider picks the epoch; the replay only plays (no second slider), names the epoch of
+    every frame in its title, and keeps its buttons in the top margin (they overlapped the x₁ title)."""
+    from robustcore.tropical import ShallowReluNet, decision_boundary_cells
+    from robustcore.viz.tropical import training_replay_figure
+
+    rng = np.random.default_rng(1)
+    box = (-3.0, 3.0, -3.0, 3.0)
+    nets = [ShallowReluNet(rng.normal(size=(5, 2)), rng.normal(size=5), rng.normal(size=(2, 5)), rng.normal(size=2))
+            for _ in range(30)]
+    bounds = [decision_boundary_cells(n, box) for n in nets]
+    epochs = list(range(0, 60, 2))
+    fig = training_replay_figure(bounds, epochs, rng.uniform(-2, 2, (50, 2)), None, box)
+    assert not fig.layout.sliders
+    assert 2 <= len(fig.frames) <= 21 and fig.frames[-1].name == str(epochs[-1])
+    for fr in fig.frames:
+        assert fr.layout.title.text.endswith(f"epoch {fr.name}")
+    assert fig.layout.title.text.endswith(f"epoch {epochs[-1]}")
+    menu = fig.layout.updatemenus[0]
+    assert menu.y >= 1.0 and menu.yanchor == "bottom" and fig.layout.margin.t >= 60
+    # the last frame draws the last snapshot's boundary
+    n_last = len(bounds[-1])
+    xs = [v for v in fig.frames[-1].data[0].x if v is not None and np.isfinite(v)]
+    assert len(xs) == 2 * n_last
