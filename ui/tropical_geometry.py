@@ -162,8 +162,8 @@ def render_geometry(chosen: Chosen) -> None:
 
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**Input space.** Linear regions (cells of the neuron lines A_l x + c₁,l = 0), "
-                    f"**𝒯(R)** (black) and the decision boundary **𝒟** = {{f_{i} = f_{j}}} (green).")
+        st.markdown(f"**Input space.** Linear regions (cells of the neuron lines $A_l x + c_{{1,l}} = 0$), "
+                    f"**𝒯(R)** (black) and the decision boundary **𝒟** = $\\lbrace f_{i} = f_{j} \\rbrace$ (green).")
         st.latex(rf"\mathcal{{D}} = \{{x : f_{i}(x) = f_{j}(x)\}} \subseteq \mathcal{{T}}(R),\quad "
                  rf"R = H_{i}\odot Q_{j} \oplus H_{j}\odot Q_{i}")
         hl_key = None if hl_region is None else tuple(np.atleast_1d(hl_region).tolist())
