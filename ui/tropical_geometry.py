@@ -203,14 +203,19 @@ def render_geometry(chosen: Chosen) -> None:
         st.caption(f"The Newton polytope is a {geo.sub.kind} (all generators parallel or zero): R depends on one "
                    "direction only and 𝒯(R) is a set of parallel lines.")
 
-    with st.expander("3-D lifted view: P₁, P₂ ⊂ ℝ³ and the upper hull", expanded=False):
+    # a toggle, not an expander: a closed expander still sends its figure and the browser still builds the
+    # WebGL scene on every rerun; the 3-D view costs nothing until it is asked for (and stays in the URL)
+    show3d = st.toggle("3-D lifted view: P₁, P₂ ⊂ ℝ³ and the upper hull whose projection is δ(R)",
+                       value=url_state("lifted", 0, int, (0, 1)) == 1, key="trop_show_lifted3d")
+    set_url_state(lifted=1 if show3d else None)
+    if show3d:
         from robustcore.viz.tropical import lifted_figure
 
         st.latex(r"P_1 = (s, c_{2,i}) + \textstyle\sum_l [0,1]\, w_{1,l}\,(A_l, c_{1,l}),\quad "
                  r"H_i + Q_j = \max_{(e, h) \in P_1} \langle e, x\rangle + h")
-        # drawn on request for big nets only: an expander's content is sent even while it is closed
-        if net.p <= 32 or st.checkbox("draw the 3-D view (large for this many units)", key="trop_show_lifted"):
-            show_figure(lifted_figure(geo), key="trop_fig_lifted")
+        if net.p > 64:
+            st.caption(f"p = {net.p}: the 3-D view draws every lifted vertex and may take a few seconds.")
+        show_figure(lifted_figure(geo), key="trop_fig_lifted")
         st.caption("The general (biased) form is derived from the paper's bias-free Theorem 2 (a derived extension, "
                    "checked numerically by this project's tests).")
 

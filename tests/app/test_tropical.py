@@ -20,7 +20,12 @@ def test_opens_on_a_preset_with_both_views() -> None:
     assert not at.exception
     assert not _errors(at)
     assert at.radio(key="trop_section").options == ["Geometry", "Pruning", "Lottery tickets", "Attack"]
-    assert len(at.get("plotly_chart")) >= 3  # input space, dual space, lifted 3-D
+    assert len(at.get("plotly_chart")) == 2  # input space and dual space; the 3-D view only on request
+    at.toggle(key="trop_show_lifted3d").set_value(True).run()
+    assert not at.exception and len(at.get("plotly_chart")) == 3
+    assert at.query_params.get("lifted") in ("1", ["1"])
+    at.toggle(key="trop_show_lifted3d").set_value(False).run()
+    assert len(at.get("plotly_chart")) == 2 and "lifted" not in at.query_params
     labels = [m.label for m in at.metric]
     assert "bound 1 + p + C(p,2)" in labels and "hull vertices" in labels
     assert any("\\delta(R)" in l.value for l in at.latex)
