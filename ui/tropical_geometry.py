@@ -23,6 +23,12 @@ from robustcore.tropical import (
 from ui.common import guard, selected_point, set_url_state, show_figure, url_state
 from ui.tropical_network import Chosen, auto_box
 
+
+def _sub(n: int) -> str:
+    """An index in Unicode subscript digits (f₀, f₁), as the figures write it."""
+    return str(int(n)).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
 __all__ = ["render_geometry"]
 
 
@@ -190,7 +196,7 @@ def render_geometry(chosen: Chosen) -> None:
             st.rerun()
 
     agree = geo.B_gap < 1e-7 * (box[1] - box[0])
-    st.caption(f"𝒟 computed two independent ways — from the bridging edges of δ(R), and by solving f_{i} = f_{j} "
+    st.caption(f"𝒟 computed two independent ways — from the bridging edges of δ(R), and by solving f{_sub(i)} = f{_sub(j)} "
                f"inside each activation cell — {'agree' if agree else 'DIFFER'}: largest gap {geo.B_gap:.1e}"
                + (" (tie regions present: their interior is part of 𝒟 and is shaded)." if geo.ties else ".")
                + ("" if agree else " Every tolerance is relative to the net's own scale, so this is not a units "
@@ -219,7 +225,7 @@ def render_geometry(chosen: Chosen) -> None:
         st.caption("The general (biased) form is derived from the paper's bias-free Theorem 2 (a derived extension, "
                    "checked numerically by this project's tests).")
 
-    with st.expander("The tropical polynomials H_i, Q_i", expanded=False):
+    with st.expander("The tropical polynomials Hᵢ, Qᵢ", expanded=False):
         st.latex(r"f_i = H_i - Q_i,\quad H_i = c_{2,i} + \textstyle\sum_l [B^+_{il} F_l + B^-_{il} N_l],\quad "
                  r"Q_i = \textstyle\sum_l [B^-_{il} F_l + B^+_{il} N_l]")
         st.latex(r"F_l = \max(A^+_l x + c_{1,l},\ A^-_l x),\qquad N_l = A^-_l x\quad"

@@ -149,7 +149,7 @@ def input_space_figure(
             segs.append([x0 - L * u, x0 + L * u])
         xs, ys = _segments_xy(np.array(segs))
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="gray", dash="dash", width=1),
-                                 name="neuron lines A_j x + c1_j = 0", hoverinfo="skip"))
+                                 name="neuron lines Aₗx + c₁,ₗ = 0", hoverinfo="skip"))
     if show_T and len(geo.T_segments):
         xs, ys = _segments_xy(geo.T_segments)
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="black", width=1.6),
