@@ -20,13 +20,10 @@ from robustcore.tropical import (
     slice_net,
     tropical_decomposition,
 )
+from robustcore.viz.tropical import subscript
 from ui.common import guard, selected_point, set_url_state, show_figure, url_state
 from ui.tropical_network import Chosen, auto_box
 
-
-def _sub(n: int) -> str:
-    """An index in Unicode subscript digits (f₀, f₁), as the figures write it."""
-    return str(int(n)).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
 __all__ = ["render_geometry"]
@@ -196,7 +193,7 @@ def render_geometry(chosen: Chosen) -> None:
             st.rerun()
 
     agree = geo.B_gap < 1e-7 * (box[1] - box[0])
-    st.caption(f"𝒟 computed two independent ways — from the bridging edges of δ(R), and by solving f{_sub(i)} = f{_sub(j)} "
+    st.caption(f"𝒟 computed two independent ways — from the bridging edges of δ(R), and by solving f{subscript(i)} = f{subscript(j)} "
                f"inside each activation cell — {'agree' if agree else 'DIFFER'}: largest gap {geo.B_gap:.1e}"
                + (" (tie regions present: their interior is part of 𝒟 and is shaded)." if geo.ties else ".")
                + ("" if agree else " Every tolerance is relative to the net's own scale, so this is not a units "

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 
 __all__ = [
     "CLASS_COLORS",
+    "subscript",
     "input_space_figure",
     "dual_space_figure",
     "lifted_figure",
@@ -65,7 +66,7 @@ def _polylines(polys: list) -> tuple[np.ndarray, np.ndarray]:
     return Q[:, 0], Q[:, 1]
 
 
-def _sub(n: int) -> str:
+def subscript(n: int) -> str:
     """An index as Unicode subscript digits (f₀, f₁₂), as the page's prose writes them."""
     return str(int(n)).translate(str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋"))
 
@@ -157,11 +158,11 @@ def input_space_figure(
     if show_boundary and len(geo.B_dual):
         xs, ys = _segments_xy(geo.B_dual)
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=BOUNDARY_COLOR, width=4),
-                                 name=f"decision boundary f{_sub(geo.i)} = f{_sub(geo.j)}", hoverinfo="skip"))
+                                 name=f"decision boundary f{subscript(geo.i)} = f{subscript(geo.j)}", hoverinfo="skip"))
     for P in geo.ties:
         xs, ys = _polylines([P])
         fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", mode="lines", fillcolor=_rgba(BOUNDARY_COLOR, 0.3),
-                                 line=dict(color=BOUNDARY_COLOR), name=f"tie region f{_sub(geo.i)} = f{_sub(geo.j)}", hoverinfo="skip"))
+                                 line=dict(color=BOUNDARY_COLOR), name=f"tie region f{subscript(geo.i)} = f{subscript(geo.j)}", hoverinfo="skip"))
     if X is not None and len(X):
         X, y = _decimate(np.asarray(X), y)
         yy = np.zeros(len(X), dtype=int) if y is None else np.asarray(y, dtype=int)
@@ -182,7 +183,7 @@ def input_space_figure(
                                  name=f"selected region{'s' if len(hl) > 1 else ''} {', '.join(map(str, hl[:6]))}",
                                  hoverinfo="skip"))
     fig.update_layout(
-        title=title or f"Input space: regions, 𝒯(R) and 𝒟 = {{f{_sub(geo.i)} = f{_sub(geo.j)}}}",
+        title=title or f"Input space: regions, 𝒯(R) and 𝒟 = {{f{subscript(geo.i)} = f{subscript(geo.j)}}}",
         xaxis=dict(range=[xmin, xmax], title="x₁", constrain="domain"),
         yaxis=dict(range=[ymin, ymax], title="x₂", scaleanchor="x", scaleratio=1),
         height=560, margin=dict(l=10, r=10, t=50, b=10),

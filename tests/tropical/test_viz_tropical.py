@@ -113,3 +113,10 @@ def test_replay_has_one_epoch_control_and_buttons_clear_of_the_axes():
     n_last = len(bounds[-1])
     xs = [v for v in fig.frames[-1].data[0].x if v is not None and np.isfinite(v)]
     assert len(xs) == 2 * n_last
+
+
+def test_subscript_writes_every_digit_of_an_index():
+    from robustcore.viz.tropical import subscript
+
+    assert subscript(0) == "₀" and subscript(12) == "₁₂" and subscript(9) == "₉"
+    assert all(c in "₀₁₂₃₄₅₆₇₈₉" for c in subscript(1234567890))
