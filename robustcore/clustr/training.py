@@ -577,10 +577,10 @@ def default_clustr_model(progress: ProgressFn | None = None, dataset: str = "dig
 
 def model_cache_path(config: dict[str, Any]) -> Path:
     """Where `load_or_train` keeps the trained model for `config` (the file may not exist yet)."""
-    from robustcore.nets.cache import cache_dir, config_hash
+    from robustcore.nets.cache import cached_model_path
 
     _check_config(config)
-    return cache_dir() / "models" / f"clustr-{config['kind']}-{config_hash(config)}.pt"
+    return cached_model_path(f"clustr-{config['kind']}", config)
 
 
 def _page_config(dataset: str) -> dict[str, Any]:

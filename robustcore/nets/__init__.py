@@ -1,5 +1,5 @@
 """Small architectures, training loops, checkpoints and the on-disk model cache."""
-from .cache import cache_dir, cached_model, config_hash
+from .cache import cache_dir, cached_model, cached_model_path, config_hash
 from .checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
 from .cohen import COHEN_ARCHS, CifarResNet, NormalizeLayer, build_cohen
 from .defaults import (
@@ -18,6 +18,7 @@ from .training import evaluate_accuracy, predict, train_classifier
 __all__ = [
     "cache_dir",
     "cached_model",
+    "cached_model_path",
     "config_hash",
     "MAX_CHECKPOINT_BYTES",
     "MAX_PARAMETERS",

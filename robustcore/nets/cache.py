@@ -43,6 +43,11 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def cached_model_path(name: str, config: dict) -> Path:
+    """The file where :func:`cached_model` keeps model ``name`` trained with ``config`` (it may not exist yet)."""
+    return cache_dir() / "models" / f"{name}-{config_hash(config)}.pt"
+
+
 def cached_model(
     name: str,
     config: dict,
@@ -67,7 +72,7 @@ def cached_model(
     (model in eval mode, info) where info has "config", "metrics", "path", "cached" (bool) and
     "seconds" (load or train time).
     """
-    path = cache_dir() / "models" / f"{name}-{config_hash(config)}.pt"
+    path = cached_model_path(name, config)
     t0 = time.perf_counter()
     with _file_lock(path.with_suffix(".lock")):
         if path.exists() and not retrain:

@@ -125,12 +125,11 @@ def build_seeded(config: dict) -> nn.Module:
 
 def default_model_path(name: str, **overrides):
     """Where :func:`default_model` caches ``name`` (with ``overrides``); the file may not exist yet."""
-    from .cache import cache_dir, config_hash
+    from .cache import cached_model_path
 
     if name not in DEFAULT_MODELS:
         raise ValueError(f"Unknown default model {name!r}; choose one of {', '.join(DEFAULT_MODELS)}.")
-    config = {**DEFAULT_MODELS[name], **overrides}
-    return cache_dir() / "models" / f"{name}-{config_hash(config)}.pt"
+    return cached_model_path(name, {**DEFAULT_MODELS[name], **overrides})
 
 
 def is_default_model_cached(name: str, **overrides) -> bool:
