@@ -57,21 +57,26 @@ def configure_torch_threads() -> int:
 
     Why not torch's default (every core): the pages run many small batches (8x8 to 32x32 images, a few hundred
     to a few thousand samples), where OpenMP threads that spin-wait cost more than they give, and on a small
-    machine the browser drawing the figures needs a core too. On the 2-core build machine with other work
-    running, one thread made the certificates page's sigma landscape 4-5x and CERTIFY (n = 10^4 to 10^5) 2-5x
-    faster than two (``benchmarks/pages.py`` compares both with ``--torch-threads``).
+    machine the browser drawing the figures needs a core too. ``benchmarks/threads.py`` times the certificates
+    page's heavy calls at one and two threads: on the 2-core build machine with one other busy process, two
+    threads made the sigma landscape about 4x and CERTIFY (n = 10^4 to 10^5) 3-4x slower than one; on a quiet
+    machine two threads were up to 2-3x faster on the small jobs. A server shares its cores with the browser
+    and other users, so the default takes the smaller risk (``benchmarks/pages.py --torch-threads`` measures
+    the whole page either way).
     """
     import os
 
     if _THREADS_SET:
         return _THREADS_SET[0]
+    cores = os.cpu_count() or 1
+    half = max(1, cores // 2)
     raw = os.environ.get("ROBUSTCORE_TORCH_THREADS", "").strip()
     try:
-        n = int(raw) if raw else max(1, (os.cpu_count() or 2) // 2)
+        n = int(raw) if raw else half
     except ValueError:
         log.warning("ROBUSTCORE_TORCH_THREADS=%r is not an integer; using half the cores.", raw)
-        n = max(1, (os.cpu_count() or 2) // 2)
-    n = min(max(n, 1), os.cpu_count() or 1)
+        n = half
+    n = min(max(n, 1), cores)
     import torch
 
     torch.set_num_threads(n)
