@@ -98,3 +98,14 @@ def test_paper_style_keeps_unstyled_reference_lines_visible():
     import plotly.io as pio
 
     assert pio.templates["simple_white"].layout.shapedefaults.line.width == 0  # the global template is untouched
+
+
+def test_paper_style_figures_do_not_share_one_template_object():
+    # the template is built once and cached: a page that edits one styled figure's template must not restyle the next
+    fig = go.Figure(go.Scatter(x=[1, 2], y=[3, 4]))
+    first = apply_paper_style(fig)
+    first.layout.template.layout.shapedefaults.line.width = 9
+    first.layout.template.layout.font.size = 99
+    second = apply_paper_style(fig)
+    assert second.layout.template.layout.shapedefaults.line.width == 2
+    assert second.layout.template.layout.font.size != 99

@@ -4,6 +4,7 @@ Pure functions over plotly figures, so they are tested without a browser.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -18,8 +19,9 @@ PRINT_COLORS = ["#000000", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00"
 _DATA_KEYS = ("x", "y", "z", "r", "theta", "text", "customdata")
 
 
+@functools.lru_cache(maxsize=1)
 def _paper_template() -> go.layout.Template:
-    """plotly's ``simple_white`` with visible shape defaults.
+    """plotly's ``simple_white`` with visible shape defaults (built once: ``update_layout`` copies it).
 
     ``simple_white`` gives shapes a line width of 0 and a 30 % opacity, so a reference line drawn without an
     explicit width (``add_vline(x=tau_star)``) vanishes in print and a band turns into a grey box; here a shape
