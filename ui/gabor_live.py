@@ -242,11 +242,21 @@ def _image_figure(img: np.ndarray, bank: np.ndarray, labels: tuple[str, ...]):
 
 @st.fragment
 def on_a_real_image(bank: np.ndarray, labels: list[str]) -> None:
-    """Section 4: the bank's responses to a photograph (a fragment: the image choice reruns only this)."""
+    """Section 4: the bank's responses to a photograph, on request (a fragment: its controls rerun only this).
+
+    Off by default, like the tropical page's 3-D view: the photograph's figure is the page's costliest chart
+    to draw, and the page must render in under 2 s (issue 15). A link with ``?photo=1`` (or an ``img``) opens it.
+    """
     st.header("4. The bank on a real image")
+    shown = st.toggle("Filter a photograph with this bank (scikit-learn's sample images or your own)",
+                      value=url_state("photo", 0, int, (0, 1)) == 1 or "img" in st.query_params, key="g_photo",
+                      help="Each oriented kernel lights up the edges across its own direction.")
+    if not shown:
+        set_url_state(photo=None, img=None)
+        return
     src = st.radio("image", list(SOURCES), format_func=SOURCES.get, horizontal=True,
                    index=list(SOURCES).index(url_state("img", "china.jpg", str, choices=list(SOURCES))), key="g_img")
-    set_url_state(img=src)
+    set_url_state(photo=1, img=src)
     img = None
     with guard("reading the image"):
         if src == "upload":

@@ -19,7 +19,8 @@ def _page() -> AppTest:
 def test_page_renders_and_sliders_update_bound_and_exact():
     at = _page().run()
     assert not at.exception and not at.error
-    assert len(at.get("plotly_chart")) >= 7  # kernel+spectrum, gallery, bars, 2 curves, regulariser path, image
+    assert len(at.get("plotly_chart")) >= 6  # kernel+spectrum, gallery, bars, 2 curves, regulariser path
+    assert not any(c.key == "g_image" for c in at.get("plotly_chart"))  # the photograph is on request
     assert len(at.latex) >= 2
     labels = [m.label for m in at.metric]
     assert "bound" in labels and "exact ‖K‖₂" in labels
@@ -55,6 +56,27 @@ def test_page_reads_state_from_url_and_handles_a_bad_upload():
     assert any("Choose a file" in i.value for i in at.info)
 
 
+def _has_image(at) -> bool:
+    return any(c.key == "g_image" for c in at.get("plotly_chart"))
+
+
+def test_the_photograph_opens_on_request_and_from_a_shared_link():
+    at = _page().run()
+    assert not _has_image(at) and "photo" not in at.query_params
+    at.toggle(key="g_photo").set_value(True).run()
+    assert not at.exception and not at.error and _has_image(at)
+    assert at.query_params["photo"] in ("1", ["1"]) and at.query_params["img"] in ("china.jpg", ["china.jpg"])
+    at.toggle(key="g_photo").set_value(False).run()
+    assert not _has_image(at) and "photo" not in at.query_params and "img" not in at.query_params
+    for params in ({"photo": "1"}, {"img": "flower.jpg"}):
+        at = _page()
+        for k, v in params.items():
+            at.query_params[k] = v
+        at.run()
+        assert not at.exception and not at.error and _has_image(at), params
+        assert at.radio(key="g_img").value == params.get("img", "china.jpg")
+
+
 GARBAGE = ["nan", "inf", "-inf", "1e308", "-1", "x" * 10_000, "nonsense"]
 
 
@@ -63,10 +85,10 @@ def test_garbage_urls_render_without_exception_or_error_box():
     # issue 12: /gabor?lambd=inf, ?k=4, ?n=33, ?ep=99999, ?beta=-1, ?sigma=nan, ?R=-1 and friends
     at = _page().run()
     names = sorted(at.session_state["_rc_url_names"]) if "_rc_url_names" in at.session_state else []
-    assert {"sigma", "lambd", "k", "n", "R", "ep", "beta", "data", "recipe", "attack", "img"} <= set(names)
+    assert {"sigma", "lambd", "k", "n", "R", "ep", "beta", "data", "recipe", "attack", "photo"} <= set(names)
     for value in GARBAGE:
         at = _page()
-        for name in names:
+        for name in names + ["img"]:  # a garbage image name opens the photograph section, then falls back
             at.query_params[name] = value
         at.run()
         assert not at.exception, (value, at.exception)
@@ -100,11 +122,11 @@ def test_training_button_fills_the_comparison_and_the_notice_goes(tmp_path, monk
     assert table["clean"].between(0, 1).all()
     effect = at.dataframe[1].value
     assert list(effect["variant"]) == ["gabor", "gabor-reg"] and (effect["mean |α|"] > 0).all()
-    assert len(at.get("plotly_chart")) >= 12  # 7 live figures + robustness curves + 2 x (gallery, bars)
+    assert len(at.get("plotly_chart")) >= 11  # 6 live figures + robustness curves + 2 x (gallery, bars)
     # A rerun reads the results back from the store: no button and no notice any more.
     at2 = _page()
     at2.query_params["ep"] = "1"
     at2.query_params["data"] = "digits"
     at2.run()
-    assert not at2.exception and not at2.error and len(at2.get("plotly_chart")) >= 12
+    assert not at2.exception and not at2.error and len(at2.get("plotly_chart")) >= 11
     assert not any("not trained yet" in i.value for i in at2.info)

@@ -29,7 +29,7 @@ SHOTS = [
     ("tropical-lottery", "tropical?section=Lottery%20tickets", None),
     ("tropical-attack", "tropical?section=Attack", None),
     ("gabor", "gabor", None),
-    ("gabor-input", "gabor", ("radio", 0)),
+    ("gabor-photo", "gabor?photo=1", ("radio", 0)),
     ("certificates", "certificates", None),
     ("certificates-landscape", "certificates?view=landscape", None),
     ("certificates-table", "certificates?view=table", None),
