@@ -9,6 +9,7 @@ boundary two ways), ``geometry`` (everything a 2-D view draws), ``projection`` (
 
 from .boundary import (
     argmax_boundary_cells,
+    argmax_tie_regions,
     argmax_boundary_dual,
     decision_boundary_cells,
     decision_boundary_dual,
@@ -79,6 +80,7 @@ __all__ = [
     "decision_boundary_cells",
     "decision_boundary_dual",
     "argmax_boundary_cells",
+    "argmax_tie_regions",
     "argmax_boundary_dual",
     "tie_regions",
     "segment_set_distance",

@@ -28,6 +28,7 @@ __all__ = [
     "argmax_boundary_cells",
     "argmax_boundary_dual",
     "tie_regions",
+    "argmax_tie_regions",
     "segment_set_distance",
     "segments_length",
 ]
@@ -220,6 +221,52 @@ def argmax_boundary_cells(net: Any, box: Any, regions: RegionMap | None = None) 
                 if seg is not None:
                     segs.append(seg)
     return np.array(segs).reshape(-1, 2, 2)
+
+
+def argmax_tie_regions(net: Any, box: Any, regions: RegionMap | None = None) -> list[tuple[np.ndarray, tuple[int, ...]]]:
+    """Where the k-class argmax is not unique on a whole 2-D set: polygons and the classes tied there.
+
+    On a cell the logits are affine, f = M x + m; classes a and b tie identically on it when rows a of (M, m)
+    and b coincide (up to a tolerance relative to the net's scale, as in :func:`tie_regions`). The tie is part
+    of the decision boundary where the tied group also wins, {f_a >= f_c for all c}: that convex piece of the
+    cell is returned (when it has positive area). Example: a bias-free output layer on the cell where every
+    unit is off, where all classes tie at 0 (pruning makes such cells common).
+
+    Returns
+    -------
+    list of (polygon (v, 2), classes)
+        One entry per cell and tied group; ``classes`` is the sorted tuple of the tied winners there.
+    """
+    _check(net, "argmax_tie_regions")
+    box = check_box(box)
+    R = _regions(net, box, regions)
+    ext = max(abs(v) for v in box)
+    size = np.abs(net.B).max() * (np.abs(net.A).max() * ext + np.abs(net.c1).max()) * net.p + np.abs(net.c2).max()
+    scale = 1e-12 * size
+    out = []
+    for r in range(len(R)):
+        s_ = R.patterns[r].astype(np.float64)
+        M = (net.B * s_) @ net.A  # (k, 2)
+        m = (net.B * s_) @ net.c1 + net.c2  # (k,)
+        # rows that are the same affine function on this cell
+        same = (np.abs(M[:, None] - M[None]).max(-1) * ext <= scale) & (np.abs(m[:, None] - m[None]) <= scale)
+        seen = np.zeros(net.k, dtype=bool)
+        for a in range(net.k):
+            group = np.flatnonzero(same[a])
+            if seen[a] or len(group) < 2:
+                continue
+            seen[group] = True
+            poly = R.polygon(r)
+            for c in range(net.k):
+                if same[a, c] or len(poly) < 3:
+                    continue
+                poly = _clip_polygon_halfplane(poly, M[a] - M[c], float(m[a] - m[c]))
+            if len(poly) >= 3:
+                x, y = poly[:, 0], poly[:, 1]
+                area = 0.5 * abs(float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y)))
+                if area > 1e-12 * max(1.0, ext) ** 2:
+                    out.append((poly, tuple(int(c) for c in group)))
+    return out
 
 
 def argmax_boundary_dual(net: Any, box: Any) -> np.ndarray:

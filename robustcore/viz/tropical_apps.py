@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from robustcore.tropical._apps_geometry import decision_polygon, normalise_polygon
-from robustcore.tropical.boundary import argmax_boundary_cells
+from robustcore.tropical.boundary import argmax_boundary_cells, argmax_tie_regions
 from robustcore.tropical.net import ShallowReluNet
 
 __all__ = [
@@ -125,6 +125,25 @@ def polytopes_figure(
     return fig
 
 
+def _tie_trace(net: ShallowReluNet, box: tuple[float, float, float, float], name: str,
+               showlegend: bool = True) -> go.Scatter | None:
+    """The net's tie regions (argmax not unique on a 2-D set, e.g. every class at 0 where a pruned, bias-free
+    net has all units off) filled in the net's colour: they are part of the decision boundary, and a line
+    alone would leave them looking like a gap. None when the net has none in the box."""
+    ties = argmax_tie_regions(net, box)
+    if not ties:
+        return None
+    from .tropical import _polylines, _rgba, subscript
+
+    xs, ys = _polylines([poly for poly, _ in ties])
+    groups = sorted({classes for _, classes in ties})
+    what = "; ".join(" = ".join(f"f{subscript(c)}" for c in g) for g in groups)
+    color = METHOD_COLORS.get(name.split(" ")[0]) or "#222222"
+    return go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=_rgba(color, 0.18),
+                      line={"color": color, "width": 1}, name=f"{name}: tie region ({what})",
+                      legendgroup=f"tie-{name}", showlegend=showlegend, hoverinfo="name")
+
+
 def _data_traces(X: np.ndarray | None, y: np.ndarray | None, showlegend: bool) -> list[go.Scatter]:
     if X is None or y is None:
         return []
@@ -141,9 +160,13 @@ def boundaries_figure(
     nets: dict[str, ShallowReluNet], box: tuple[float, float, float, float], X: np.ndarray | None = None,
     y: np.ndarray | None = None, title: str | None = None,
 ) -> go.Figure:
-    """Exact decision boundaries {argmax changes} of several 2-D nets overlaid on the data."""
+    """Exact decision boundaries {argmax changes} of several 2-D nets overlaid on the data, each net's tie
+    regions (argmax not unique on a 2-D set) filled in its colour."""
     fig = go.Figure(_data_traces(X, y, True))
     for name, net in nets.items():
+        tie = _tie_trace(net, box, name)
+        if tie is not None:
+            fig.add_trace(tie)
         xs, ys = _segments_xy(argmax_boundary_cells(net, box))
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, line=_line(name)))
     fig.update_layout(title=title, height=460, margin={"t": 50, "b": 30, "l": 30, "r": 10},
@@ -186,6 +209,9 @@ def lottery_figure(exp: Any, run_index: int, box: tuple[float, float, float, flo
         fig.update_yaxes(scaleanchor=f"x{col if col > 1 else ''}", scaleratio=1, row=1, col=col)
         for tr in _data_traces(X, y, col == 1):
             fig.add_trace(tr, row=2, col=col)
+        tie = _tie_trace(net, box, name)
+        if tie is not None:
+            fig.add_trace(tie, row=2, col=col)
         xs, ys = _segments_xy(argmax_boundary_cells(net, box))
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": METHOD_COLORS[name], "width": 2.5},
                                  name=f"{name} boundary", showlegend=False), row=2, col=col)

@@ -120,3 +120,29 @@ def test_subscript_writes_every_digit_of_an_index():
 
     assert subscript(0) == "₀" and subscript(12) == "₁₂" and subscript(9) == "₉"
     assert all(c in "₀₁₂₃₄₅₆₇₈₉" for c in subscript(1234567890))
+
+
+def test_boundaries_figure_fills_the_tie_regions_of_each_net():
+    # a pruned, bias-free output layer: every class is 0 where units 2-3 are off, a 2-D tie region the
+    # boundary lines alone would show as a gap
+    import numpy as np
+
+    from robustcore.tropical import ShallowReluNet, argmax_tie_regions
+    from robustcore.viz.tropical_apps import boundaries_figure
+
+    rng = np.random.default_rng(3)
+    A, c1 = rng.normal(size=(4, 2)), rng.normal(size=4)
+    B = rng.normal(size=(3, 4))
+    B[:, :2] = 0.0
+    pruned = ShallowReluNet(A, c1, B, np.zeros(3))
+    dense = ShallowReluNet(A, c1, rng.normal(size=(3, 4)), rng.normal(size=3))
+    box = (-3.0, 3.0, -3.0, 3.0)
+    ties = argmax_tie_regions(pruned, box)
+    assert ties and not argmax_tie_regions(dense, box)
+    fig = boundaries_figure({"dense": dense, "tropical": pruned}, box)
+    filled = [t for t in fig.data if t.fill == "toself"]
+    assert len(filled) == 1 and filled[0].name.startswith("tropical: tie region (f₀ = f₁ = f₂")
+    # the trace holds every returned polygon, closed and NaN-separated
+    x = np.asarray(filled[0].x, dtype=float)
+    assert np.isnan(x).sum() == len(ties)
+    assert fig.data[-1].name == "tropical" and fig.data[-1].fill is None  # the boundary line stays on top
