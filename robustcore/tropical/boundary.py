@@ -243,24 +243,24 @@ def argmax_tie_regions(net: Any, box: Any, regions: RegionMap | None = None) -> 
     ext = max(abs(v) for v in box)
     size = np.abs(net.B).max() * (np.abs(net.A).max() * ext + np.abs(net.c1).max()) * net.p + np.abs(net.c2).max()
     scale = 1e-12 * size
+    # every cell's affine logits at once, M (r, k, 2) and m (r, k); only cells with a tie are clipped
+    S = R.patterns.astype(np.float64)
+    M = np.einsum("kp,rp,pd->rkd", net.B, S, net.A)
+    m = np.einsum("kp,rp,p->rk", net.B, S, net.c1) + net.c2
+    same = (np.abs(M[:, :, None] - M[:, None]).max(-1) * ext <= scale) & (np.abs(m[:, :, None] - m[:, None]) <= scale)
     out = []
-    for r in range(len(R)):
-        s_ = R.patterns[r].astype(np.float64)
-        M = (net.B * s_) @ net.A  # (k, 2)
-        m = (net.B * s_) @ net.c1 + net.c2  # (k,)
-        # rows that are the same affine function on this cell
-        same = (np.abs(M[:, None] - M[None]).max(-1) * ext <= scale) & (np.abs(m[:, None] - m[None]) <= scale)
+    for r in np.flatnonzero(same.sum(-1).max(-1) >= 2):
         seen = np.zeros(net.k, dtype=bool)
         for a in range(net.k):
-            group = np.flatnonzero(same[a])
+            group = np.flatnonzero(same[r, a])
             if seen[a] or len(group) < 2:
                 continue
             seen[group] = True
             poly = R.polygon(r)
             for c in range(net.k):
-                if same[a, c] or len(poly) < 3:
+                if same[r, a, c] or len(poly) < 3:
                     continue
-                poly = _clip_polygon_halfplane(poly, M[a] - M[c], float(m[a] - m[c]))
+                poly = _clip_polygon_halfplane(poly, M[r, a] - M[r, c], float(m[r, a] - m[r, c]))
             if len(poly) >= 3:
                 x, y = poly[:, 0], poly[:, 1]
                 area = 0.5 * abs(float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y)))

@@ -15,6 +15,7 @@ from plotly.subplots import make_subplots
 from robustcore.tropical._apps_geometry import decision_polygon, normalise_polygon
 from robustcore.tropical.boundary import argmax_boundary_cells, argmax_tie_regions
 from robustcore.tropical.net import ShallowReluNet
+from robustcore.tropical.regions import linear_regions_2d
 
 __all__ = [
     "METHOD_COLORS",
@@ -126,11 +127,11 @@ def polytopes_figure(
 
 
 def _tie_trace(net: ShallowReluNet, box: tuple[float, float, float, float], name: str,
-               showlegend: bool = True) -> go.Scatter | None:
+               showlegend: bool = True, regions: Any = None) -> go.Scatter | None:
     """The net's tie regions (argmax not unique on a 2-D set, e.g. every class at 0 where a pruned, bias-free
     net has all units off) filled in the net's colour: they are part of the decision boundary, and a line
     alone would leave them looking like a gap. None when the net has none in the box."""
-    ties = argmax_tie_regions(net, box)
+    ties = argmax_tie_regions(net, box, regions)
     if not ties:
         return None
     from .tropical import _polylines, _rgba, subscript
@@ -164,10 +165,11 @@ def boundaries_figure(
     regions (argmax not unique on a 2-D set) filled in its colour."""
     fig = go.Figure(_data_traces(X, y, True))
     for name, net in nets.items():
-        tie = _tie_trace(net, box, name)
+        regions = linear_regions_2d(net, box)  # shared by the tie regions and the boundary
+        tie = _tie_trace(net, box, name, regions=regions)
         if tie is not None:
             fig.add_trace(tie)
-        xs, ys = _segments_xy(argmax_boundary_cells(net, box))
+        xs, ys = _segments_xy(argmax_boundary_cells(net, box, regions))
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, line=_line(name)))
     fig.update_layout(title=title, height=460, margin={"t": 50, "b": 30, "l": 30, "r": 10},
                       xaxis={"range": [box[0], box[1]], "title": "x₁"}, yaxis={"range": [box[2], box[3]], "title": "x₂"},
@@ -209,10 +211,11 @@ def lottery_figure(exp: Any, run_index: int, box: tuple[float, float, float, flo
         fig.update_yaxes(scaleanchor=f"x{col if col > 1 else ''}", scaleratio=1, row=1, col=col)
         for tr in _data_traces(X, y, col == 1):
             fig.add_trace(tr, row=2, col=col)
-        tie = _tie_trace(net, box, name)
+        regions = linear_regions_2d(net, box)
+        tie = _tie_trace(net, box, name, regions=regions)
         if tie is not None:
             fig.add_trace(tie, row=2, col=col)
-        xs, ys = _segments_xy(argmax_boundary_cells(net, box))
+        xs, ys = _segments_xy(argmax_boundary_cells(net, box, regions))
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": METHOD_COLORS[name], "width": 2.5},
                                  name=f"{name} boundary", showlegend=False), row=2, col=col)
         fig.update_xaxes(range=[box[0], box[1]], row=2, col=col)
