@@ -3,6 +3,7 @@ learned 2-D embedding of mnist-5k (or the 8x8 digits), its certified feature rad
 radius, a PGD attack that tests it, and the saved comparison with cross-entropy under two attacks."""
 from __future__ import annotations
 
+import logging
 import threading
 
 import numpy as np
@@ -239,9 +240,21 @@ def embedding_section(dataset: str, data: dict) -> None:
                         f"{flip / R_in:.3g} × the certified radius: the true radius lies in [{R_in:.4g}, {flip:.4g}].")
 
 
+_THREAD_PREFIX = "clustr-page-model-"
+
+
+class _QuietBackgroundThreads(logging.Filter):
+    """Drops Streamlit's "missing ScriptRunContext" warning for this page's background threads only: they fill
+    caches on purpose, outside any script run (nothing they do touches a page)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.threadName.startswith(_THREAD_PREFIX)
+
+
 @st.cache_resource(show_spinner=False)
 def _background_jobs() -> dict:
     """Page models being trained in a background thread, shared by every session of this server."""
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_QuietBackgroundThreads())
     return {"lock": threading.Lock()}
 
 
@@ -269,7 +282,7 @@ def _prepare_in_background(dataset: str) -> None:
             except Exception as exc:  # noqa: BLE001 - the foreground does the same work again and shows the error
                 job["error"] = str(exc)
 
-        job["thread"] = threading.Thread(target=run, name=f"clustr-page-model-{dataset}", daemon=True)
+        job["thread"] = threading.Thread(target=run, name=f"{_THREAD_PREFIX}{dataset}", daemon=True)
         jobs[dataset] = job
         job["thread"].start()
 

@@ -87,3 +87,26 @@ def test_clustering_page_embeds_mnist_5k_and_shows_the_comparison():
     at.radio(key="cl_data").set_value("digits").run()
     assert not at.exception and not at.error
     assert at.number_input(key="cl_img").value <= 449
+
+
+def test_the_background_threads_log_no_missing_context_warning():
+    # the page fills caches from a daemon thread on purpose; Streamlit's "missing ScriptRunContext" warning for
+    # it is dropped, and only for it (another thread without a context still warns)
+    import logging
+
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    AppTest.from_file(PAGE, default_timeout=300).run()  # installs the filter (once per server process)
+    logger = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        for name in ("clustr-page-model-test", "some-other-thread"):
+            th = threading.Thread(target=get_script_run_ctx, name=name)
+            th.start()
+            th.join()
+    finally:
+        logger.removeHandler(handler)
+    assert [r.threadName for r in records if "missing ScriptRunContext" in r.getMessage()] == ["some-other-thread"]
