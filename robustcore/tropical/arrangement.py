@@ -180,5 +180,9 @@ def arrangement_regions(A: np.ndarray, c: np.ndarray, box: tuple) -> tuple[np.nd
     a2 = np.arctan2(V[v_sel, 1] - cen[f_sel, 1], V[v_sel, 0] - cen[f_sel, 0])
     o = np.lexsort((a2, f_sel))  # convex faces: counter-clockwise by angle about the vertex mean
     verts = V[v_sel[o]]
-    pats = (cen @ A.T + c) > 0
+    # (C, p) in row blocks that stay in cache: one pass over a 2-D-input table is memory-bound otherwise
+    pats = np.empty((C, p), dtype=bool)
+    At = np.ascontiguousarray(A.T)
+    for s in range(0, C, 512):
+        np.greater(cen[s : s + 512] @ At + c, 0.0, out=pats[s : s + 512])
     return verts, counts, pats

@@ -79,9 +79,19 @@ def region_dual_points(net: Any, patterns: np.ndarray, i: int = 0, j: int = 1) -
     S = as_array("patterns", patterns, 2)
     if S.shape[1] != net.p:
         raise ValueError(f"patterns must have {net.p} columns (one per hidden unit); got shape {S.shape}.")
+    return _dual_points(net, S, w1, w2, s, i, j)
+
+
+def _dual_points(net: Any, S: np.ndarray, w1: np.ndarray, w2: np.ndarray, s: np.ndarray, i: int, j: int) -> tuple:
+    """``region_dual_points`` on checked (C, p) patterns (bool or 0/1 floats)."""
     L = np.hstack([net.A, net.c1[:, None]])
-    P1 = np.append(s, net.c2[i]) + (S * w1) @ L
-    P2 = np.append(s, net.c2[j]) + (S * w2) @ L
+    WL = np.hstack([w1[:, None] * L, w2[:, None] * L])  # (p, 6): both zonotopes' generators
+    out = np.empty((len(S), 6))
+    # row blocks of the (C, p) pattern table as floats stay in cache (one big conversion is memory-bound)
+    for r in range(0, len(S), 512):
+        out[r : r + 512] = S[r : r + 512].astype(np.float64) @ WL
+    P1 = np.append(s, net.c2[i]) + out[:, :3]
+    P2 = np.append(s, net.c2[j]) + out[:, 3:]
     return P1, P2
 
 
@@ -111,7 +121,8 @@ def pair_geometry(net: Any, box: Any, i: int = 0, j: int = 1) -> PairGeometry:
     hull, hull_tags = ph.vertices, ph.tags
     # region -> dual vertex
     if len(regions):
-        P1, P2 = region_dual_points(net, regions.patterns, i, j)
+        w1, w2 = net.pair_weights(i, j)
+        P1, P2 = _dual_points(net, regions.patterns, w1, w2, s, i, j)  # the region map's patterns: checked
         rpts = np.stack([P1[:, :2], P2[:, :2]], axis=1)
         X = regions.centroids
         val1 = (X * P1[:, :2]).sum(axis=1) + P1[:, 2]

@@ -358,8 +358,9 @@ class DualSubdivision:
         return clip_many(pa["start"][sel], pa["vec"][sel], pa["t0"][sel], pa["t1"][sel], check_box(box))
 
 
-def _dedupe_tagged(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Union of point blocks with a bit-mask tag per distinct point."""
+def _dedupe_tagged(blocks: list[np.ndarray], return_map: bool = False) -> tuple:
+    """Union of point blocks with a bit-mask tag per distinct point (and, with ``return_map``, the
+    index of each input row's point)."""
     from scipy.spatial import cKDTree
 
     pts = np.concatenate(blocks, axis=0)
@@ -374,35 +375,48 @@ def _dedupe_tagged(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     inv, uniq = close_pair_clusters(len(pts), pairs)
     tags = np.zeros(len(uniq), dtype=np.int64)
     np.bitwise_or.at(tags, inv, np.left_shift(1, owner))
+    if return_map:
+        return pts[uniq], tags, inv
     return pts[uniq], tags
 
 
-def _keep_highest(pts3: np.ndarray, tags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _keep_highest(pts3: np.ndarray, tags: np.ndarray, return_map: bool = False) -> tuple:
     """Tropical sum of monomials with the same exponent: keep the highest point above each exponent.
 
     A lower point with the same projection can never be an upper vertex, and leaving it in gives
     Qhull near-vertical facets (ill-conditioned for tiny biases). Points within round-off of the top
-    height share its tag (both zonotopes attain R there: a tie).
+    height share its tag (both zonotopes attain R there: a tie). With ``return_map``, also the index of
+    each input point's kept point.
     """
     from scipy.spatial import cKDTree
 
+    ident = np.arange(len(pts3))
     if len(pts3) <= 1:
-        return pts3, tags
+        return (pts3, tags, ident) if return_map else (pts3, tags)
     P = pts3[:, :2]
     scale = 1.0 + np.abs(P).max()
     pairs = cKDTree(P).query_pairs(r=1e-12 * scale, output_type="ndarray")
     if len(pairs) == 0:
-        return pts3, tags
+        return (pts3, tags, ident) if return_map else (pts3, tags)
     h = pts3[:, 2]
     htol = 1e-12 * (1.0 + np.abs(h).max())
     keep = np.ones(len(pts3), dtype=bool)
     tags = tags.copy()
+    to = ident.copy()
     for a, b in pairs:
         hi, lo = (a, b) if h[a] >= h[b] else (b, a)
         if h[hi] - h[lo] <= htol:
             tags[hi] |= tags[lo]
         keep[lo] = False
-    return pts3[keep], tags[keep]
+        to[lo] = hi
+    if not return_map:
+        return pts3[keep], tags[keep]
+    for _ in range(len(pairs)):  # follow chains of dropped points up to the kept one
+        nxt = to[to]
+        if np.array_equal(nxt, to):
+            break
+        to = nxt
+    return pts3[keep], tags[keep], (np.cumsum(keep) - 1)[to]
 
 
 def subdivision_from_lifted(zonos: list[LiftedZonotope]) -> DualSubdivision:
@@ -425,7 +439,11 @@ def subdivision_from_lifted(zonos: list[LiftedZonotope]) -> DualSubdivision:
     d1 = np.asarray(zonos[0].generators).shape[-1]
     if d1 != 3 or any(np.asarray(z.generators).ndim != 2 or np.asarray(z.generators).shape[1] != 3 for z in zonos):
         raise ValueError(f"The dual subdivision is drawn for 2-D inputs (d = 2); got d = {d1 - 1}.")
-    blocks = [z.upper_vertices() for z in zonos]
+    # two zonotopes on one line arrangement in general position (the class-pair case): the points and the
+    # faces come from one walk along the lines, with no Qhull; anything else takes the general route
+    lines = _shared_lines(zonos)
+    walk = _arrangement_walk(*lines) if lines is not None else None
+    blocks = walk["blocks"] if walk is not None else [z.upper_vertices() for z in zonos]
     # Work in the configuration's own units: dividing every lifted point by one positive number maps
     # upper faces to upper faces, so scaling the weights (A, c1, B, c2) -> (aA, a c1, aB, a^2 c2), which
     # scales every lifted point by a^2, gives the same subdivision at any a (every tolerance below is
@@ -433,7 +451,7 @@ def subdivision_from_lifted(zonos: list[LiftedZonotope]) -> DualSubdivision:
     unit = float(max(np.abs(b[:, :2]).max(initial=0.0) for b in blocks))
     if not unit > 0:
         unit = float(max(np.abs(b).max(initial=0.0) for b in blocks)) or 1.0
-    sub = _subdivision_core([b / unit for b in blocks], len(zonos))
+    sub = _subdivision_core([b / unit for b in blocks], len(zonos), walk, unit)
     sub.points = sub.points * unit
     sub.heights = sub.heights * unit
     if sub.planes.size:
@@ -444,12 +462,304 @@ def subdivision_from_lifted(zonos: list[LiftedZonotope]) -> DualSubdivision:
     return sub
 
 
-def _subdivision_core(blocks: list, n_zonotopes: int) -> DualSubdivision:
-    """The subdivision of the union of point blocks (v_c, 3), in units where the exponents are O(1)."""
+
+def _shared_lines(zonos: list) -> Any:
+    """(rows (p, 3), W (K, p) >= 0, shifts (K, 3)) when lifted zonotope k is shift_k + sum_l [0, 1] W_kl rows_l.
+
+    That is the pair / common construction (every zonotope is built on the same neuron rows (A_l, c1_l)); the
+    arrangement path below needs it. None for anything else (the caller then uses Qhull).
+    """
+    G = [np.asarray(z.generators, dtype=np.float64) for z in zonos]
+    if any(g.shape != G[0].shape for g in G):
+        return None
+    rows = np.sum(G, axis=0)
+    nn = np.einsum("ij,ij->i", rows, rows)
+    ok = nn > 0
+    W = np.zeros((len(G), len(rows)))
+    for k, g in enumerate(G):
+        W[k, ok] = np.einsum("ij,ij->i", g[ok], rows[ok]) / nn[ok]
+    gmax = max(float(np.abs(g).max(initial=0.0)) for g in G)
+    resid = max(float(np.abs(g - W[k][:, None] * rows).max(initial=0.0)) for k, g in enumerate(G))
+    if resid > 1e-12 * gmax or (W < 0).any():
+        return None
+    return rows, W, np.array([np.asarray(z.shift, dtype=np.float64) for z in zonos])
+
+
+def _arrangement_walk(rows: np.ndarray, W: np.ndarray, shifts: np.ndarray) -> Any:
+    """Upper vertices of P1, P2 and the upper faces of conv(P1 u P2), read off one line arrangement.
+
+    P_k = shift_k + sum_l [0, 1] W_kl rows_l (two lifted zonotopes on the same neuron rows), f_k its support
+    function in direction (x, 1) and R = max(f1, f2). With the lines {rows_l . (x, 1) = 0} in general position
+    (no three through a point, no coincident or nearly parallel lines) and no tie f1 = f2 at a vertex of the
+    arrangement:
+
+    * the upper vertices of P_k are P_k's maximisers on the cells of its own lines' arrangement, four around
+      each of its vertices (what ``_upper_vertices_by_arrangement`` enumerates);
+    * an upper face of conv(P1 u P2) is dual to a vertex x_F of T(R), and those are exactly
+      (a) the arrangement vertices x = l_I n l_J where the winning f_k bends along both lines (W_kI, W_kJ > 0):
+          the face is the parallelogram of P_k's four maximisers around x;
+      (b) the points of a line l where f1 - f2 (affine on each edge of the arrangement and on the two end
+          rays) changes sign: the face is conv(P1's and P2's maximisers there), a trapezoid or a triangle.
+      Its plane is h = <-x_F, e> + R(x_F).
+
+    The maximisers are found by walking along each line (crossing a vertex flips one other line's sign), so
+    the cost is O(p^2 log p) with no (vertices x lines) table. Each cell of P_k's arrangement is named by an
+    exact 64-bit key, the XOR of random per-line keys over its positive lines, so a face's corners are found
+    among the points without any geometric search. Returns None when the configuration is degenerate or
+    outside this construction (the caller then uses the general Qhull path); else a dict with ``blocks``
+    (list of (n_k, 3) upper vertices), ``keys`` (list of their sorted keys), and the faces: ``corner_k``,
+    ``corner_key``, ``corner_pts`` ((F, 4) each; a triangle repeats one corner), ``x`` (F, 2), ``b`` (F,)
+    and ``tri`` (F,) bool.
+    """
+    K, p = W.shape
+    if K != 2:
+        return None
+    live = np.linalg.norm(rows[:, :2], axis=1) > 0
+    vert = ~live & (rows[:, 2] != 0)
+    # vertical generators (A_l = 0): a constant max(0, w c_l) on every point's height
+    base = shifts + (W[:, vert] * (rows[vert, 2] > 0)) @ rows[vert]
+    keep = live & (W.sum(axis=0) > 0)
+    L = rows[keep]
+    w = W[:, keep]
+    m = len(L)
+    on = w > 0  # (2, m): the lines each zonotope bends along
+    if m > 400 or (on.sum(axis=1) < 3).any():
+        return None
+    lam = np.linalg.norm(L[:, :2], axis=1)
+    n = L[:, :2] / lam[:, None]
+    b = L[:, 2] / lam
+    G = w[:, :, None] * L[None]  # (2, m, 3) generators of P1, P2
+    U = np.column_stack([-n[:, 1], n[:, 0]])  # direction of each line
+    Nu = n @ U.T  # Nu[l', l] = n_l' . u_l = det(n_l, n_l')
+    I, J = np.triu_indices(m, 1)
+    det = Nu[J, I]
+    par = np.abs(det) <= 1e-9
+    if (par & (np.abs(det) > 1e-14)).any():
+        return None  # nearly parallel: a vertex so far away that the point enumeration treats it as absent
+    if par.any():
+        s = np.sign(np.einsum("ij,ij->i", n[I[par]], n[J[par]]))
+        if (np.abs(b[I[par]] - s * b[J[par]]) <= 1e-9 * (1.0 + np.abs(b[I[par]]))).any():
+            return None  # coincident lines
+    I, J, det = I[~par], J[~par], det[~par]
+    for k in range(2):
+        if not (on[k, I] & on[k, J]).any():
+            return None  # all of one zonotope's lines parallel
+    P = len(I)
+    X = np.column_stack([(-b[I] * n[J, 1] + b[J] * n[I, 1]) / det, (-n[I, 0] * b[J] + n[J, 0] * b[I]) / det])
+    # ---- the vertices along each line, in order
+    inc_line = np.concatenate([I, J])
+    inc_o = np.concatenate([J, I])  # the other line through the vertex
+    inc_v = np.concatenate([np.arange(P), np.arange(P)])
+    inc_t = np.einsum("ij,ij->i", X[inc_v], U[inc_line])
+    o = np.lexsort((inc_t, inc_line))
+    ln, oo, vv, tt = inc_line[o], inc_o[o], inc_v[o], inc_t[o]
+    cnt = np.bincount(ln, minlength=m)
+    if (cnt == 0).any():
+        return None
+    first = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+    col = np.arange(len(ln)) - first[ln]
+    same = ln[1:] == ln[:-1]
+    vscale = 1.0 + np.abs(X).max(axis=1)[vv]  # relative to the vertices' own size, as in the point enumeration
+    if (np.abs(np.diff(tt)) <= 1e-9 * np.maximum(vscale[1:], vscale[:-1]))[same].any():
+        return None  # three or more lines through one point
+    # ---- P_k's maximiser along each line: at t = -inf every other line l' is positive iff it decreases along
+    # u_l (or, parallel, iff it is positive on l); passing a vertex flips the other line
+    x0 = -b[:, None] * n
+    par_m = np.abs(Nu) <= 1e-9
+    S0 = np.where(par_m.T, (x0 @ n.T + b) > 0, Nu.T < 0)  # S0[l, l'] = sign of l' at t = -inf on l
+    np.fill_diagonal(S0, False)
+    zkey = np.random.default_rng(20240607).integers(1, 2**63, size=m, dtype=np.int64).view(np.uint64)
+    zk = np.where(on, zkey[None], np.uint64(0))  # (2, m)
+    GG = np.concatenate([G[0], G[1]], axis=1)  # (m, 6)
+    Q0 = S0.astype(np.float64) @ GG + np.concatenate([base[0], base[1]])  # (m, 6) at t = -inf on each line
+    H0 = [np.bitwise_xor.reduce(np.where(S0, zk[k][None], np.uint64(0)), axis=1) for k in range(2)]
+    up = Nu[oo, ln] > 0  # the other line becomes positive as t grows
+    step = np.where(up[:, None], GG[oo], -GG[oo])
+    # prefix sums along each line in a padded (m, max count) table: no round-off carried between lines
+    width = int(cnt.max())
+    tab = np.zeros((m, width, 6))
+    tab[ln, col] = step
+    incl = np.cumsum(tab, axis=1)[ln, col] + Q0[ln]  # after passing the vertex
+    at = incl - step - np.where(up, 0.0, 1.0)[:, None] * GG[oo]  # at the vertex, negative side of both lines
+    Hincl, Hat = [], []
+    for k in range(2):
+        ht = np.zeros((m, width), dtype=np.uint64)
+        ht[ln, col] = zk[k][oo]
+        hi = np.bitwise_xor.accumulate(ht, axis=1)[ln, col] ^ H0[k][ln]
+        Hincl.append(hi)
+        Hat.append(hi ^ np.where(up, zk[k][oo], np.uint64(0)))
+    # per vertex (read on its line I)
+    fromI = o < P
+    Qv = np.empty((P, 6))
+    Qv[vv[fromI]] = at[fromI]
+    Hv = [np.empty(P, dtype=np.uint64) for _ in range(2)]
+    for k in range(2):
+        Hv[k][vv[fromI]] = Hat[k][fromI]
+    Qv = Qv.reshape(P, 2, 3)
+    X1 = np.column_stack([X, np.ones(P)])
+    f = np.einsum("pkc,pc->pk", Qv, X1)
+    # round-off scale of f1 - f2: every term of both sums at full size
+    gabs = np.abs(GG).sum(axis=0).reshape(2, 3).sum(axis=0) + np.abs(base).sum(axis=0)
+    mag = np.abs(X1) @ gabs
+    D = f[:, 0] - f[:, 1]
+    if (np.abs(D) <= 1e-9 * mag).any():
+        return None  # f1 = f2 at a vertex of the arrangement: a tie region or a degenerate face
+    # ---- upper vertices of each P_k: its four maximisers around each of its own vertices, one per cell
+    blocks, keys = [], []
+    for k in range(2):
+        vk = np.flatnonzero(on[k, I] & on[k, J])
+        q, h0 = Qv[vk, k], Hv[k][vk]
+        gI, gJ = G[k, I[vk]], G[k, J[vk]]
+        zI, zJ = zk[k][I[vk]], zk[k][J[vk]]
+        pts = np.concatenate([q, q + gI, q + gJ, q + gI + gJ])
+        kk = np.concatenate([h0, h0 ^ zI, h0 ^ zJ, h0 ^ zI ^ zJ])
+        uk, first_idx = np.unique(kk, return_index=True)
+        blocks.append(pts[first_idx])
+        keys.append(uk)
+    # ---- faces (a): arrangement vertices where the winner bends along both lines
+    k = np.where(D > 0, 0, 1)
+    va = np.flatnonzero(on[k, I] & on[k, J])
+    ka = k[va]
+    q0 = Qv[va, ka]
+    h0 = np.where(ka == 0, Hv[0][va], Hv[1][va])
+    gI, gJ = G[ka, I[va]], G[ka, J[va]]
+    zI, zJ = zk[ka, I[va]], zk[ka, J[va]]
+    ccw = (gI[:, 0] * gJ[:, 1] - gI[:, 1] * gJ[:, 0]) > 0
+    g1, g2 = np.where(ccw[:, None], gI, gJ), np.where(ccw[:, None], gJ, gI)
+    z1, z2 = np.where(ccw, zI, zJ), np.where(ccw, zJ, zI)
+    a_pts = np.stack([q0, q0 + g1, q0 + g1 + g2, q0 + g2], axis=1)
+    a_key = np.stack([h0, h0 ^ z1, h0 ^ z1 ^ z2, h0 ^ z2], axis=1)
+    a_k = np.repeat(ka[:, None], 4, axis=1)
+    a_b = f[va, ka]
+    # ---- faces (b): sign changes of f1 - f2 along each line, between consecutive vertices and on the end
+    # rays, where f1 - f2 = D(end vertex) + t * slope, slope = (base1 - base2) . u + sum of the lines that
+    # increase along the ray
+    dwl = lam * (w[0] - w[1])
+    dbase = base[0, :2] - base[1, :2]
+    smag = (np.abs(Nu) * (lam * (w[0] + w[1]))[:, None]).sum(axis=0) + np.abs(U) @ np.abs(dbase)
+    slope_p = np.where(Nu > 0, Nu, 0.0).T @ dwl + U @ dbase
+    slope_m = np.where(Nu < 0, -Nu, 0.0).T @ dwl - U @ dbase
+    if (np.abs(slope_p) <= 1e-9 * smag).any() or (np.abs(slope_m) <= 1e-9 * smag).any():
+        return None  # f1 - f2 (nearly) constant along a ray: a crossing at infinity
+    last = first + cnt - 1
+    Dv = D[vv]
+    inner = np.flatnonzero(same & (Dv[:-1] * Dv[1:] < 0))  # edge from incidence r to r + 1
+    rp = last[Dv[last] * slope_p < 0]
+    rm = first[Dv[first] * slope_m < 0]
+    # the maximisers on the negative side of l: after passing incidence r (edges, + ray), or at t = -inf
+    e_line = np.concatenate([ln[inner], ln[rp], ln[rm]])
+    Qe = np.concatenate([incl[inner], incl[rp], Q0[ln[rm]]]).reshape(-1, 2, 3)
+    He = [np.concatenate([Hincl[k][inner], Hincl[k][rp], H0[k][ln[rm]]]) for k in range(2)]
+    Q1, Q2 = Qe[:, 0], Qe[:, 1]
+    dQ = Q1 - Q2
+    # the crossing: n_l . x = -b_l and dQ . (x, 1) = 0
+    a11, a12, a21, a22 = n[e_line, 0], n[e_line, 1], dQ[:, 0], dQ[:, 1]
+    dd = a11 * a22 - a12 * a21
+    if (np.abs(dd) <= 1e-12 * (np.abs(a21) + np.abs(a22))).any():
+        return None
+    r1, r2 = -b[e_line], -dQ[:, 2]
+    xs = np.column_stack([(r1 * a22 - a12 * r2) / dd, (a11 * r2 - a21 * r1) / dd])
+    xb = 0.5 * (((Q1[:, :2] + Q2[:, :2]) * xs).sum(axis=1) + Q1[:, 2] + Q2[:, 2])
+    g1l, g2l = G[0, e_line], G[1, e_line]
+    # Q1, Q1 + g1, Q2 + g2, Q2 (g1, g2 both along the line's row): counter-clockwise when Q2 lies to the left
+    cr = -L[e_line, 0] * dQ[:, 1] + L[e_line, 1] * dQ[:, 0]
+    if (np.abs(cr) <= 1e-12 * lam[e_line] * np.abs(dQ[:, :2]).sum(axis=1)).any():
+        return None
+    b_pts = np.stack([Q1, Q1 + g1l, Q2 + g2l, Q2], axis=1)
+    b_key = np.stack([He[0], He[0] ^ zk[0, e_line], He[1] ^ zk[1, e_line], He[1]], axis=1)
+    b_k = np.tile(np.array([0, 0, 1, 1]), (len(e_line), 1))
+    rev = cr <= 0
+    b_pts[rev], b_key[rev], b_k[rev] = b_pts[rev, ::-1], b_key[rev, ::-1], b_k[rev, ::-1]
+    return dict(blocks=blocks, keys=keys,
+                corner_k=np.concatenate([a_k, b_k]), corner_key=np.concatenate([a_key, b_key]),
+                corner_pts=np.concatenate([a_pts, b_pts]), x=np.concatenate([X[va], xs]),
+                b=np.concatenate([a_b, xb]), tri=np.concatenate([np.zeros(len(va), bool), ~(on[0, e_line] & on[1, e_line])]))
+
+
+def _faces_to_subdivision(sub: "DualSubdivision", walk: dict, rowmap: np.ndarray, unit: float) -> bool:
+    """Fill ``sub`` (points, heights, tags already set, in units) with ``_arrangement_walk``'s faces.
+
+    ``rowmap`` maps each row of the concatenated blocks to its point. False when the faces do not check out
+    (a corner that is not one of the points, a repeated corner, an edge in three faces, an Euler
+    characteristic other than a disc's or a total area other than the Newton polygon's): the caller then
+    uses Qhull.
+    """
     from scipy.spatial import ConvexHull
 
-    pts3, tags = _dedupe_tagged(blocks)
-    pts3, tags = _keep_highest(pts3, tags)
+    P, h = sub.points, sub.heights
+    keys = walk["keys"]
+    offsets = np.cumsum([0] + [len(kk) for kk in keys[:-1]])
+    ck, ckey = walk["corner_k"].reshape(-1), walk["corner_key"].reshape(-1)
+    row = np.empty(len(ck), dtype=np.int64)
+    for k, kk in enumerate(keys):
+        sel = ck == k
+        pos = np.minimum(np.searchsorted(kk, ckey[sel]), len(kk) - 1)
+        if (kk[pos] != ckey[sel]).any():
+            return False
+        row[sel] = offsets[k] + pos
+    idx = rowmap[row]
+    # the corners are the points themselves (same cells, another summation order): equal up to round-off
+    C = walk["corner_pts"].reshape(-1, 3) / unit
+    if len(C) == 0 or np.abs(P[idx] - C[:, :2]).max() > 1e-9 * (1.0 + np.abs(P).max()) \
+            or np.abs(h[idx] - C[:, 2]).max() > 1e-9 * (1.0 + np.abs(h).max()):
+        return False
+    idx = idx.reshape(-1, 4)
+    tri = walk["tri"]
+    # a face where one zonotope is flat along the line is a triangle: its two equal corners are adjacent
+    tr = idx[tri]
+    dup = tr == np.roll(tr, -1, axis=1)
+    if (dup.sum(axis=1) != 1).any():
+        return False
+    tris = tr[~np.roll(dup, 1, axis=1)].reshape(-1, 3)
+    q4 = idx[~tri]
+    s4 = np.sort(q4, axis=1)
+    if (s4[:, 1:] == s4[:, :-1]).any():
+        return False
+    x, bb = walk["x"], walk["b"] / unit
+    planes = np.concatenate([np.column_stack([-x[~tri], bb[~tri]]), np.column_stack([-x[tri], bb[tri]])])
+    n_cells = len(q4) + len(tris)
+    # edges (consecutive corners) and the faces on each side
+    ea = np.concatenate([q4.reshape(-1), tris.reshape(-1)])
+    eb = np.concatenate([np.roll(q4, -1, axis=1).reshape(-1), np.roll(tris, -1, axis=1).reshape(-1)])
+    cg = np.concatenate([np.repeat(np.arange(len(q4)), 4), np.repeat(len(q4) + np.arange(len(tris)), 3)])
+    nP = np.int64(len(P))
+    ekey = np.minimum(ea, eb).astype(np.int64) * nP + np.maximum(ea, eb)
+    uk, inv, ecount = np.unique(ekey, return_inverse=True, return_counts=True)
+    if ecount.max() > 2:
+        return False
+    upper = np.unique(ea)
+    if len(upper) - len(uk) + n_cells != 1:
+        return False  # the faces do not tile a disc
+    # the faces' areas add up to the Newton polygon's (nothing missing at its boundary)
+    ref = P[ea[np.r_[0, np.cumsum(np.bincount(cg))[:-1]]]][cg]  # each face's first corner: no cancellation
+    xa, ya = (P[ea] - ref).T
+    xb, yb = (P[eb] - ref).T
+    area = 0.5 * np.bincount(cg, xa * yb - xb * ya, minlength=n_cells)
+    if (area <= 0).any() or abs(area.sum() - ConvexHull(P).volume) > 1e-8 * area.sum():
+        return False
+    oi = np.argsort(inv, kind="stable")
+    firsts = np.concatenate([[0], np.cumsum(ecount)[:-1]])
+    c1 = cg[oi[firsts]]
+    c2 = np.where(ecount >= 2, cg[oi[np.minimum(firsts + 1, len(oi) - 1)]], -1)
+    sub.cells = list(q4) + list(tris)
+    sub._cell_centroids = np.concatenate([P[q4].mean(axis=1), P[tris].mean(axis=1)])
+    sub.planes = planes
+    sub.upper = upper
+    sub.edges = np.column_stack([uk // nP, uk % nP])
+    sub.edge_cells = np.column_stack([c1, c2])
+    return True
+
+
+def _subdivision_core(blocks: list, n_zonotopes: int, walk: Any = None, unit: float = 1.0) -> DualSubdivision:
+    """The subdivision of the union of point blocks (v_c, 3), in units where the exponents are O(1).
+
+    ``walk`` (``_arrangement_walk``'s answer, whose blocks divided by ``unit`` are ``blocks``) supplies the
+    upper faces directly; without it, or when its faces do not check out, Qhull over all the points.
+    """
+    from scipy.spatial import ConvexHull
+
+    pts3, tags, map1 = _dedupe_tagged(blocks, return_map=True)
+    pts3, tags, map2 = _keep_highest(pts3, tags, return_map=True)
     P, h = pts3[:, :2], pts3[:, 2]
     sub = DualSubdivision(points=P, heights=h, tags=tags, n_zonotopes=n_zonotopes)
     scale = 1.0 + np.abs(P).max()
@@ -479,6 +789,8 @@ def _subdivision_core(blocks: list, n_zonotopes: int) -> DualSubdivision:
     sigma = float(np.abs(resid).max())
     flat = sigma <= 1e-12 * (scale + hscale)
     hull = None
+    if not flat and walk is not None and _faces_to_subdivision(sub, walk, map2[map1], unit):
+        return sub
     if not flat:
         from scipy.spatial import QhullError
 
