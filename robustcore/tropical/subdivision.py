@@ -16,6 +16,13 @@ Duality (2-D input): an upper face F with height function h(e) = <a_F, e> + b_F 
 vertex x_F = -a_F of T(R); an interior edge shared by faces F, F' is dual to the segment
 [x_F, x_F']; a boundary edge of face F is dual to the ray from x_F along the edge's outward
 normal; an upper vertex is dual to a linear region of R.
+
+Construction: for a class pair whose neuron lines are in general position (the usual trained or random net)
+both the points and the upper faces are read off the neuron-line arrangement in one walk along the lines
+(``_arrangement_walk``: parallelograms at arrangement vertices, trapezoids where f1 - f2 changes sign along a
+line), O(p^2 log p) with no convex hull; anything degenerate (concurrent or coincident lines, ties, flat or
+lower-dimensional cases, k > 2 zonotopes) goes through Qhull over the upper vertices. The tests compare the
+two against Qhull over every vertex of the lifted zonotopes.
 """
 
 from __future__ import annotations
@@ -880,8 +887,9 @@ def _subdivision_core(blocks: list, n_zonotopes: int, walk: Any = None, unit: fl
 def dual_subdivision(net: Any, i: int = 0, j: int = 1, mode: str = "pair") -> DualSubdivision:
     """delta(R) for a 2-D-input net: class pair (i, j) (mode "pair") or all k classes ("common").
 
-    See the module docstring for the duality with T(R) and the linear regions of R. Limited to
-    p <= 300 hidden units (the lifted zonotopes' face enumeration is O(p^3)).
+    See the module docstring for the duality with T(R) and the linear regions of R, and for the two
+    constructions (line-arrangement walk, Qhull). Meant for p <= 300 hidden units (the Qhull route's face
+    enumeration of degenerate nets is O(p^3)).
     """
     from ._checks import check_net
 

@@ -56,6 +56,17 @@ def _integer(rng: np.random.Generator, p: int) -> ShallowReluNet:
                           rng.integers(-2, 3, size=(2, p)).astype(float), np.array([0.5, -0.5]))
 
 
+def _scaled(rng: np.random.Generator, p: int) -> ShallowReluNet:
+    """(A, c1, B, c2) -> (aA, a c1, aB, a^2 c2) with a = 1e-4: every tolerance must be relative."""
+    net, a = _gauss(rng, p), 1e-4
+    return ShallowReluNet(a * net.A, a * net.c1, a * net.B, a * a * net.c2)
+
+
+def _three_classes(rng: np.random.Generator, p: int) -> ShallowReluNet:
+    """A 3-class net; the pair is classes 0 and 1."""
+    return random_net(rng, p, k=3)
+
+
 CASES = [("gauss", _gauss, 6, None)] + [("gauss", _gauss, p, True) for p in (12, 40, 64, 128, 256)] + [
     ("parallel", _parallel, 30, True),
     ("parallel", _parallel, 90, True),
@@ -63,6 +74,8 @@ CASES = [("gauss", _gauss, 6, None)] + [("gauss", _gauss, p, True) for p in (12,
     ("zero rows", _zero_rows, 100, True),
     ("duplicated", _duplicated, 30, False),
     ("integer", _integer, 10, None),
+    ("scaled", _scaled, 64, True),
+    ("three classes", _three_classes, 50, True),
 ]
 
 
