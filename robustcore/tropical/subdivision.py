@@ -620,7 +620,11 @@ def _arrangement_walk(rows: np.ndarray, W: np.ndarray, shifts: np.ndarray) -> An
         zI, zJ = zk[k][I[vk]], zk[k][J[vk]]
         pts = np.concatenate([q, q + gI, q + gJ, q + gI + gJ])
         kk = np.concatenate([h0, h0 ^ zI, h0 ^ zJ, h0 ^ zI ^ zJ])
-        uk, first_idx = np.unique(kk, return_index=True)
+        uk, first_idx, inv = np.unique(kk, return_index=True, return_inverse=True)
+        # one key, one cell: the same point from every vertex of the cell (a key collision, ~2^-63 per
+        # pair, would show here)
+        if np.abs(pts - pts[first_idx][inv]).max() > 1e-9 * (1.0 + np.abs(pts).max()):
+            return None
         blocks.append(pts[first_idx])
         keys.append(uk)
     # ---- faces (a): arrangement vertices where the winner bends along both lines
