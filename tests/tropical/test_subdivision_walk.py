@@ -174,3 +174,14 @@ def test_region_dual_vertices_still_attain_R_at_p_256() -> None:
     d = logit[:, 0] - logit[:, 1]
     side = np.where(np.abs(d) <= 1e-9 * (1.0 + np.abs(logit).max()), 0, np.sign(d))
     assert np.array_equal(side[side != 0], geo.region_side[pick][side != 0])
+    # the public region_dual_points (blocked matmul) against the formula z = s + sum_l sigma_l w_l A_l, row by row
+    from robustcore.tropical import region_dual_points
+
+    S = geo.regions.patterns[pick[:20]]
+    P1, P2 = region_dual_points(net, S)
+    w1, w2 = net.pair_weights(0, 1)
+    s = net.common_shift([0, 1])
+    for r, sig in enumerate(S):
+        for P, w, c in ((P1, w1, net.c2[0]), (P2, w2, net.c2[1])):
+            ref = np.append(s, c) + sum(w[l] * np.append(net.A[l], net.c1[l]) for l in np.flatnonzero(sig))
+            assert np.allclose(P[r], ref, rtol=1e-12, atol=1e-12)
