@@ -12,8 +12,8 @@ Prints
 4. the linear regions at p = 256 (planar-graph arrangement, O(p^2 log p)) against the polygon-splitting
    construction (O(p^3)), the dual subdivision and pair_geometry at p = 256 (target < 0.5 s). With
    delta(R) read off the line arrangement instead of Qhull over ~37k lifted points: dual subdivision
-   0.12 s (was 0.40-0.49 s), pair_geometry 0.34 s (was 0.68 s), one BLAS thread, the two versions run
-   back to back on the shared 2-core machine at load average ~1.9.
+   0.12-0.14 s (was 0.35-0.49 s), pair_geometry 0.34-0.38 s (was 0.64-0.74 s), one BLAS thread, the two
+   versions run back to back (4 pairs of runs) on the shared 2-core machine at load average 1.9-2.3.
 
 Usage: ``python benchmarks/tropical.py [--p 64] [--repeats 7] [--threads 1]`` (``--threads`` caps numpy's BLAS
 pool through threadpoolctl).
