@@ -11,8 +11,12 @@ Prints
 
 3. (``--page``) the batch-size page's script time in AppTest: cold, then warm reruns after everyday
    interactions (target < 1 s each; the browser adds drawing time, see ``benchmarks/pages.py``).
+4. (``--sweep``, also printed first by a full run) the page's cost-over-tau sweep, ``cost_sweep``
+   for both step rules (3 seeds, 10 batch sizes, 5 passes) on the page's default problems, and
+   the microseconds per iteration of the generic SGD loop (``sgd._run``: fixed tau = 1, bound
+   schedule, the sweep's "bound" half) next to the lean fixed-step loop (``_run_fixed``).
 
-Usage: ``python benchmarks/batchsize.py [--seeds 3] [--quick] [--page]``.
+Usage: ``python benchmarks/batchsize.py [--seeds 3] [--quick] [--page] [--sweep]``.
 """
 from __future__ import annotations
 
@@ -32,6 +36,8 @@ from robustcore.batchsize import (  # noqa: E402
     RULE_NAMES,
     adaptive_sgd,
     compare_methods,
+    cost_sweep,
+    logistic_problem,
     optimal_batch_size,
     ridge_problem,
     sgd,
@@ -100,6 +106,39 @@ def passes_table(name, p, rel, seeds, grid_size):
         print(f"  {lab:<{w}}  {v:10.4f}                     {v / costs[best_t]:8.2f}")
 
 
+def _best(fn, repeats):
+    """Fastest of ``repeats`` wall times of ``fn()`` (the machine is shared: the minimum is the
+    least disturbed run)."""
+    out = math.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        out = min(out, time.perf_counter() - t)
+    return out
+
+
+def sweep_timing(repeats: int = 5) -> None:
+    """Print the page's cost sweep time (both step rules) and the generic loop's us/iteration."""
+    print(f"\n== cost_sweep as the page calls it (3 seeds x 10 tau, 5 passes, rel eps 1e-2; "
+          f"best of {repeats}; load average {os.getloadavg()[0]:.2f})")
+    for name, p in (("synthetic ridge (page default)",
+                     ridge_problem(n=1000, d=20, lam=1e-3, noise=0.3, rows="unit", seed=0)),
+                    ("synthetic logistic (the 'Problem' change)",
+                     logistic_problem(n=1000, d=20, lam=1e-3, rows="unit", seed=0))):
+        t = {sch: _best(lambda sch=sch: cost_sweep(p, 1e-2, None, (0, 1, 2), sch, "nice", 1, 5),
+                        repeats) for sch in ("constant", "bound")}
+        # generic loop: the sweep's bound runs at tau = 1, to the end of a 5-pass budget
+        run = lambda: adaptive_sgd(p, 1e-2, estimator="oracle", schedule="bound",  # noqa: E731
+                                   fixed_tau=1, epochs=5, seed=0, snapshots=1)
+        k = run().tau.size
+        us = _best(run, repeats) / k * 1e6
+        fixed = lambda: sgd(p, 1, 1e-2, epochs=5, seed=0, snapshots=1)  # noqa: E731
+        us_fixed = _best(fixed, repeats) / fixed().tau.size * 1e6
+        print(f"  {name}: cost_sweep constant {t['constant']:.3f} s + bound {t['bound']:.3f} s "
+              f"= {t['constant'] + t['bound']:.3f} s; generic loop _run {us:.1f} us/iteration, "
+              f"_run_fixed {us_fixed:.1f} us/iteration (tau = 1, {k} iterations)")
+
+
 def page_timing():
     from streamlit.testing.v1 import AppTest
 
@@ -131,10 +170,14 @@ def main():
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="skip the tables")
     ap.add_argument("--page", action="store_true", help="only the page timings")
+    ap.add_argument("--sweep", action="store_true", help="only the cost-sweep timing")
     a = ap.parse_args()
     print(f"(CPU count {os.cpu_count()}; timings on a shared machine are noisy)")
     if a.page:
         page_timing()
+        return
+    sweep_timing()
+    if a.sweep:
         return
     timing()
     if a.quick:

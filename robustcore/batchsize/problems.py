@@ -39,7 +39,29 @@ MAX_ENTRIES = 20_000_000
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    # Numerically stable logistic function (no overflow for large |z|).
+    # Numerically stable logistic function (no overflow for large |z|): 1/(1 + exp(-z)) where
+    # z >= 0 and exp(z)/(1 + exp(z)) elsewhere, elementwise (the SGD loops call this on every
+    # batch, so the cheapest form of these exact operations is picked below).
+    if z.ndim and z.flags.c_contiguous:
+        # Contiguous like the masked copies of the general case below, so elementwise the same
+        # operands and the same values.
+        if z.size == 1:  # a batch of one: test the sign without a mask
+            allpos = z[0] >= 0  # (NaN: False, as z >= 0 gives)
+            nonepos = not allpos
+        else:
+            pos = z >= 0
+            npos = np.count_nonzero(pos)
+            allpos, nonepos = npos == pos.size, npos == 0
+        if allpos:
+            return 1.0 / (1.0 + np.exp(-z))
+        if nonepos:
+            ez = np.exp(z)
+            return ez / (1.0 + ez)
+        # Both signs: one exp of -z where z >= 0 and of z elsewhere (NaN included, as below;
+        # at most 1, so neither formula overflows); both formulas on every element, then select.
+        e = np.exp(np.where(pos, -z, z))
+        d = 1.0 + e
+        return np.where(pos, 1.0 / d, e / d)
     out = np.empty_like(z)
     pos = z >= 0
     out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
@@ -151,8 +173,8 @@ class FiniteSumProblem:
         """``phi_i'(z_i)`` for the examples ``idx``; z has the same length as ``b[idx]``."""
         if self.kind == "ridge":
             return z - self.b[idx]
-        y = self.b[idx]
-        return -y * _sigmoid(-y * z)
+        ny = -self.b[idx]  # -y once: the same values as negating twice
+        return ny * _sigmoid(ny * z)
 
     def f(self, x: np.ndarray) -> float:
         """Objective value ``f(x)`` (scalar)."""

@@ -133,49 +133,170 @@ def tau_bracket(problem: FiniteSumProblem, x: np.ndarray, eps: float, sampling: 
     return _bracket(problem, hx, fgap, eps, sampling, nodes)
 
 
-def _bracket(problem, hx, fgap, eps, sampling, nodes):
+def _bracket_rule(problem, sampling, nodes) -> TauStarRule:
+    """The problem's tau* rule for this sampling (L_max per shard for "distributed"), the one
+    both the bracket and the adaptive runs use; built once per (sampling, nodes) and kept on the
+    problem, like ``shard_stats`` (its constants never change after construction)."""
+    cache = problem.__dict__.setdefault("_tau_rules", {})
+    key = (sampling, nodes)
+    if key not in cache:
+        if sampling == "distributed":
+            # h(x) brackets h(x*); each shard's within-variance s_j^2 is at most its own second
+            # moment, whose mean is h, so using h for every shard keeps tau_hi an upper end; the
+            # lower end uses s_j^2 >= 0 only through h_lo (a heuristic lower end for this
+            # sampling).
+            lmax = problem.shard_stats(nodes)[1]
+        else:
+            lmax = problem.L_max
+        cache[key] = TauStarRule(problem.n, problem.L, lmax, problem.mu, sampling, nodes)
+    return cache[key]
+
+
+def _bracket(problem, hx, fgap, eps, sampling, nodes, rule: TauStarRule | None = None):
+    # ``rule`` (from _bracket_rule) lets _finish build the rule once for all its snapshots
     r = math.sqrt(max(2.0 * problem.L_max * fgap, 0.0))
     h_lo, h_hi = max(math.sqrt(hx) - r, 0.0) ** 2, (math.sqrt(hx) + r) ** 2
-    if sampling == "distributed":
-        # h(x) brackets h(x*); each shard's within-variance s_j^2 is at most its own second
-        # moment, whose mean is h, so using h for every shard keeps tau_hi an upper end; the
-        # lower end uses s_j^2 >= 0 only through h_lo (a heuristic lower end for this sampling).
-        lmax = problem.shard_stats(nodes)[1]
-    else:
-        lmax = problem.L_max
-    rule = TauStarRule(problem.n, problem.L, lmax, problem.mu, sampling, nodes)
+    if rule is None:
+        rule = _bracket_rule(problem, sampling, nodes)
     return rule(h_lo, eps), rule(h_hi, eps), h_lo, h_hi
 
 
-class _Sampler:
-    """Draws index sets for the samplings of ``smoothness.SAMPLINGS``."""
+#: Largest fixed batch drawn in blocks by _Sampler (the vectorised Floyd step costs O(tau^2)
+#: per draw; above this a per-iteration ``rng.choice`` is cheaper).
+_BLOCK_MAX_TAU = 48
+#: Index sets drawn per block (B * tau indices; fewer when the run's budget allows fewer).
+_BLOCK_INDICES = 4096
 
-    def __init__(self, n: int, sampling: str, nodes: int, rng: np.random.Generator):
+
+def _nice_block(rng: np.random.Generator, n: int, tau: int, B: int) -> np.ndarray:
+    """``np.stack([rng.choice(n, tau, replace=False) for _ in range(B)])``, drawn with one call.
+
+    Reproduces numpy's Floyd branch of ``Generator.choice`` (used when ``n <= 10000`` or
+    ``tau <= n // 50``): per draw, tau bounded integers ``U[0, j]`` for ``j = n - tau .. n - 1``
+    (a value already taken is replaced by j), then a Fisher-Yates shuffle with ``U[0, i]`` for
+    ``i = tau - 1 .. 1``. ``Generator.integers`` with an array of upper bounds makes the same
+    bounded draws in the same order, so the generator's stream, and every set, is unchanged;
+    :func:`_block_ok` checks this against ``rng.choice`` before it is relied on.
+    """
+    w = 2 * tau - 1
+    highs = np.empty(w, dtype=np.int64)
+    highs[:tau] = np.arange(n - tau, n)
+    highs[tau:] = np.arange(tau - 1, 0, -1)
+    V = rng.integers(0, np.tile(highs, B), endpoint=True).reshape(B, w)
+    F = V[:, :tau].copy()
+    W = V[:, tau:]
+    for c in range(1, tau):  # Floyd: a repeat of an earlier pick becomes j = n - tau + c
+        dup = (F[:, :c] == F[:, c:c + 1]).any(axis=1)
+        if dup.any():
+            F[dup, c] = n - tau + c
+    rows = np.arange(B)
+    for t, i in enumerate(range(tau - 1, 0, -1)):  # the shuffle, one swap per position
+        jj = W[:, t]
+        tmp = F[rows, jj]
+        F[rows, jj] = F[:, i]
+        F[:, i] = tmp
+    return F
+
+
+_BLOCK_OK: list[bool] = []
+
+
+def _block_ok() -> bool:
+    """Whether :func:`_nice_block` matches this numpy's ``Generator.choice`` (checked once per
+    process on a few cases, so a numpy that changes its algorithm falls back to ``rng.choice``)."""
+    if not _BLOCK_OK:
+        ok = True
+        for n, tau, seed in ((7, 3, 1), (1000, 1, 2), (1000, 17, 3), (4000, 48, 4),
+                             (2**33 + 1, 5, 5)):
+            g1, g2 = np.random.default_rng(seed), np.random.default_rng(seed)
+            ref = np.stack([g1.choice(n, tau, replace=False) for _ in range(9)])
+            ok = ok and np.array_equal(ref, _nice_block(g2, n, tau, 9)) \
+                and g1.integers(2**62) == g2.integers(2**62)
+        _BLOCK_OK.append(bool(ok))
+    return _BLOCK_OK[0]
+
+
+class _Sampler:
+    """Draws index sets for the samplings of ``smoothness.SAMPLINGS``.
+
+    ``draw(tau)`` (also ``sampler(tau)``) returns the indices of one batch, or None for all n
+    examples. The draw function is chosen once here rather than by name on every call. With
+    ``fixed_tau`` (every call asks for that tau) the tau-nice and with-replacement sets are
+    drawn in blocks of iterations; the generator is consumed in the same order as by one draw
+    per call, so the sets are identical (at most ``max_draws`` sets are drawn ahead; the extra
+    draws of the last block are never used, and the generator is private to the run).
+    """
+
+    def __init__(self, n: int, sampling: str, nodes: int, rng: np.random.Generator,
+                 fixed_tau: int | None = None, max_draws: int | None = None):
         if sampling not in SAMPLINGS:
             raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}.")
         if sampling == "distributed" and (nodes < 1 or n % nodes):
             raise ValueError(f"nodes must be a positive divisor of n = {n}, got {nodes}.")
         self.n, self.sampling, self.nodes, self.rng = n, sampling, nodes, rng
+        self.draw = {"nice": self._nice, "replacement": self._replacement,
+                     "independent": self._independent, "distributed": self._distributed}[sampling]
+        self._block, self._pos = np.empty((0, 0), dtype=np.int64), 0
+        self._fixed, self._max = fixed_tau, max(int(max_draws or 1), 1)
+        if fixed_tau is not None and 1 <= fixed_tau <= _BLOCK_MAX_TAU and (
+                sampling == "replacement"
+                or (sampling == "nice" and fixed_tau < n
+                    and (n <= 10_000 or fixed_tau <= n // 50) and _block_ok())):
+            self.draw = self._next_in_block
 
     def __call__(self, tau: int) -> np.ndarray | None:
+        return self.draw(tau)
+
+    def _nice(self, tau):
+        n = self.n
+        if tau == n:
+            return None  # "every example": the full gradient without copying A
+        if tau == 1:
+            # rng.choice(n, 1, replace=False) is one bounded draw on [0, n - 1], the same as
+            # rng.integers(n), which skips choice's argument handling (about 5 us a call)
+            return np.array([self.rng.integers(n)])
+        return self.rng.choice(n, tau, replace=False)
+
+    def _replacement(self, tau):
+        return self.rng.integers(self.n, size=tau)
+
+    def _independent(self, tau):
         n, rng = self.n, self.rng
-        if self.sampling == "nice":
-            # None means "every example": the full gradient without copying A.
-            return None if tau == n else rng.choice(n, tau, replace=False)
-        if self.sampling == "replacement":
-            return rng.integers(n, size=tau)
-        if self.sampling == "independent":
-            # Given its size the set of an independent uniform sampling is a uniform subset,
-            # so draw |S| ~ Binomial(n, tau/n) and then the subset (O(|S|), not O(n)).
-            m = rng.binomial(n, tau / n)
-            return None if m == n else rng.choice(n, m, replace=False)
-        # distributed: each node draws a (tau/m)-nice batch from its contiguous shard.
+        # Given its size the set of an independent uniform sampling is a uniform subset,
+        # so draw |S| ~ Binomial(n, tau/n) and then the subset (O(|S|), not O(n)).
+        m = rng.binomial(n, tau / n)
+        if m == n:
+            return None
+        if m <= 1:
+            # what rng.choice(n, m, replace=False) returns for m = 0 (no draw) and m = 1 (one
+            # bounded draw, as rng.integers(n)), without its argument handling
+            return np.empty(0, dtype=np.int64) if m == 0 else np.array([rng.integers(n)])
+        return rng.choice(n, m, replace=False)
+
+    def _distributed(self, tau):
+        n, rng = self.n, self.rng
+        # each node draws a (tau/m)-nice batch from its contiguous shard.
         m = self.nodes
         nj, tj = n // m, max(tau // m, 1)
         if tj == nj:
             return None
         return (np.stack([rng.choice(nj, tj, replace=False) for _ in range(m)])
                 + (np.arange(m) * nj)[:, None]).ravel()
+
+    def _next_in_block(self, tau):
+        if tau != self._fixed:
+            raise ValueError(f"this sampler draws batches of {self._fixed}, not {tau}.")
+        if self._pos == self._block.shape[0]:
+            B = min(max(_BLOCK_INDICES // tau, 1), self._max)
+            self._max = max(self._max - B, 1)
+            if self.sampling == "replacement":
+                self._block = self.rng.integers(self.n, size=(B, tau))
+            else:
+                self._block = _nice_block(self.rng, self.n, tau, B)
+            self._pos = 0
+        S = self._block[self._pos]
+        self._pos += 1
+        return S
 
 
 def _check_run(problem, epochs, sampling, nodes, seed=0, snapshots=40, stop_at_target=False,
@@ -208,18 +329,25 @@ def _run(problem: FiniteSumProblem, choose, eps: float, label: str, sampling: st
          epochs: float, seed: int, x0: np.ndarray | None, stop_at_target: bool,
          snapshots: int, estimator: str | None = None, beta: float = 0.99,
          period: int | None = None, h0: float | None = None, grads0: int = 0, tau_star: int = 0,
-         r0_sq: float | None = None, info: dict | None = None) -> Trajectory:
+         r0_sq: float | None = None, info: dict | None = None,
+         fixed_tau: int | None = None) -> Trajectory:
     """Shared SGD loop. ``choose(k, h_hat) -> (tau, gamma, eps_k)`` is called before the batch
     is drawn, so tau_k and gamma_k use past information only; the h estimate is updated after
-    the step from the batch just used ("batch") or from all n examples ("exact")."""
+    the step from the batch just used ("batch") or from all n examples ("exact").
+
+    ``fixed_tau``: choose always returns this tau, so the sampler may draw the index sets in
+    blocks (the same sets). Every floating-point operation is that of the plain loop, in the
+    same order: the speed-ups only remove Python overhead, so the trajectories are bit-identical.
+    """
     A, lam, n = problem.A, problem.lam, problem.n
     rng = np.random.default_rng(seed)
-    draw = _Sampler(n, sampling, nodes, rng)
     x = np.zeros(problem.d) if x0 is None else problem.check_point(x0, "x0").copy()
     xs = problem.x_star
     e = x - xs
     r0 = float(e @ e) if r0_sq is None else r0_sq
     budget = math.floor(epochs * n + 1e-9)
+    draw = _Sampler(n, sampling, nodes, rng, fixed_tau,
+                    None if fixed_tau is None else (budget - grads0) // fixed_tau + 1).draw
     snap_every = budget / max(snapshots, 1)
     taus, batch, gammas, hh, epsk, dist2, grads = [], [], [], [], [], [float(e @ e)], [grads0]
     snap_iter, snap_x = [0], [x.copy()]
@@ -229,36 +357,52 @@ def _run(problem: FiniteSumProblem, choose, eps: float, label: str, sampling: st
     since_exact = 0
     k = 0
     row_sq = problem.row_sq
+    dloss = problem.dloss
+    AT = A.T
+    est_batch, est_exact = estimator == "batch", estimator == "exact"
+    capped = sampling != "independent"
+    # bound methods looked up once (the loop runs up to MAX_GRADIENTS times)
+    ap_tau, ap_batch, ap_gamma, ap_hh, ap_eps = (taus.append, batch.append, gammas.append,
+                                                 hh.append, epsk.append)
+    ap_d2, ap_grads = dist2.append, grads.append
+    isfinite = math.isfinite
     while g_count < budget:
         tau, gamma, eps_k = choose(k, h_hat)
-        if sampling != "independent" and g_count + tau > budget:
+        if capped and g_count + tau > budget:
             break  # the next batch would overshoot the budget: stop within it
         S = draw(tau)
-        if S is not None and g_count + S.size > budget:
-            break  # independent sampling: the realised size is random; never overshoot
         if S is None:
             z = A @ x
-            s = problem.dloss(z)
-            g = (A.T @ s) / tau + (n / tau) * lam * x
+            s = dloss(z)
+            g = AT @ s
+            if tau != 1:  # x / 1 == x exactly: skip the no-op division
+                g = g / tau
+            g = g + (n / tau) * lam * x
             m = n
             idx = slice(None)
         else:
-            AS = A[S]
-            z = AS @ x
-            s = problem.dloss(z, S)
             m = S.size
-            g = (AS.T @ s) / tau + (m / tau) * lam * x
+            if g_count + m > budget:
+                break  # independent sampling: the realised size is random; never overshoot
+            AS = A.take(S, 0)  # = A[S], the same rows copied; a quarter of its call cost
+            z = AS @ x
+            s = dloss(z, S)
+            g = AS.T @ s
+            if tau != 1:
+                g = g / tau
+            g = g + (m / tau) * lam * x
             idx = S
-        if estimator == "batch" and m > 0:
+        if est_batch and m > 0:
             # per-example ||grad f_i(x^k)||^2 from the batch, before the step
             sq = s * s * row_sq[idx] + 2.0 * lam * s * z + lam * lam * (x @ x)
             w = beta ** m
             h_new = w * h_hat + (1.0 - w) * float(np.mean(sq))
         else:
             h_new = h_hat
-        x -= gamma * g
+        g *= gamma  # g is a fresh array: in place, the same products as gamma * g
+        x -= g
         g_count += m
-        if estimator == "exact":
+        if est_exact:
             since_exact += m
             # every `period` iterations, or (period None) once the batches since the last
             # evaluation add up to n gradients: at most 50% overhead whatever tau is
@@ -267,15 +411,14 @@ def _run(problem: FiniteSumProblem, choose, eps: float, label: str, sampling: st
                 h_new = problem.h(x)
                 g_count += n
                 since_exact = 0
-        taus.append(tau); batch.append(m); gammas.append(gamma); hh.append(h_hat)
-        epsk.append(eps_k)
-        e = x - xs
+        ap_tau(tau); ap_batch(m); ap_gamma(gamma); ap_hh(h_hat); ap_eps(eps_k)
+        np.subtract(x, xs, out=e)
         d2 = float(e @ e)
-        dist2.append(d2)
-        grads.append(g_count)
+        ap_d2(d2)
+        ap_grads(g_count)
         h_hat = h_new
         k += 1
-        if not np.isfinite(d2):
+        if not isfinite(d2):
             raise RuntimeError(f"SGD diverged at iteration {k} (step size {gamma:.3g}).")
         if g_count >= next_snap:
             snap_iter.append(k); snap_x.append(x.copy())
@@ -299,7 +442,8 @@ def _finish(problem, label, taus, batch, gammas, hh, epsk, dist2, grads, snap_it
     fx = np.concatenate([q[0] for q in parts])
     hx = np.concatenate([q[1] for q in parts])
     fg = np.maximum(fx - problem.f_star, 0.0)
-    br = [_bracket(problem, h, g, eps, sampling, nodes) for h, g in zip(hx, fg)]
+    rule = _bracket_rule(problem, sampling, nodes)
+    br = [_bracket(problem, h, g, eps, sampling, nodes, rule) for h, g in zip(hx, fg)]
     return Trajectory(
         label=label, tau=np.array(taus, dtype=float), batch=np.array(batch, dtype=float),
         gamma=np.array(gammas), h_hat=np.array(hh), eps_k=np.array(epsk),
@@ -373,7 +517,7 @@ def _run_fixed(problem: FiniteSumProblem, tau: int, gamma: float, eps: float, la
                 x -= (gt * si) * a
             else:
                 S = I[j]
-                AS = A[S]
+                AS = A.take(S, 0)  # = A[S] (the same copied rows), with less call overhead
                 s = problem.dloss(AS @ x, S)
                 x *= shrink
                 x -= gt * (AS.T @ s)
@@ -451,7 +595,8 @@ def sgd(problem: FiniteSumProblem, tau: int, rel_eps: float = 1e-2, sampling: st
         return tau, gamma, eps
 
     return _run(problem, choose, eps, label or f"tau = {tau}", sampling, nodes, epochs, seed, x0,
-                stop_at_target, snapshots, h0=problem.h_star, tau_star=ts, info=info)
+                stop_at_target, snapshots, h0=problem.h_star, tau_star=ts, info=info,
+                fixed_tau=tau)
 
 
 def adaptive_sgd(problem: FiniteSumProblem, rel_eps: float = 1e-2, sampling: str = "nice",
@@ -516,7 +661,7 @@ def adaptive_sgd(problem: FiniteSumProblem, rel_eps: float = 1e-2, sampling: str
     eps = absolute_eps(rel_eps, r0)
     h_arg, lmax = _sampling_constants(problem, sampling, nodes)
     ts = optimal_batch_size(n, L, lmax, mu, h_arg, eps, sampling, nodes)
-    rule = TauStarRule(n, L, lmax, mu, sampling, nodes)
+    rule = _bracket_rule(problem, sampling, nodes)  # = TauStarRule(n, L, lmax, mu, ...)
     x_init = np.zeros(problem.d) if x0 is None else np.asarray(x0, dtype=np.float64)
     grads0 = 0
     if estimator == "oracle":
@@ -536,18 +681,31 @@ def adaptive_sgd(problem: FiniteSumProblem, rel_eps: float = 1e-2, sampling: str
         raise ValueError(f"epochs = {epochs:g} leaves no budget after the {grads0} gradients of "
                          "the initial estimate (the exact estimator and r0_known=False each cost "
                          "one pass); raise epochs.")
-    state = {"rbar": rbar0}
     lm = float(np.max(lmax))
+    bound = schedule == "bound"
+    rbar = rbar0
+    # For a fixed tau, L(tau) is a constant, and sigma^2(tau; h_hat) changes only with h_hat
+    # (never, for the oracle); both are computed by the same expressions as below, once.
+    L_fixed = None if fixed_tau is None else float(
+        _smooth_raw(float(fixed_tau), n, L, lm, sampling, nodes))
+    last_h, last_sig = None, 0.0
 
     def choose(k, h_hat):
-        eps_k = eps if schedule == "plain" else max(eps, state["rbar"])
-        tau = rule(h_hat, eps_k) if fixed_tau is None else fixed_tau
-        Lt = float(_smooth_raw(float(tau), n, L, lm, sampling, nodes))
-        # sigma^2(tau_k; h_hat): the same formula as gradient_noise (no factor of nodes)
-        sig = float(_noise_raw(float(tau), n, h_hat, sampling, nodes))
+        nonlocal rbar, last_h, last_sig
+        eps_k = max(eps, rbar) if bound else eps
+        if L_fixed is None:
+            tau = rule(h_hat, eps_k)
+            Lt = float(_smooth_raw(float(tau), n, L, lm, sampling, nodes))
+            # sigma^2(tau_k; h_hat): the same formula as gradient_noise (no factor of nodes)
+            sig = float(_noise_raw(float(tau), n, h_hat, sampling, nodes))
+        else:
+            tau, Lt = fixed_tau, L_fixed
+            if h_hat != last_h:
+                last_h, last_sig = h_hat, float(_noise_raw(float(tau), n, h_hat, sampling, nodes))
+            sig = last_sig
         gamma = 1.0 / (2.0 * Lt) if sig <= 0 else min(1.0 / (2.0 * Lt), eps_k * mu / (4.0 * sig))
-        if schedule == "bound":
-            state["rbar"] = (1.0 - gamma * mu) * state["rbar"] + 2.0 * gamma * gamma * sig
+        if bound:
+            rbar = (1.0 - gamma * mu) * rbar + 2.0 * gamma * gamma * sig
         return tau, gamma, eps_k
 
     lab = label or RULE_NAMES[schedule]
@@ -555,7 +713,8 @@ def adaptive_sgd(problem: FiniteSumProblem, rel_eps: float = 1e-2, sampling: str
                 snapshots, estimator=estimator, beta=beta, period=period, h0=h0,
                 grads0=grads0, tau_star=ts, r0_sq=None,
                 info={"kind": "adaptive", "estimator": estimator, "schedule": schedule,
-                      "beta": beta, "period": period, "tau0": tau0, "fixed_tau": fixed_tau})
+                      "beta": beta, "period": period, "tau0": tau0, "fixed_tau": fixed_tau},
+                fixed_tau=fixed_tau)
 
 
 def tau_star_of(problem: FiniteSumProblem, rel_eps: float, sampling: str = "nice",
