@@ -133,7 +133,7 @@ def tau_bracket(problem: FiniteSumProblem, x: np.ndarray, eps: float, sampling: 
     return _bracket(problem, hx, fgap, eps, sampling, nodes)
 
 
-def _bracket_rule(problem, sampling, nodes) -> TauStarRule:
+def _bracket_rule(problem: FiniteSumProblem, sampling: str, nodes: int) -> TauStarRule:
     """The problem's tau* rule for this sampling (L_max per shard for "distributed"), the one
     both the bracket and the adaptive runs use; built once per (sampling, nodes) and kept on the
     problem, like ``shard_stats`` (its constants never change after construction)."""
@@ -247,7 +247,7 @@ class _Sampler:
     def __call__(self, tau: int) -> np.ndarray | None:
         return self.draw(tau)
 
-    def _nice(self, tau):
+    def _nice(self, tau: int) -> np.ndarray | None:
         n = self.n
         if tau == n:
             return None  # "every example": the full gradient without copying A
@@ -257,10 +257,10 @@ class _Sampler:
             return np.array([self.rng.integers(n)])
         return self.rng.choice(n, tau, replace=False)
 
-    def _replacement(self, tau):
+    def _replacement(self, tau: int) -> np.ndarray:
         return self.rng.integers(self.n, size=tau)
 
-    def _independent(self, tau):
+    def _independent(self, tau: int) -> np.ndarray | None:
         n, rng = self.n, self.rng
         # Given its size the set of an independent uniform sampling is a uniform subset,
         # so draw |S| ~ Binomial(n, tau/n) and then the subset (O(|S|), not O(n)).
@@ -273,7 +273,7 @@ class _Sampler:
             return np.empty(0, dtype=np.int64) if m == 0 else np.array([rng.integers(n)])
         return rng.choice(n, m, replace=False)
 
-    def _distributed(self, tau):
+    def _distributed(self, tau: int) -> np.ndarray | None:
         n, rng = self.n, self.rng
         # each node draws a (tau/m)-nice batch from its contiguous shard.
         m = self.nodes
@@ -283,7 +283,7 @@ class _Sampler:
         return (np.stack([rng.choice(nj, tj, replace=False) for _ in range(m)])
                 + (np.arange(m) * nj)[:, None]).ravel()
 
-    def _next_in_block(self, tau):
+    def _next_in_block(self, tau: int) -> np.ndarray:
         if tau != self._fixed:
             raise ValueError(f"this sampler draws batches of {self._fixed}, not {tau}.")
         if self._pos == self._block.shape[0]:
