@@ -30,7 +30,7 @@ from robustcore.viz.batchsize import (
     tau_trajectory_figure,
 )
 from ui.batch_size_data import build_problem
-from ui.common import StreamlitProgress, guard, show_figure
+from ui.common import LazyProgress, guard, show_figure
 
 N_SEEDS = 3
 
@@ -45,7 +45,7 @@ def comparison(pkey: tuple, rel_eps: float, sampling: str, nodes: int, epochs: i
                estimator: str, _data: bytes | None = None):
     """All six methods over three seeds (each run stops at eps): records, and the first seed's runs."""
     p = build_problem(*pkey, _data=_data)
-    bar = StreamlitProgress("Running SGD over 3 seeds...")
+    bar = LazyProgress("Running SGD over 3 seeds...")
     rec, runs = compare_over_seeds(p, rel_eps, seeds_from(seed), sampling, nodes, epochs,
                                    adaptive={"estimator": estimator}, snapshots=40, progress=bar)
     bar.done()
@@ -57,7 +57,7 @@ def sweeps(pkey: tuple, rel_eps: float, sampling: str, nodes: int, epochs: int, 
            _data: bytes | None = None):
     """Measured passes to eps over a tau grid and three seeds, for both step rules."""
     p = build_problem(*pkey, _data=_data)
-    bar = StreamlitProgress("Measuring the cost over a grid of batch sizes...")
+    bar = LazyProgress("Measuring the cost over a grid of batch sizes...")
     out = {}
     for i, sch in enumerate(("constant", "bound")):
         out[sch] = cost_sweep(p, rel_eps, None, seeds_from(seed), sch, sampling, nodes, epochs,

@@ -5,6 +5,7 @@ import contextlib
 import logging
 import math
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -422,3 +423,30 @@ class StreamlitProgress:
 
     def done(self) -> None:
         self.bar.empty()
+
+
+class LazyProgress:
+    """A ``progress(fraction, message)`` callback whose bar appears only once the work has lasted ``delay``
+    seconds, then redraws at most every ``every`` seconds.
+
+    Every redraw is a message to the browser that re-renders the page: a CERTIFY of 0.1 s, a 100-step ascent or
+    the batch-size page's 54-run cost sweep otherwise sent tens of them (and a bar that flashed up and
+    vanished); long work still shows its bar.
+    """
+
+    def __init__(self, label: str, delay: float = 0.3, every: float = 0.1):
+        self.label, self.delay, self.every = label, float(delay), float(every)
+        self.start, self.last, self.bar = time.perf_counter(), float("-inf"), None
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        now = time.perf_counter()
+        if now - self.start < self.delay or now - self.last < self.every:
+            return
+        if self.bar is None:
+            self.bar = StreamlitProgress(self.label)
+        self.bar(fraction, message)
+        self.last = now
+
+    def done(self) -> None:
+        if self.bar is not None:
+            self.bar.done()

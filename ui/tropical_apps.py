@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from robustcore.tropical.net import ShallowReluNet
-from ui.common import StreamlitProgress, guard, set_url_state, show_figure, url_state
+from ui.common import LazyProgress, guard, set_url_state, show_figure, url_state
 
 __all__ = ["render_pruning", "render_lottery", "render_attack"]
 
@@ -47,7 +47,7 @@ def _pruning_curves_cached(arrs: tuple, X: np.ndarray, y: np.ndarray, ratios: tu
                            bias_refit: bool = False, X_refit: np.ndarray | None = None):
     from robustcore.tropical.pruning import pruning_curves
 
-    bar = StreamlitProgress("Pruning at every ratio...")
+    bar = LazyProgress("Pruning at every ratio...")
     out = pruning_curves(_net_from(arrs), X, y, ratios, methods=methods, refit=refit, progress=bar,
                          bias_refit=bias_refit, X_refit=X_refit)
     bar.done()
@@ -237,7 +237,7 @@ def _head_block(dataset: str):
 def _head_model(name: str):
     from robustcore.nets import default_model
 
-    bar = StreamlitProgress(f"Training the {name} model (first use only)...")
+    bar = LazyProgress(f"Training the {name} model (first use only)...")
     model, _ = default_model(name, progress=bar)
     bar.done()
     return model.eval()
@@ -249,7 +249,7 @@ def _lottery_cached(X: np.ndarray, y: np.ndarray, ratios: tuple, hidden: int, ep
                     Xt: np.ndarray | None, yt: np.ndarray | None):
     from robustcore.tropical.lottery import lottery_experiment
 
-    bar = StreamlitProgress("Training dense, ticket and random nets...")
+    bar = LazyProgress("Training dense, ticket and random nets...")
     exp = lottery_experiment(X, y, ratios=ratios, hidden=hidden, epochs=epochs, seed=seed, X_test=Xt, y_test=yt,
                              progress=bar)
     bar.done()

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from robustcore.tropical import ShallowReluNet
-from ui.common import StreamlitProgress, guard, set_url_state, show_figure, url_state
+from ui.common import LazyProgress, guard, set_url_state, show_figure, url_state
 
 __all__ = ["PRESETS", "SOURCES", "Chosen", "choose_network", "preset_weights", "auto_box", "head_data"]
 
@@ -170,7 +170,7 @@ def _trained(dataset: str, n_classes: int, hidden: int, epochs: int, seed: int) 
     store = _training_store()
     key = (dataset, n_classes, hidden, epochs, seed)
     if key not in store:
-        bar = StreamlitProgress("Training…")
+        bar = LazyProgress("Training…")
         store[key] = _train(dataset, n_classes, hidden, epochs, seed, bar)
         bar.done()
     return store[key]
@@ -204,7 +204,7 @@ def head_data(dataset: str) -> tuple:
         from robustcore.nets import default_model
 
         name = HEAD_MODELS[dataset][0]
-        bar = StreamlitProgress(f"Loading the {name} model (trained once, then cached on disk)…")
+        bar = LazyProgress(f"Loading the {name} model (trained once, then cached on disk)…")
         model, _ = default_model(name, progress=bar)
         bar.done()
         if dataset == "digits":

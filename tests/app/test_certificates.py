@@ -410,8 +410,8 @@ def test_colour_images_go_through_every_view(monkeypatch):
 
 def test_progress_bar_appears_only_for_long_work_and_redraws_sparingly(monkeypatch):
     """Fast work draws no bar at all (no message to the browser); long work gets one, redrawn at most every
-    ``every`` seconds, and removed at the end."""
-    from ui.certificates import compute
+    ``every`` seconds, and removed at the end (the certificates, batch-size and tropical pages use it)."""
+    from ui import common as compute
 
     drawn = []
 

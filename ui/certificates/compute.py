@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -31,7 +30,7 @@ from ui.certificates.config import (
     SMALL_IMAGE_BATCH,
     SMALL_IMAGE_PIXELS,
 )
-from ui.common import StreamlitProgress
+from ui.common import LazyProgress
 
 
 def streams(seed: int) -> dict[str, int]:
@@ -143,32 +142,6 @@ def stored_radii(model_key: tuple, dataset: str, sigma: float, version: tuple) -
             return {}, ""
         df = store.results(int(best["id"]))
     return dict(zip(df["index"].astype(int), df["radius"].astype(float))), label
-
-
-class LazyProgress:
-    """A ``progress(fraction, message)`` callback whose bar appears only once the work has lasted ``delay``
-    seconds, then redraws at most every ``every`` seconds.
-
-    Every redraw is a message to the browser: a CERTIFY of 0.1 s or a 100-step ascent otherwise sent tens
-    of them (and a bar that flashed up and vanished); long work still shows its bar.
-    """
-
-    def __init__(self, label: str, delay: float = 0.3, every: float = 0.1):
-        self.label, self.delay, self.every = label, float(delay), float(every)
-        self.start, self.last, self.bar = time.perf_counter(), -np.inf, None
-
-    def __call__(self, fraction: float, message: str = "") -> None:
-        now = time.perf_counter()
-        if now - self.start < self.delay or now - self.last < self.every:
-            return
-        if self.bar is None:
-            self.bar = StreamlitProgress(self.label)
-        self.bar(fraction, message)
-        self.last = now
-
-    def done(self) -> None:
-        if self.bar is not None:
-            self.bar.done()
 
 
 # ------------------------------------------------------------------ certificates (one stream each)
