@@ -59,11 +59,11 @@ def configure_torch_threads() -> int:
     Why not torch's default (every core): the pages run many small batches (8x8 to 32x32 images, a few hundred
     to a few thousand samples), where OpenMP threads that spin-wait cost more than they give, and on a small
     machine the browser drawing the figures needs a core too. ``benchmarks/threads.py`` times the certificates
-    page's heavy calls at one and two threads: on the 2-core build machine with one other busy process, two
-    threads made the sigma landscape about 4x and CERTIFY (n = 10^4 to 10^5) 3-4x slower than one; on a quiet
-    machine two threads were up to 2-3x faster on the small jobs. A server shares its cores with the browser
-    and other users, so the default takes the smaller risk (``benchmarks/pages.py --torch-threads`` measures
-    the whole page either way).
+    page's heavy calls at one and two threads. On the 2-core build machine beside one other busy process, two
+    threads made the sigma landscape 1.8-4.3x and CERTIFY (n = 10^4 to 10^5) 3.0-3.8x slower than one (two
+    runs); on the quiet machine two threads ran the landscape 2.8x faster (0.08 vs 0.22 s) and tied on
+    CERTIFY. A server shares its cores with the browser and other users, so the default takes the smaller
+    risk (``benchmarks/pages.py --torch-threads`` measures the whole page either way).
     """
     import os
 
