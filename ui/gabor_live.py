@@ -167,24 +167,22 @@ def the_bank(fam: Family) -> tuple[np.ndarray, list[str], int]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _sweep_figure(param: str, lo: float, hi: float, fam: Family, label: str, current: float):
+def _sweep_panel(param: str, lo: float, hi: float, fam: Family, label: str, current: float) -> dict:
     b = {"sigma": fam.sigma, "gamma": fam.gamma, "lambd": fam.lambd, "psi": fam.psi, "theta": fam.theta,
          "alpha": fam.alpha}
     r = gsweep.bound_sweep(param, np.linspace(lo, hi, 120), b, fam.k, fam.n)
-    return V.bound_curve(r["values"], r["bound"], r["exact"], label, l1=r["l1"], current=current)
+    return dict(values=r["values"], bound=r["bound"], exact=r["exact"], xlabel=label, l1=r["l1"], current=current)
 
 
 def the_curves(fam: Family) -> None:
-    """Section 3: bound and exact constant against sigma and gamma."""
+    """Section 3: bound and exact constant against sigma and gamma (one figure, two panels)."""
     st.header("3. Bound and exact constant against σ and γ")
     st.caption("Other parameters as set above; the dashed line marks the current value. "
                "The exact constant is on the n×n grid chosen above.")
     with guard("sweeping σ and γ"):
-        cs, cg = st.columns(2)
-        with cs:
-            show_figure(_sweep_figure("sigma", 0.05, 8.0, fam, "σ (inverse width)", fam.sigma), key="g_curve_sigma")
-        with cg:
-            show_figure(_sweep_figure("gamma", 0.05, 4.0, fam, "γ (aspect ratio)", fam.gamma), key="g_curve_gamma")
+        panels = [_sweep_panel("sigma", 0.05, 8.0, fam, "σ (inverse width)", fam.sigma),
+                  _sweep_panel("gamma", 0.05, 4.0, fam, "γ (aspect ratio)", fam.gamma)]
+        show_figure(V.bound_curves(panels), key="g_curves")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

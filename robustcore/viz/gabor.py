@@ -16,6 +16,7 @@ __all__ = [
     "kernel_and_spectrum",
     "bound_vs_exact_bars",
     "bound_curve",
+    "bound_curves",
     "image_responses",
     "block_factor",
     "robustness_curves",
@@ -225,6 +226,34 @@ def bound_curve(values: np.ndarray, bound: np.ndarray, exact: np.ndarray, xlabel
                       margin=dict(l=10, r=10, t=20, b=10),
                       legend=dict(orientation="h", yanchor="top", y=-0.22, x=0))
     _log_axis(fig, np.concatenate([np.ravel(bound), np.ravel(exact)] + ([np.ravel(l1)] if l1 is not None else [])))
+    return fig
+
+
+def bound_curves(panels: Sequence[dict]) -> go.Figure:
+    """Several :func:`bound_curve` panels side by side in one figure, with one legend.
+
+    ``panels``: dicts with the keyword arguments of :func:`bound_curve` (``values``, ``bound``, ``exact``,
+    ``xlabel``, optionally ``l1`` and ``current``). One figure instead of one per parameter: each chart a page
+    mounts costs the browser about 0.1 s, whatever it holds. Each panel keeps its own log axis with decade ticks.
+    """
+    panels = list(panels)
+    if not panels:
+        raise ValueError("bound_curves needs at least one panel.")
+    fig = make_subplots(rows=1, cols=len(panels), horizontal_spacing=0.08)
+    for col, kw in enumerate(panels, start=1):
+        one = bound_curve(**kw)
+        for tr in one.data:
+            tr.update(legendgroup=tr.name, showlegend=col == 1)
+            fig.add_trace(tr, row=1, col=col)
+        for shape in one.layout.shapes:  # the current value's dashed line
+            fig.add_vline(x=shape.x0, line_dash="dash", line_color="gray", row=1, col=col)
+        sfx = "" if col == 1 else str(col)
+        fig.layout[f"xaxis{sfx}"].title = kw["xlabel"]
+        fig.layout[f"yaxis{sfx}"].update(one.layout.yaxis.to_plotly_json())
+        if col > 1:
+            fig.layout[f"yaxis{sfx}"].title = None  # the first panel names the quantity for both
+    fig.update_layout(height=400, margin=dict(l=10, r=10, t=20, b=10),
+                      legend=dict(orientation="h", yanchor="top", y=-0.22, x=0))
     return fig
 
 

@@ -19,7 +19,7 @@ def _page() -> AppTest:
 def test_page_renders_and_sliders_update_bound_and_exact():
     at = _page().run()
     assert not at.exception and not at.error
-    assert len(at.get("plotly_chart")) >= 6  # kernel+spectrum, gallery, bars, 2 curves, regulariser path
+    assert len(at.get("plotly_chart")) >= 5  # kernel+spectrum, gallery, bars, σ/γ curves, regulariser path
     assert not any(c.key == "g_image" for c in at.get("plotly_chart"))  # the photograph is on request
     assert len(at.latex) >= 2
     labels = [m.label for m in at.metric]
@@ -122,11 +122,11 @@ def test_training_button_fills_the_comparison_and_the_notice_goes(tmp_path, monk
     assert table["clean"].between(0, 1).all()
     effect = at.dataframe[1].value
     assert list(effect["variant"]) == ["gabor", "gabor-reg"] and (effect["mean |α|"] > 0).all()
-    assert len(at.get("plotly_chart")) >= 11  # 6 live figures + robustness curves + 2 x (gallery, bars)
+    assert len(at.get("plotly_chart")) >= 10  # 5 live figures + robustness curves + 2 x (gallery, bars)
     # A rerun reads the results back from the store: no button and no notice any more.
     at2 = _page()
     at2.query_params["ep"] = "1"
     at2.query_params["data"] = "digits"
     at2.run()
-    assert not at2.exception and not at2.error and len(at2.get("plotly_chart")) >= 11
+    assert not at2.exception and not at2.error and len(at2.get("plotly_chart")) >= 10
     assert not any("not trained yet" in i.value for i in at2.info)

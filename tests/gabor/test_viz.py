@@ -6,6 +6,7 @@ from robustcore.viz.gabor import (
     bank_gallery,
     block_factor,
     bound_curve,
+    bound_curves,
     bound_vs_exact_bars,
     frequency_response,
     image_responses,
@@ -139,6 +140,27 @@ def test_regularizer_path_keeps_coincident_series_apart():
     assert "‖W‖₂ = 1.01" in bank_b.name  # the factor between the pairs, read from the data
 
 
+def test_bound_curves_puts_the_panels_side_by_side_with_one_legend():
+    rng = np.random.default_rng(4)
+    a = dict(values=np.linspace(0.1, 8, 5), bound=rng.uniform(2, 30, 5), exact=rng.uniform(0.5, 1.5, 5),
+             xlabel="σ (inverse width)", l1=rng.uniform(1, 2, 5), current=1.5)
+    b = dict(values=np.linspace(0.1, 4, 5), bound=rng.uniform(200, 900, 5), exact=rng.uniform(0.5, 1.5, 5),
+             xlabel="γ (aspect ratio)", l1=rng.uniform(1, 2, 5), current=1.0)
+    fig = bound_curves([a, b])
+    one, two = bound_curve(**a), bound_curve(**b)
+    assert len(fig.data) == len(one.data) + len(two.data)
+    for tr, ref in zip(fig.data, list(one.data) + list(two.data)):
+        assert tr.name == ref.name and list(tr.y) == list(ref.y)
+    assert [tr.xaxis for tr in fig.data] == ["x"] * 3 + ["x2"] * 3
+    assert sum(bool(tr.showlegend) for tr in fig.data) == 3  # one legend entry per quantity
+    # each panel keeps its own decade axis (the γ panel reaches 1000, the σ panel does not)
+    assert fig.layout.yaxis.type == fig.layout.yaxis2.type == "log"
+    assert list(fig.layout.yaxis.tickvals) == list(one.layout.yaxis.tickvals)
+    assert list(fig.layout.yaxis2.tickvals) == list(two.layout.yaxis.tickvals) and 1000 in fig.layout.yaxis2.tickvals
+    assert {s.x0 for s in fig.layout.shapes} == {1.5, 1.0}
+    assert fig.layout.xaxis.title.text == "σ (inverse width)" and fig.layout.xaxis2.title.text == "γ (aspect ratio)"
+
+
 def test_figure_text_uses_the_page_notation():
     import re
 
@@ -151,6 +173,7 @@ def test_figure_text_uses_the_page_notation():
                                               "layer_exact_product")}
     figs = [kernel_and_spectrum(k[0]), bank_gallery(k), bound_vs_exact_bars(np.ones(2), np.ones(2), l1=np.ones(2)),
             bound_curve(np.arange(2.0), np.ones(2), np.ones(2), "σ", l1=np.ones(2)), regularizer_path_figure(path),
+            bound_curves([dict(values=np.arange(2.0), bound=np.ones(2), exact=np.ones(2), xlabel="γ")]),
             robustness_curves(long), image_responses(k[0], k)]
     for fig in figs:
         text = " ".join(str(v) for v in _texts(fig.to_plotly_json()))
