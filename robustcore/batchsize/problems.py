@@ -62,12 +62,8 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
         e = np.exp(np.where(pos, -z, z))
         d = 1.0 + e
         return np.where(pos, 1.0 / d, e / d)
-    out = np.empty_like(z)
-    pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-    ez = np.exp(z[~pos])
-    out[~pos] = ez / (1.0 + ez)
-    return out
+    # 0-d or strided input: the same elementwise operations on a contiguous copy
+    return _sigmoid(np.ascontiguousarray(np.atleast_1d(z))).reshape(np.shape(z))
 
 
 @dataclass
