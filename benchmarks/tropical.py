@@ -62,7 +62,7 @@ def main() -> None:
 
         threadpool_limits(args.threads)
     except ImportError:  # pragma: no cover
-        pass
+        print("threadpoolctl is missing: BLAS may use every core despite --threads")
     rng = np.random.default_rng(0)
     print(f"load average: {os.getloadavg()} (shared machine: figures are noisy)\n")
 
