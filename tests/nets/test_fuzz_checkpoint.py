@@ -54,6 +54,19 @@ def test_corrupted_real_checkpoint(edits):
     _outcome(bytes(blob))
 
 
+def test_every_byte_of_the_zip_directory_damaged_reads_as_a_clear_error_or_a_model():
+    """Deterministic companion of the fuzz above, over the part of the archive a reader parses first (the zip's
+    central directory and end record): once it found ``zipfile``'s NotImplementedError ("zip file version 6.4")
+    escaping the TorchScript probe as a traceback."""
+    start = _VALID.find(b"PK\x01\x02")
+    assert 0 < start < len(_VALID)
+    for pos in range(start, len(_VALID)):
+        for val in (0, 64, 255):
+            blob = bytearray(_VALID)
+            blob[pos] = val
+            _outcome(bytes(blob))
+
+
 _values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
