@@ -22,7 +22,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["arrangement_regions"]
+__all__ = ["arrangement_regions", "line_crossings"]
+
+
+def line_crossings(n: np.ndarray, b: np.ndarray, I: np.ndarray, J: np.ndarray, det: np.ndarray) -> np.ndarray:
+    """Crossing points (P, 2) of the line pairs (I, J) of the lines {x : n_l . x + b_l = 0} (n_l (m, 2), b_l (m,)).
+
+    ``det`` = n_I0 n_J1 - n_I1 n_J0, non-zero (the caller drops the parallel pairs with its own tolerance).
+    Cramer's rule; the linear regions and the dual subdivision's arrangement walk share it.
+    """
+    return np.column_stack([(-b[I] * n[J, 1] + b[J] * n[I, 1]) / det, (-n[I, 0] * b[J] + n[J, 0] * b[I]) / det])
 
 
 def _merge_points(P: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
@@ -99,9 +108,8 @@ def arrangement_regions(A: np.ndarray, c: np.ndarray, box: tuple) -> tuple[np.nd
         det = N[I, 0] * N[J, 1] - N[I, 1] * N[J, 0]
         ok = np.abs(det) > 1e-14
         I, J, det = I[ok], J[ok], det[ok]
-        x = (-b[I] * N[J, 1] + b[J] * N[I, 1]) / det
-        y = (-N[I, 0] * b[J] + N[J, 0] * b[I]) / det
-        XY = np.column_stack([x, y])
+        XY = line_crossings(N, b, I, J, det)
+        x, y = XY[:, 0], XY[:, 1]
         inb = (x > xmin + tol) & (x < xmax - tol) & (y > ymin + tol) & (y < ymax - tol)
         I, J, XY = I[inb], J[inb], XY[inb]
         for L in (I, J):

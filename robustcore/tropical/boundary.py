@@ -141,6 +141,14 @@ def _clip_lines_to_cells(R: RegionMap, G: np.ndarray, C: np.ndarray, vals: np.nd
     return seg[L > 1e-12 * span]
 
 
+def _tie_size(net: Any, box: tuple) -> tuple[float, float]:
+    """(largest |coordinate| of the box, the net's own scale |B| (|A| |box| + |c1|) p + |c2|): two logits' affine
+    pieces count as equal within 1e-12 times that scale, so scaling the weights changes nothing."""
+    ext = max(abs(v) for v in box)
+    size = np.abs(net.B).max() * (np.abs(net.A).max() * ext + np.abs(net.c1).max()) * net.p + np.abs(net.c2).max()
+    return ext, size
+
+
 def tie_regions(net: Any, box: Any, i: int = 0, j: int = 1, regions: RegionMap | None = None) -> list:
     """Polygons of the cells where f_i = f_j identically (full-dimensional parts of the boundary).
 
@@ -155,8 +163,7 @@ def tie_regions(net: Any, box: Any, i: int = 0, j: int = 1, regions: RegionMap |
     S = R.patterns.astype(np.float64) * dB
     G = S @ net.A
     C = S @ net.c1 + float(net.c2[i] - net.c2[j])
-    ext = max(abs(v) for v in box)
-    size = np.abs(net.B).max() * (np.abs(net.A).max() * ext + np.abs(net.c1).max()) * net.p + np.abs(net.c2).max()
+    ext, size = _tie_size(net, box)
     if size == 0.0:
         return [R.polygon(r) for r in range(len(R))]
     scale = 1e-12 * size
@@ -240,8 +247,7 @@ def argmax_tie_regions(net: Any, box: Any, regions: RegionMap | None = None) -> 
     _check(net, "argmax_tie_regions")
     box = check_box(box)
     R = _regions(net, box, regions)
-    ext = max(abs(v) for v in box)
-    size = np.abs(net.B).max() * (np.abs(net.A).max() * ext + np.abs(net.c1).max()) * net.p + np.abs(net.c2).max()
+    ext, size = _tie_size(net, box)
     scale = 1e-12 * size
     # every cell's affine logits at once, M (r, k, 2) and m (r, k); only cells with a tie are clipped
     S = R.patterns.astype(np.float64)

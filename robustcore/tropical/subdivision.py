@@ -36,6 +36,7 @@ from ._checks import short as _short
 
 from ._checks import ArgumentTypeError
 
+from .arrangement import line_crossings
 from .zonotope import close_pair_clusters, zonotope_vertices
 
 __all__ = [
@@ -106,10 +107,9 @@ def _upper_vertices_by_arrangement(G: np.ndarray, shift: np.ndarray) -> np.ndarr
     if not ok.any():
         return None
     I, J, det = I[ok], J[ok], det[ok]
-    x = (-b[I] * n[J, 1] + b[J] * n[I, 1]) / det
-    y = (-n[I, 0] * b[J] + n[J, 0] * b[I]) / det
-    val = np.column_stack([x, y]) @ n.T + b  # signed distances of every line from every vertex (P, m)
-    scale = 1.0 + np.abs(np.column_stack([x, y])).max(axis=1, keepdims=True)
+    XY = line_crossings(n, b, I, J, det)
+    val = XY @ n.T + b  # signed distances of every line from every vertex (P, m)
+    scale = 1.0 + np.abs(XY).max(axis=1, keepdims=True)
     near = np.abs(val) <= 1e-9 * scale
     near[np.arange(len(I)), I] = False
     near[np.arange(len(I)), J] = False
@@ -552,7 +552,7 @@ def _arrangement_walk(rows: np.ndarray, W: np.ndarray, shifts: np.ndarray) -> An
         if not (on[k, I] & on[k, J]).any():
             return None  # all of one zonotope's lines parallel
     P = len(I)
-    X = np.column_stack([(-b[I] * n[J, 1] + b[J] * n[I, 1]) / det, (-n[I, 0] * b[J] + n[J, 0] * b[I]) / det])
+    X = line_crossings(n, b, I, J, det)
     # ---- the vertices along each line, in order
     inc_line = np.concatenate([I, J])
     inc_o = np.concatenate([J, I])  # the other line through the vertex
