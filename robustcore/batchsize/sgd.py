@@ -31,6 +31,7 @@ Schedules for the accuracy plugged into tau*:
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -198,22 +199,27 @@ def _nice_block(rng: np.random.Generator, n: int, tau: int, B: int) -> np.ndarra
     return F
 
 
-_BLOCK_OK: list[bool] = []
-
-
+@functools.lru_cache(maxsize=1)
 def _block_ok() -> bool:
     """Whether :func:`_nice_block` matches this numpy's ``Generator.choice`` (checked once per
     process on a few cases, so a numpy that changes its algorithm falls back to ``rng.choice``)."""
-    if not _BLOCK_OK:
-        ok = True
-        for n, tau, seed in ((7, 3, 1), (1000, 1, 2), (1000, 17, 3), (4000, 48, 4),
-                             (2**33 + 1, 5, 5)):
-            g1, g2 = np.random.default_rng(seed), np.random.default_rng(seed)
-            ref = np.stack([g1.choice(n, tau, replace=False) for _ in range(9)])
-            ok = ok and np.array_equal(ref, _nice_block(g2, n, tau, 9)) \
-                and g1.integers(2**62) == g2.integers(2**62)
-        _BLOCK_OK.append(bool(ok))
-    return _BLOCK_OK[0]
+    ok = True
+    for n, tau, seed in ((7, 3, 1), (1000, 1, 2), (1000, 17, 3), (4000, 48, 4), (2**33 + 1, 5, 5)):
+        g1, g2 = np.random.default_rng(seed), np.random.default_rng(seed)
+        ref = np.stack([g1.choice(n, tau, replace=False) for _ in range(9)])
+        ok = ok and np.array_equal(ref, _nice_block(g2, n, tau, 9)) and g1.integers(2**62) == g2.integers(2**62)
+    return bool(ok)
+
+
+def _choice(rng: np.random.Generator, n: int, m: int) -> np.ndarray:
+    """``rng.choice(n, m, replace=False)``: for m = 0 (no draw) and m = 1 (one bounded draw on
+    [0, n - 1], as ``rng.integers(n)``) the same result and generator state without choice's
+    argument handling (about 5 us a call)."""
+    if m == 0:
+        return np.empty(0, dtype=np.int64)
+    if m == 1:
+        return np.array([rng.integers(n)])
+    return rng.choice(n, m, replace=False)
 
 
 class _Sampler:
@@ -251,11 +257,7 @@ class _Sampler:
         n = self.n
         if tau == n:
             return None  # "every example": the full gradient without copying A
-        if tau == 1:
-            # rng.choice(n, 1, replace=False) is one bounded draw on [0, n - 1], the same as
-            # rng.integers(n), which skips choice's argument handling (about 5 us a call)
-            return np.array([self.rng.integers(n)])
-        return self.rng.choice(n, tau, replace=False)
+        return _choice(self.rng, n, tau)
 
     def _replacement(self, tau: int) -> np.ndarray:
         return self.rng.integers(self.n, size=tau)
@@ -265,13 +267,7 @@ class _Sampler:
         # Given its size the set of an independent uniform sampling is a uniform subset,
         # so draw |S| ~ Binomial(n, tau/n) and then the subset (O(|S|), not O(n)).
         m = rng.binomial(n, tau / n)
-        if m == n:
-            return None
-        if m <= 1:
-            # what rng.choice(n, m, replace=False) returns for m = 0 (no draw) and m = 1 (one
-            # bounded draw, as rng.integers(n)), without its argument handling
-            return np.empty(0, dtype=np.int64) if m == 0 else np.array([rng.integers(n)])
-        return rng.choice(n, m, replace=False)
+        return None if m == n else _choice(rng, n, m)
 
     def _distributed(self, tau: int) -> np.ndarray | None:
         n, rng = self.n, self.rng
