@@ -24,7 +24,6 @@ page_header(
 )
 
 
-
 @st.fragment
 def _live_sections() -> None:
     """Sections 1-4 depend on the kernel sliders; as one fragment, a slider reruns them and not the

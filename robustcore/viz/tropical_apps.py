@@ -17,6 +17,8 @@ from robustcore.tropical.boundary import argmax_boundary_cells, argmax_tie_regio
 from robustcore.tropical.net import ShallowReluNet
 from robustcore.tropical.regions import linear_regions_2d
 
+from .tropical import _polylines, _rgba, subscript
+
 __all__ = [
     "METHOD_COLORS",
     "pruning_curves_figure",
@@ -134,8 +136,6 @@ def _tie_trace(net: ShallowReluNet, box: tuple[float, float, float, float], name
     ties = argmax_tie_regions(net, box, regions)
     if not ties:
         return None
-    from .tropical import _polylines, _rgba, subscript
-
     xs, ys = _polylines([poly for poly, _ in ties])
     groups = sorted({classes for _, classes in ties})
     what = "; ".join(" = ".join(f"f{subscript(c)}" for c in g) for g in groups)
