@@ -25,6 +25,7 @@ from robustcore.viz.batchsize import (
     complexity_figure,
     display_label,
     estimators_figure,
+    same_rule,
     step_size_figure,
     suboptimality_figure,
     tau_trajectory_figure,
@@ -86,8 +87,9 @@ def fair_note(runs: dict, ts: int) -> str:
     fair, star = runs.get(FAIR_LABEL), runs.get(f"tau* = {ts}")
     if fair is None or star is None or not fair.gamma.size or not star.gamma.size:
         return ""
+    # the same test as the figure's legend ("same τ and step as τ*"), so caption and legend agree
     gap = float(np.max(np.abs(fair.gamma / star.gamma[0] - 1.0)))
-    same = "the same step" if gap <= 1e-9 else f"steps within {gap:.2%} of each other"
+    same = "the same step" if same_rule(fair, star) else f"steps within {gap:.2%} of each other"
     return (f" The fair baseline (dashed, open circles) lies on the τ* = {ts} line by construction: at τ* "
             "the bound schedule's step lies between γ(τ*) and 1/(2𝓛(τ*)), which τ*, next to the crossing "
             f"of the two branches, makes (nearly) equal; here the two runs use {same}, and differ only by their random "
