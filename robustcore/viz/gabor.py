@@ -245,10 +245,10 @@ def bound_curves(panels: Sequence[dict]) -> go.Figure:
         for tr in one.data:
             tr.update(legendgroup=tr.name, showlegend=col == 1)
             fig.add_trace(tr, row=1, col=col)
-        for shape in one.layout.shapes:  # the current value's dashed line
-            fig.add_vline(x=shape.x0, line_dash="dash", line_color="gray", row=1, col=col)
+        for shape in one.layout.shapes:  # the current value's line, in bound_curve's own style
+            fig.add_vline(x=shape.x0, line=shape.line, row=1, col=col)
         sfx = "" if col == 1 else str(col)
-        fig.layout[f"xaxis{sfx}"].title = kw["xlabel"]
+        fig.layout[f"xaxis{sfx}"].title = one.layout.xaxis.title
         fig.layout[f"yaxis{sfx}"].update(one.layout.yaxis.to_plotly_json())
         if col > 1:
             fig.layout[f"yaxis{sfx}"].title = None  # the first panel names the quantity for both
