@@ -24,8 +24,6 @@ from robustcore.viz.tropical import subscript
 from ui.common import guard, selected_point, set_url_state, show_figure, url_state
 from ui.tropical_network import Chosen, auto_box
 
-
-
 __all__ = ["render_geometry"]
 
 
