@@ -233,8 +233,8 @@ def bound_curves(panels: Sequence[dict]) -> go.Figure:
     """Several :func:`bound_curve` panels side by side in one figure, with one legend.
 
     ``panels``: dicts with the keyword arguments of :func:`bound_curve` (``values``, ``bound``, ``exact``,
-    ``xlabel``, optionally ``l1`` and ``current``). One figure instead of one per parameter: each chart a page
-    mounts costs the browser about 0.1 s, whatever it holds. Each panel keeps its own log axis with decade ticks.
+    ``xlabel``, optionally ``l1`` and ``current``). One figure instead of one per parameter: every chart a page
+    mounts costs the browser time, whatever it holds. Each panel keeps its own log axis with decade ticks.
     """
     panels = list(panels)
     if not panels:
